@@ -1,0 +1,1 @@
+"""serialcompat-lint: a libcst linter for serialization hazards."""
