@@ -1,0 +1,920 @@
+"""The reference pickler: CPython's C pickler (``_pickle.c``), byte for byte, in pure Python.
+
+Output is identical to the running interpreter's ``pickle.dumps`` for the same
+object and protocol.  Where the C pickler and ``Lib/pickle.py`` disagree, this
+module follows the C pickler, because that is what users' data is made with:
+
+* batches: an exact list or dict of more than one item is always written as
+  MARK ... APPENDS/SETITEMS batches, even when the last batch holds one item,
+  and a dict or set whose size is a multiple of the batch size ends with an
+  empty MARK ... SETITEMS/ADDITEMS batch;
+* ``reducer_override`` is not consulted for None, bools, ints, floats, str,
+  bytes and the builtin containers;
+* a PickleBuffer written in-band is memoized as itself;
+* a persistent id is looked up before anything else, atoms included.
+
+Where the C pickler itself changed between releases, the behaviour of the
+running interpreter is selected once, at import (see ``_VERSION_QUIRKS``).
+
+The hot path (``save``) is a closure built once per ``dump`` so that the
+output buffer, memo and dispatch live in fast closure cells rather than on
+``self``.
+"""
+
+import copyreg
+import io
+import sys
+from functools import partial
+from itertools import islice
+from pickle import DEFAULT_PROTOCOL, PickleBuffer, PicklingError
+from struct import Struct
+from types import FunctionType
+
+import _compat_pickle
+import codecs
+
+from . import opcodes as op
+
+__all__ = ["Pickler", "dump", "dumps", "PickleBuffer", "PicklingError"]
+
+HIGHEST_PROTOCOL = op.HIGHEST_PROTOCOL
+
+# Behaviour that differs between CPython releases of the C pickler.
+_VERSION_QUIRKS = {
+    # 3.13 writes a nested class under protocol < 4 as a chain of
+    # getattr(getattr(Outer, "Mid"), "Inner") over an un-memoized top-level
+    # GLOBAL; earlier releases write getattr(<parent saved normally>, "Inner").
+    "nested_getattr_chain": sys.version_info >= (3, 13),
+}
+
+_pack_u2 = Struct("<H").pack
+_pack_i4 = Struct("<i").pack
+_pack_u4 = Struct("<I").pack
+_pack_u8 = Struct("<Q").pack
+_pack_f8 = Struct(">d").pack
+
+_FRAME_TARGET = op.FRAME_SIZE_TARGET
+_FRAME_HEADER_SIZE = 9
+_BATCHSIZE = op.BATCHSIZE
+
+# Precomputed opcode+argument byte strings for the most frequent small cases.
+_BININT1 = [op.BININT1 + bytes((i,)) for i in range(256)]
+_BINGET = [op.BINGET + bytes((i,)) for i in range(256)]
+_BINPUT = [op.BINPUT + bytes((i,)) for i in range(256)]
+_SHORT_BINUNICODE = [op.SHORT_BINUNICODE + bytes((i,)) for i in range(256)]
+_SHORT_BINBYTES = [op.SHORT_BINBYTES + bytes((i,)) for i in range(256)]
+_TUPLE_BY_SIZE = (op.EMPTY_TUPLE, op.TUPLE1, op.TUPLE2, op.TUPLE3)
+
+_MARK = op.MARK[0]
+_APPEND = op.APPEND[0]
+_SETITEM = op.SETITEM[0]
+_MEMOIZE = op.MEMOIZE[0]
+_NONE = op.NONE[0]
+_NEWTRUE = op.NEWTRUE[0]
+_NEWFALSE = op.NEWFALSE[0]
+_MARK_APPENDS_EMPTY = op.MARK + op.APPENDS
+
+_NO_FILE = object()  # dumps() collects the output itself
+_NoneType = type(None)
+_EllipsisType = type(Ellipsis)
+_NotImplementedType = type(NotImplemented)
+
+
+def _raw_unicode_escape(text):
+    """Protocol 0 text: raw-unicode-escape that also escapes \\, NUL, LF, CR and ^Z."""
+    if "\\" in text or "\0" in text or "\n" in text or "\r" in text or "\x1a" in text:
+        text = (
+            text.replace("\\", "\\u005c")
+            .replace("\0", "\\u0000")
+            .replace("\n", "\\u000a")
+            .replace("\r", "\\u000d")
+            .replace("\x1a", "\\u001a")
+        )
+    return text.encode("raw-unicode-escape")
+
+
+def _encode_long(value):
+    """Two's complement little-endian bytes, as LONG1/LONG4 carry them (b'' for 0)."""
+    if value == 0:
+        return b""
+    nbytes = (value.bit_length() >> 3) + 1
+    data = value.to_bytes(nbytes, "little", signed=True)
+    if value < 0 and nbytes > 1 and data[-1] == 0xFF and data[-2] & 0x80:
+        data = data[:-1]
+    return data
+
+
+def _dotted_path(obj, name):
+    parts = name.split(".")
+    if "<locals>" in parts:
+        raise PicklingError("Can't pickle local object %r" % (obj,))
+    return parts
+
+
+def _whichmodule(obj, parts):
+    module_name = getattr(obj, "__module__", None)
+    if module_name is not None:
+        return module_name
+    for module_name, module in sys.modules.copy().items():
+        if module_name in ("__main__", "__mp_main__") or module is None:
+            continue
+        try:
+            if _deep_getattr(module, parts)[0] is obj:
+                return module_name
+        except AttributeError:
+            pass
+    return "__main__"
+
+
+def _deep_getattr(obj, parts):
+    parent = None
+    for part in parts:
+        parent = obj
+        obj = getattr(obj, part)
+    return obj, parent
+
+
+class Pickler:
+    """Write a pickle stream; the same interface and output as ``pickle.Pickler``."""
+
+    def __init__(self, file, protocol=None, *, fix_imports=True, buffer_callback=None):
+        if protocol is None:
+            protocol = DEFAULT_PROTOCOL
+        protocol = int(protocol)
+        if protocol < 0:
+            protocol = HIGHEST_PROTOCOL
+        elif protocol > HIGHEST_PROTOCOL:
+            raise ValueError("pickle protocol must be <= %d" % HIGHEST_PROTOCOL)
+        if buffer_callback is not None and protocol < 5:
+            raise ValueError("buffer_callback needs protocol >= 5")
+        if file is _NO_FILE:
+            self._file_write = None
+        else:
+            try:
+                self._file_write = file.write
+            except AttributeError:
+                raise TypeError("file must have a 'write' attribute") from None
+        self._buffer_callback = buffer_callback
+        self.proto = protocol
+        self.bin = protocol >= 1
+        self.fast = 0
+        self.fix_imports = bool(fix_imports) and protocol < 3
+        self.memo = {}
+
+    def clear_memo(self):
+        """Forget the objects already written, so the next dump starts afresh."""
+        self.memo.clear()
+
+    def dump(self, obj):
+        """Write the pickled representation of obj to the file."""
+        if not hasattr(self, "_file_write"):
+            raise PicklingError(
+                "Pickler.__init__() was not called by %s.__init__()" % type(self).__name__
+            )
+        chunks = _Session(self).run(obj)
+        for chunk in chunks:
+            self._file_write(chunk)
+
+
+class _Session:
+    """One ``dump`` call: the output buffer, framing state and the save closure."""
+
+    def __init__(self, pickler):
+        self.pickler = pickler
+
+    def run(self, obj):
+        p = self.pickler
+        proto = p.proto
+        out = bytearray()
+        file_write = p._file_write
+        chunks = []  # bytes already flushed (file output), in order
+        if proto >= 2:
+            out += op.PROTO + bytes((proto,))
+        framing = proto >= 4
+        # Position of the reserved 9-byte FRAME header of the open frame, or -1.
+        state = {"frame_start": -1}
+
+        def open_frame():
+            state["frame_start"] = len(out)
+            out.extend(b"\0" * _FRAME_HEADER_SIZE)
+
+        def commit_frame():
+            start = state["frame_start"]
+            if start < 0:
+                return
+            size = len(out) - start - _FRAME_HEADER_SIZE
+            if size >= op.FRAME_SIZE_MIN:
+                out[start : start + _FRAME_HEADER_SIZE] = op.FRAME + _pack_u8(size)
+            else:
+                del out[start : start + _FRAME_HEADER_SIZE]
+            state["frame_start"] = -1
+
+        def flush():
+            if file_write is not None and out:
+                chunks.append(bytes(out))
+                del out[:]
+
+        if framing:
+            open_frame()
+
+        def write_large(header, payload):
+            # Payloads of a frame's size or more are written outside any frame.
+            if framing:
+                commit_frame()
+            out.extend(header)
+            if file_write is not None:
+                flush()
+                chunks.append(bytes(payload))
+            else:
+                out.extend(payload)
+            if framing:
+                open_frame()
+
+        save = _build_save(p, out, state, open_frame, commit_frame, flush, write_large)
+        save(obj)
+        out.append(op.STOP[0])
+        if framing:
+            commit_frame()
+        if file_write is not None:
+            flush()
+            return chunks
+        return bytes(out)
+
+
+def _build_save(p, out, state, open_frame, commit_frame, flush, write_large):
+    """Return the ``save(obj)`` closure for one dump of pickler ``p``."""
+    proto = p.proto
+    binary = proto >= 1
+    framing = proto >= 4
+    memo = p.memo
+    memo_get = memo.get
+    fast = p.fast
+    fix_imports = p.fix_imports
+    buffer_callback = p._buffer_callback
+    pers_func = getattr(p, "persistent_id", None)
+    reducer_override = getattr(p, "reducer_override", None)
+    dispatch_table = getattr(p, "dispatch_table", None)
+    if dispatch_table is None:
+        dispatch_table = copyreg.dispatch_table
+    extension_registry = copyreg._extension_registry
+    frame_limit = _FRAME_TARGET + _FRAME_HEADER_SIZE
+
+    # -- memo ---------------------------------------------------------------
+    def memoize(obj):
+        if fast:
+            return
+        idx = len(memo)
+        memo[id(obj)] = (idx, obj)
+        if proto >= 4:
+            out.append(_MEMOIZE)
+        elif binary:
+            out.extend(_BINPUT[idx] if idx < 256 else op.LONG_BINPUT + _pack_u4(idx))
+        else:
+            out.extend(b"p%d\n" % idx)
+
+    def write_get(idx):
+        if binary:
+            out.extend(_BINGET[idx] if idx < 256 else op.LONG_BINGET + _pack_u4(idx))
+        else:
+            out.extend(b"g%d\n" % idx)
+
+    # -- atoms --------------------------------------------------------------
+    def save_int(obj):
+        if -0x80000000 <= obj <= 0x7FFFFFFF:
+            if binary:
+                if 0 <= obj <= 0xFF:
+                    out.extend(_BININT1[obj])
+                elif 0 <= obj <= 0xFFFF:
+                    out.extend(op.BININT2 + _pack_u2(obj))
+                else:
+                    out.extend(op.BININT + _pack_i4(obj))
+            else:
+                out.extend(b"I%d\n" % obj)
+        elif proto >= 2:
+            data = _encode_long(obj)
+            n = len(data)
+            if n < 256:
+                out.extend(op.LONG1 + bytes((n,)))
+            else:
+                if n > 0x7FFFFFFF:
+                    raise OverflowError("int too large to pickle")
+                out.extend(op.LONG4 + _pack_i4(n))
+            out.extend(data)
+        else:
+            out.extend(b"L%dL\n" % obj)
+
+    def save_float(obj):
+        if binary:
+            out.extend(op.BINFLOAT + _pack_f8(obj))
+        else:
+            out.extend(b"F" + repr(obj).encode("ascii") + b"\n")
+
+    def save_bool(obj):
+        if proto >= 2:
+            out.append(_NEWTRUE if obj else _NEWFALSE)
+        else:
+            out.extend(op.TRUE if obj else op.FALSE)
+
+    def save_str(obj):
+        if binary:
+            try:
+                data = obj.encode("utf-8")
+            except UnicodeEncodeError:
+                data = obj.encode("utf-8", "surrogatepass")
+            n = len(data)
+            if n <= 0xFF and proto >= 4:
+                out.extend(_SHORT_BINUNICODE[n])
+                out.extend(data)
+            else:
+                if n <= 0xFFFFFFFF:
+                    header = op.BINUNICODE + _pack_u4(n)
+                elif proto >= 4:
+                    header = op.BINUNICODE8 + _pack_u8(n)
+                else:
+                    raise OverflowError(
+                        "serializing a string larger than 4 GiB requires pickle protocol 4 or higher"
+                    )
+                if n >= _FRAME_TARGET:
+                    write_large(header, data)
+                else:
+                    out.extend(header)
+                    out.extend(data)
+        else:
+            out.extend(op.UNICODE)
+            out.extend(_raw_unicode_escape(obj))
+            out.extend(b"\n")
+        memoize(obj)
+
+    def save_bytes_data(obj, data):
+        n = len(data)
+        if n <= 0xFF:
+            out.extend(_SHORT_BINBYTES[n])
+            out.extend(data)
+        else:
+            if n <= 0xFFFFFFFF:
+                header = op.BINBYTES + _pack_u4(n)
+            elif proto >= 4:
+                header = op.BINBYTES8 + _pack_u8(n)
+            else:
+                raise OverflowError(
+                    "serializing a bytes object larger than 4 GiB requires pickle protocol 4 or higher"
+                )
+            if n >= _FRAME_TARGET:
+                write_large(header, data)
+            else:
+                out.extend(header)
+                out.extend(data)
+        memoize(obj)
+
+    def save_bytes(obj):
+        if proto < 3:
+            if not obj:
+                save_reduce((bytes, ()), obj)
+            else:
+                save_reduce((codecs.encode, (str(obj, "latin1"), "latin1")), obj)
+        else:
+            save_bytes_data(obj, obj)
+
+    def save_bytearray_data(obj, data):
+        header = op.BYTEARRAY8 + _pack_u8(len(data))
+        if len(data) >= _FRAME_TARGET:
+            write_large(header, data)
+        else:
+            out.extend(header)
+            out.extend(data)
+        memoize(obj)
+
+    def save_bytearray(obj):
+        if proto < 5:
+            if not obj:
+                save_reduce((bytearray, ()), obj)
+            else:
+                save_reduce((bytearray, (bytes(obj),)), obj)
+        else:
+            save_bytearray_data(obj, obj)
+
+    def save_picklebuffer(obj):
+        if proto < 5:
+            raise PicklingError("PickleBuffer can only be pickled with protocol >= 5")
+        with memoryview(obj) as view:
+            if not view.contiguous:
+                raise PicklingError(
+                    "PickleBuffer can not be pickled when pointing to a non-contiguous buffer"
+                )
+            readonly = view.readonly
+            in_band = True
+            if buffer_callback is not None:
+                in_band = bool(buffer_callback(obj))
+            if in_band:
+                with obj.raw() as raw:
+                    if readonly:
+                        save_bytes_data(obj, raw)
+                    else:
+                        save_bytearray_data(obj, raw)
+            else:
+                out.extend(op.NEXT_BUFFER)
+                if readonly:
+                    out.extend(op.READONLY_BUFFER)
+
+    # -- containers ---------------------------------------------------------
+    def save_tuple(obj):
+        n = len(obj)
+        if n == 0:
+            out.extend(op.EMPTY_TUPLE if binary else op.MARK + op.TUPLE)
+            return
+        if n <= 3 and proto >= 2:
+            for item in obj:
+                save(item)
+            x = memo_get(id(obj))
+            if x is not None:
+                out.extend(op.POP * n)
+                write_get(x[0])
+                return
+            out.extend(_TUPLE_BY_SIZE[n])
+            memoize(obj)
+            return
+        out.append(_MARK)
+        for item in obj:
+            save(item)
+        x = memo_get(id(obj))
+        if x is not None:
+            if binary:
+                out.extend(op.POP_MARK)
+            else:
+                out.extend(op.POP * (n + 1))
+            write_get(x[0])
+            return
+        out.extend(op.TUPLE)
+        memoize(obj)
+
+    def save_list(obj):
+        out.extend(op.EMPTY_LIST if binary else op.MARK + op.LIST)
+        memoize(obj)
+        if not obj:
+            return
+        if not binary:
+            batch_list(iter(obj))
+            return
+        if len(obj) == 1:
+            save(obj[0])
+            out.append(_APPEND)
+            return
+        total = 0
+        while True:
+            out.append(_MARK)
+            this_batch = 0
+            while total < len(obj):
+                save(obj[total])
+                total += 1
+                this_batch += 1
+                if this_batch == _BATCHSIZE:
+                    break
+            out.extend(op.APPENDS)
+            if total >= len(obj):
+                return
+
+    def batch_list(items):
+        if not binary:
+            for item in items:
+                save(item)
+                out.append(_APPEND)
+            return
+        while True:
+            batch = list(islice(items, _BATCHSIZE))
+            n = len(batch)
+            if n == 1:
+                save(batch[0])
+                out.append(_APPEND)
+            elif n:
+                out.append(_MARK)
+                for item in batch:
+                    save(item)
+                out.extend(op.APPENDS)
+            if n < _BATCHSIZE:
+                return
+
+    def save_dict(obj):
+        out.extend(op.EMPTY_DICT if binary else op.MARK + op.DICT)
+        memoize(obj)
+        if not obj:
+            return
+        if not binary:
+            batch_dict(iter(obj.items()))
+            return
+        size = len(obj)
+        if size == 1:
+            for key, value in obj.items():
+                save(key)
+                save(value)
+            out.append(_SETITEM)
+            return
+        items = iter(obj.items())
+        while True:
+            out.append(_MARK)
+            i = 0
+            for key, value in items:
+                save(key)
+                save(value)
+                i += 1
+                if i == _BATCHSIZE:
+                    break
+            out.extend(op.SETITEMS)
+            if len(obj) != size:
+                raise RuntimeError("dictionary changed size during iteration")
+            if i != _BATCHSIZE:
+                return
+
+    def batch_dict(items):
+        if not binary:
+            for item in items:
+                if type(item) is not tuple or len(item) != 2:
+                    raise TypeError("dict items iterator must return 2-tuples")
+                save(item[0])
+                save(item[1])
+                out.append(_SETITEM)
+            return
+        while True:
+            batch = list(islice(items, _BATCHSIZE))
+            for item in batch:
+                if not isinstance(item, tuple) or len(item) != 2:
+                    raise TypeError("dict items iterator must return 2-tuples")
+            n = len(batch)
+            if n == 1:
+                save(batch[0][0])
+                save(batch[0][1])
+                out.append(_SETITEM)
+            elif n:
+                out.append(_MARK)
+                for key, value in batch:
+                    save(key)
+                    save(value)
+                out.extend(op.SETITEMS)
+            if n < _BATCHSIZE:
+                return
+
+    def save_set(obj):
+        if proto < 4:
+            save_reduce((set, (list(obj),)), obj)
+            return
+        out.extend(op.EMPTY_SET)
+        memoize(obj)
+        size = len(obj)
+        if size == 0:
+            return
+        items = iter(obj)
+        while True:
+            out.append(_MARK)
+            i = 0
+            for item in items:
+                save(item)
+                i += 1
+                if i == _BATCHSIZE:
+                    break
+            out.extend(op.ADDITEMS)
+            if len(obj) != size:
+                raise RuntimeError("set changed size during iteration")
+            if i != _BATCHSIZE:
+                return
+
+    def save_frozenset(obj):
+        if proto < 4:
+            save_reduce((frozenset, (list(obj),)), obj)
+            return
+        out.append(_MARK)
+        for item in obj:
+            save(item)
+        x = memo_get(id(obj))
+        if x is not None:
+            out.extend(op.POP_MARK)
+            write_get(x[0])
+            return
+        out.extend(op.FROZENSET)
+        memoize(obj)
+
+    # -- globals ------------------------------------------------------------
+    def save_global(obj, name=None):
+        if name is None:
+            name = getattr(obj, "__qualname__", None)
+            if name is None:
+                name = obj.__name__
+        parts = _dotted_path(obj, name)
+        module_name = _whichmodule(obj, parts)
+        try:
+            __import__(module_name, level=0)
+            module = sys.modules[module_name]
+        except Exception as exc:
+            raise PicklingError(
+                "Can't pickle %r: import of module %r failed" % (obj, module_name)
+            ) from exc
+        try:
+            found, parent = _deep_getattr(module, parts)
+        except AttributeError:
+            raise PicklingError(
+                "Can't pickle %r: attribute lookup %s on %s failed" % (obj, name, module_name)
+            ) from None
+        if found is not obj:
+            raise PicklingError(
+                "Can't pickle %r: it's not the same object as %s.%s" % (obj, module_name, name)
+            )
+        if proto >= 2:
+            code = extension_registry.get((module_name, name))
+            if code is not None:
+                if not isinstance(code, int):
+                    raise PicklingError(
+                        "Can't pickle %r: extension code %r isn't an integer" % (obj, code)
+                    )
+                if code <= 0 or code > 0x7FFFFFFF:
+                    raise PicklingError(
+                        "Can't pickle %r: extension code %d is out of range" % (obj, code)
+                    )
+                if code <= 0xFF:
+                    out.extend(op.EXT1 + bytes((code,)))
+                elif code <= 0xFFFF:
+                    out.extend(op.EXT2 + _pack_u2(code))
+                else:
+                    out.extend(op.EXT4 + _pack_i4(code))
+                return
+        lastname = parts[-1]
+        if parent is module:
+            name = lastname
+        if proto >= 4:
+            save(module_name)
+            save(name)
+            out.extend(op.STACK_GLOBAL)
+        elif parent is not module:
+            if _VERSION_QUIRKS["nested_getattr_chain"]:
+                save_getattr_chain(module_name, parts)
+            else:
+                save_reduce((getattr, (parent, lastname)), None)
+        else:
+            write_global_opcode(module_name, name)
+        memoize(obj)
+
+    def save_getattr_chain(module_name, parts):
+        for _ in parts[1:]:
+            save(getattr)
+            if proto < 2:
+                out.append(_MARK)
+        write_global_opcode(module_name, parts[0])
+        for attrname in parts[1:]:
+            save(attrname)
+            out.extend(op.TUPLE if proto < 2 else op.TUPLE2)
+            out.extend(op.REDUCE)
+
+    def write_global_opcode(module_name, name):
+        if proto < 3 and fix_imports:
+            mapped = _compat_pickle.REVERSE_NAME_MAPPING.get((module_name, name))
+            if mapped is not None:
+                module_name, name = mapped
+            elif module_name in _compat_pickle.REVERSE_IMPORT_MAPPING:
+                module_name = _compat_pickle.REVERSE_IMPORT_MAPPING[module_name]
+        encoding = "utf-8" if proto == 3 else "ascii"
+        try:
+            encoded_module = module_name.encode(encoding)
+        except UnicodeEncodeError:
+            raise PicklingError(
+                "can't pickle module identifier '%s' using pickle protocol %i" % (module_name, proto)
+            ) from None
+        try:
+            encoded_name = name.encode(encoding)
+        except UnicodeEncodeError:
+            raise PicklingError(
+                "can't pickle global identifier '%s' using pickle protocol %i" % (name, proto)
+            ) from None
+        out.extend(op.GLOBAL + encoded_module + b"\n" + encoded_name + b"\n")
+
+    def save_type(obj):
+        if obj is _NoneType:
+            save_reduce((type, (None,)), obj)
+        elif obj is _EllipsisType:
+            save_reduce((type, (Ellipsis,)), obj)
+        elif obj is _NotImplementedType:
+            save_reduce((type, (NotImplemented,)), obj)
+        else:
+            save_global(obj)
+
+    # -- the reduce protocol ------------------------------------------------
+    def save_reduce(rv, obj):
+        size = len(rv)
+        if size < 2 or size > 6:
+            raise PicklingError("tuple returned by __reduce__ must contain 2 through 6 elements")
+        func, args = rv[0], rv[1]
+        state = rv[2] if size > 2 else None
+        listitems = rv[3] if size > 3 else None
+        dictitems = rv[4] if size > 4 else None
+        state_setter = rv[5] if size > 5 else None
+        if not callable(func):
+            raise PicklingError("first item of the tuple returned by __reduce__ must be callable")
+        if not isinstance(args, tuple):
+            raise PicklingError("second item of the tuple returned by __reduce__ must be a tuple")
+        if listitems is not None and not _is_iterator(listitems):
+            raise PicklingError(
+                "fourth element of the tuple returned by __reduce__ must be an iterator, not %s"
+                % type(listitems).__name__
+            )
+        if dictitems is not None and not _is_iterator(dictitems):
+            raise PicklingError(
+                "fifth element of the tuple returned by __reduce__ must be an iterator, not %s"
+                % type(dictitems).__name__
+            )
+        if state_setter is not None and not callable(state_setter):
+            raise PicklingError(
+                "sixth element of the tuple returned by __reduce__ must be a function, not %s"
+                % type(state_setter).__name__
+            )
+        use_newobj = use_newobj_ex = False
+        if proto >= 2:
+            func_name = getattr(func, "__name__", None)
+            if isinstance(func_name, str):
+                use_newobj_ex = func_name == "__newobj_ex__"
+                use_newobj = not use_newobj_ex and func_name == "__newobj__"
+        if use_newobj_ex:
+            if len(args) != 3:
+                raise PicklingError(
+                    "length of the NEWOBJ_EX argument tuple must be exactly 3, not %d" % len(args)
+                )
+            cls, cls_args, cls_kwargs = args
+            if not isinstance(cls, type):
+                raise PicklingError(
+                    "first item from NEWOBJ_EX argument tuple must be a class, not %s"
+                    % type(cls).__name__
+                )
+            if not isinstance(cls_args, tuple):
+                raise PicklingError(
+                    "second item from NEWOBJ_EX argument tuple must be a tuple, not %s"
+                    % type(cls_args).__name__
+                )
+            if not isinstance(cls_kwargs, dict):
+                raise PicklingError(
+                    "third item from NEWOBJ_EX argument tuple must be a dict, not %s"
+                    % type(cls_kwargs).__name__
+                )
+            if proto >= 4:
+                save(cls)
+                save(cls_args)
+                save(cls_kwargs)
+                out.extend(op.NEWOBJ_EX)
+            else:
+                factory = partial(cls.__new__, cls, *cls_args, **cls_kwargs)
+                save(factory)
+                save(())
+                out.extend(op.REDUCE)
+        elif use_newobj:
+            if len(args) < 1:
+                raise PicklingError("__newobj__ arglist is empty")
+            cls = args[0]
+            if not isinstance(cls, type):
+                raise PicklingError("args[0] from __newobj__ args is not a type")
+            if obj is not None and getattr(obj, "__class__", type(obj)) is not cls:
+                raise PicklingError("args[0] from __newobj__ args has the wrong class")
+            save(cls)
+            save(args[1:])
+            out.extend(op.NEWOBJ)
+        else:
+            save(func)
+            save(args)
+            out.extend(op.REDUCE)
+        if obj is not None:
+            x = memo_get(id(obj))
+            if x is not None:
+                out.extend(op.POP)
+                write_get(x[0])
+                return
+            memoize(obj)
+        if listitems is not None:
+            batch_list(listitems)
+        if dictitems is not None:
+            batch_dict(dictitems)
+        if state is not None:
+            if state_setter is None:
+                save(state)
+                out.extend(op.BUILD)
+            else:
+                save(state_setter)
+                save(obj)
+                save(state)
+                out.extend(op.TUPLE2 + op.REDUCE + op.POP)
+
+    def save_pers(pid):
+        if binary:
+            save(pid, True)
+            out.extend(op.BINPERSID)
+        else:
+            text = str(pid)
+            if not text.isascii():
+                raise PicklingError("persistent IDs in protocol 0 must be ASCII strings")
+            out.extend(op.PERSID + text.encode("ascii") + b"\n")
+
+    def save_other(obj, t):
+        # Anything that is not an atom, a memo hit or a builtin container.
+        if reducer_override is not None:
+            rv = reducer_override(obj)
+            if rv is not NotImplemented:
+                return save_reduced(obj, rv)
+        if t is type:
+            return save_type(obj)
+        if t is FunctionType:
+            return save_global(obj)
+        reduce = dispatch_table.get(t) if type(dispatch_table) is dict else _get_item(dispatch_table, t)
+        if reduce is not None:
+            rv = reduce(obj)
+        elif issubclass(t, type):
+            return save_global(obj)
+        else:
+            reduce_ex = getattr(obj, "__reduce_ex__", None)
+            if reduce_ex is not None:
+                rv = reduce_ex(proto)
+            else:
+                reduce = getattr(obj, "__reduce__", None)
+                if reduce is None:
+                    raise PicklingError("can't pickle %r object: %r" % (t.__name__, obj))
+                rv = reduce()
+        return save_reduced(obj, rv)
+
+    def save_reduced(obj, rv):
+        if isinstance(rv, str):
+            return save_global(obj, rv)
+        if not isinstance(rv, tuple):
+            raise PicklingError("__reduce__ must return a string or tuple")
+        return save_reduce(rv, obj)
+
+    def boundary():
+        # An opcode boundary: a frame that reached its target size is closed
+        # here (and, when writing to a file, flushed).
+        commit_frame()
+        flush()
+        open_frame()
+
+    containers = {
+        dict: save_dict,
+        set: save_set,
+        frozenset: save_frozenset,
+        list: save_list,
+        tuple: save_tuple,
+        bytearray: save_bytearray,
+        PickleBuffer: save_picklebuffer,
+        bytes: save_bytes,
+    }
+    containers_get = containers.get
+
+    def save(obj, pers_save=False):
+        if framing and len(out) - state["frame_start"] >= frame_limit:
+            boundary()
+        if pers_func is not None and not pers_save:
+            pid = pers_func(obj)
+            if pid is not None:
+                save_pers(pid)
+                return
+        t = type(obj)
+        if t is str:
+            x = memo_get(id(obj))
+            if x is not None:
+                write_get(x[0])
+            else:
+                save_str(obj)
+            return
+        if t is int:
+            save_int(obj)
+            return
+        if obj is None:
+            out.append(_NONE)
+            return
+        if t is float:
+            save_float(obj)
+            return
+        if t is bool:
+            save_bool(obj)
+            return
+        x = memo_get(id(obj))
+        if x is not None:
+            write_get(x[0])
+            return
+        handler = containers_get(t)
+        if handler is not None:
+            handler(obj)
+            return
+        save_other(obj, t)
+
+    return save
+
+
+def _is_iterator(obj):
+    return hasattr(type(obj), "__next__")
+
+
+def _get_item(mapping, key):
+    try:
+        return mapping[key]
+    except KeyError:
+        return None
+
+
+def dump(obj, file, protocol=None, *, fix_imports=True, buffer_callback=None):
+    """Write the pickled representation of obj to the open binary file."""
+    Pickler(file, protocol, fix_imports=fix_imports, buffer_callback=buffer_callback).dump(obj)
+
+
+def dumps(obj, protocol=None, *, fix_imports=True, buffer_callback=None):
+    """Return the pickled representation of obj as bytes, identical to ``pickle.dumps``."""
+    pickler = Pickler(_NO_FILE, protocol, fix_imports=fix_imports, buffer_callback=buffer_callback)
+    return _Session(pickler).run(obj)
