@@ -22,7 +22,6 @@ output buffer, memo and dispatch live in fast closure cells rather than on
 """
 
 import copyreg
-import io
 import sys
 from functools import partial
 from itertools import islice
@@ -75,6 +74,7 @@ _NEWFALSE = op.NEWFALSE[0]
 _MARK_APPENDS_EMPTY = op.MARK + op.APPENDS
 
 _NO_FILE = object()  # dumps() collects the output itself
+_STOP = op.STOP[0]
 _NoneType = type(None)
 _EllipsisType = type(Ellipsis)
 _NotImplementedType = type(NotImplemented)
@@ -171,93 +171,112 @@ class Pickler:
             raise PicklingError(
                 "Pickler.__init__() was not called by %s.__init__()" % type(self).__name__
             )
-        chunks = _Session(self).run(obj)
-        for chunk in chunks:
+        run = _make_engine(
+            self.proto,
+            self.fix_imports,
+            self._buffer_callback,
+            getattr(self, "persistent_id", None),
+            getattr(self, "reducer_override", None),
+            getattr(self, "dispatch_table", None),
+            self.fast,
+        )
+        for chunk in run(obj, self.memo, True):
             self._file_write(chunk)
 
 
-class _Session:
-    """One ``dump`` call: the output buffer, framing state and the save closure."""
-
-    def __init__(self, pickler):
-        self.pickler = pickler
-
-    def run(self, obj):
-        p = self.pickler
-        proto = p.proto
-        out = bytearray()
-        file_write = p._file_write
-        chunks = []  # bytes already flushed (file output), in order
-        if proto >= 2:
-            out += op.PROTO + bytes((proto,))
-        framing = proto >= 4
-        # Position of the reserved 9-byte FRAME header of the open frame, or -1.
-        state = {"frame_start": -1}
-
-        def open_frame():
-            state["frame_start"] = len(out)
-            out.extend(b"\0" * _FRAME_HEADER_SIZE)
-
-        def commit_frame():
-            start = state["frame_start"]
-            if start < 0:
-                return
-            size = len(out) - start - _FRAME_HEADER_SIZE
-            if size >= op.FRAME_SIZE_MIN:
-                out[start : start + _FRAME_HEADER_SIZE] = op.FRAME + _pack_u8(size)
-            else:
-                del out[start : start + _FRAME_HEADER_SIZE]
-            state["frame_start"] = -1
-
-        def flush():
-            if file_write is not None and out:
-                chunks.append(bytes(out))
-                del out[:]
-
-        if framing:
-            open_frame()
-
-        def write_large(header, payload):
-            # Payloads of a frame's size or more are written outside any frame.
-            if framing:
-                commit_frame()
-            out.extend(header)
-            if file_write is not None:
-                flush()
-                chunks.append(bytes(payload))
-            else:
-                out.extend(payload)
-            if framing:
-                open_frame()
-
-        save = _build_save(p, out, state, open_frame, commit_frame, flush, write_large)
-        save(obj)
-        out.append(op.STOP[0])
-        if framing:
-            commit_frame()
-        if file_write is not None:
-            flush()
-            return chunks
-        return bytes(out)
+_NEVER = sys.maxsize
+_ZERO_HEADER = b"\0" * _FRAME_HEADER_SIZE
 
 
-def _build_save(p, out, state, open_frame, commit_frame, flush, write_large):
-    """Return the ``save(obj)`` closure for one dump of pickler ``p``."""
-    proto = p.proto
+def _make_engine(proto, fix_imports, buffer_callback, pers_func, reducer_override, dispatch_table, fast):
+    """Build the closures that pickle with one configuration; return its ``run``.
+
+    ``run(obj, memo, to_file)`` pickles obj using (and filling) the memo dict
+    and returns the bytes, or with ``to_file`` the list of chunks to write.
+    An engine is reusable but not re-entrant; ``dumps`` keeps a pool of them.
+    """
     binary = proto >= 1
     framing = proto >= 4
-    memo = p.memo
-    memo_get = memo.get
-    fast = p.fast
-    fix_imports = p.fix_imports
-    buffer_callback = p._buffer_callback
-    pers_func = getattr(p, "persistent_id", None)
-    reducer_override = getattr(p, "reducer_override", None)
-    dispatch_table = getattr(p, "dispatch_table", None)
     if dispatch_table is None:
         dispatch_table = copyreg.dispatch_table
     extension_registry = copyreg._extension_registry
-    frame_limit = _FRAME_TARGET + _FRAME_HEADER_SIZE
+    out = bytearray()
+    w = out.extend
+    app = out.append
+    memo = {}
+    memo_get = memo.get
+    chunks = None
+    # Framing: the open frame's reserved 9-byte header starts at frame_start;
+    # a save() that finds len(out) >= frame_end closes it (an opcode boundary).
+    frame_start = -1
+    frame_end = _NEVER
+
+    def open_frame():
+        nonlocal frame_start, frame_end
+        frame_start = len(out)
+        w(_ZERO_HEADER)
+        frame_end = frame_start + _FRAME_HEADER_SIZE + _FRAME_TARGET
+
+    def commit_frame():
+        nonlocal frame_start, frame_end
+        start = frame_start
+        if start < 0:
+            return
+        size = len(out) - start - _FRAME_HEADER_SIZE
+        if size >= op.FRAME_SIZE_MIN:
+            out[start : start + _FRAME_HEADER_SIZE] = op.FRAME + _pack_u8(size)
+        else:
+            del out[start : start + _FRAME_HEADER_SIZE]
+        frame_start = -1
+        frame_end = _NEVER
+
+    def flush():
+        if chunks is not None and out:
+            chunks.append(bytes(out))
+            del out[:]
+
+    def boundary():
+        commit_frame()
+        flush()
+        open_frame()
+
+    def write_large(header, payload):
+        # Payloads of a frame's size or more are written outside any frame.
+        if framing:
+            commit_frame()
+        w(header)
+        if chunks is not None:
+            flush()
+            chunks.append(bytes(payload))
+        else:
+            w(payload)
+        if framing:
+            open_frame()
+
+    def run(obj, the_memo, to_file):
+        nonlocal memo, memo_get, chunks, frame_start, frame_end
+        memo = the_memo
+        memo_get = the_memo.get
+        chunks = [] if to_file else None
+        try:
+            if proto >= 2:
+                w(op.PROTO + bytes((proto,)))
+            if framing:
+                open_frame()
+            save(obj)
+            app(_STOP)
+            if framing:
+                commit_frame()
+            if to_file:
+                flush()
+                return chunks
+            return bytes(out)
+        finally:
+            del out[:]
+            frame_start = -1
+            frame_end = _NEVER
+            chunks = None
+            memo = memo_get = None
 
     # -- memo ---------------------------------------------------------------
     def memoize(obj):
@@ -266,54 +285,54 @@ def _build_save(p, out, state, open_frame, commit_frame, flush, write_large):
         idx = len(memo)
         memo[id(obj)] = (idx, obj)
         if proto >= 4:
-            out.append(_MEMOIZE)
+            app(_MEMOIZE)
         elif binary:
-            out.extend(_BINPUT[idx] if idx < 256 else op.LONG_BINPUT + _pack_u4(idx))
+            w(_BINPUT[idx] if idx < 256 else op.LONG_BINPUT + _pack_u4(idx))
         else:
-            out.extend(b"p%d\n" % idx)
+            w(b"p%d\n" % idx)
 
     def write_get(idx):
         if binary:
-            out.extend(_BINGET[idx] if idx < 256 else op.LONG_BINGET + _pack_u4(idx))
+            w(_BINGET[idx] if idx < 256 else op.LONG_BINGET + _pack_u4(idx))
         else:
-            out.extend(b"g%d\n" % idx)
+            w(b"g%d\n" % idx)
 
     # -- atoms --------------------------------------------------------------
     def save_int(obj):
         if -0x80000000 <= obj <= 0x7FFFFFFF:
             if binary:
                 if 0 <= obj <= 0xFF:
-                    out.extend(_BININT1[obj])
+                    w(_BININT1[obj])
                 elif 0 <= obj <= 0xFFFF:
-                    out.extend(op.BININT2 + _pack_u2(obj))
+                    w(op.BININT2 + _pack_u2(obj))
                 else:
-                    out.extend(op.BININT + _pack_i4(obj))
+                    w(op.BININT + _pack_i4(obj))
             else:
-                out.extend(b"I%d\n" % obj)
+                w(b"I%d\n" % obj)
         elif proto >= 2:
             data = _encode_long(obj)
             n = len(data)
             if n < 256:
-                out.extend(op.LONG1 + bytes((n,)))
+                w(op.LONG1 + bytes((n,)))
             else:
                 if n > 0x7FFFFFFF:
                     raise OverflowError("int too large to pickle")
-                out.extend(op.LONG4 + _pack_i4(n))
-            out.extend(data)
+                w(op.LONG4 + _pack_i4(n))
+            w(data)
         else:
-            out.extend(b"L%dL\n" % obj)
+            w(b"L%dL\n" % obj)
 
     def save_float(obj):
         if binary:
-            out.extend(op.BINFLOAT + _pack_f8(obj))
+            w(op.BINFLOAT + _pack_f8(obj))
         else:
-            out.extend(b"F" + repr(obj).encode("ascii") + b"\n")
+            w(b"F" + repr(obj).encode("ascii") + b"\n")
 
     def save_bool(obj):
         if proto >= 2:
-            out.append(_NEWTRUE if obj else _NEWFALSE)
+            app(_NEWTRUE if obj else _NEWFALSE)
         else:
-            out.extend(op.TRUE if obj else op.FALSE)
+            w(op.TRUE if obj else op.FALSE)
 
     def save_str(obj):
         if binary:
@@ -323,8 +342,8 @@ def _build_save(p, out, state, open_frame, commit_frame, flush, write_large):
                 data = obj.encode("utf-8", "surrogatepass")
             n = len(data)
             if n <= 0xFF and proto >= 4:
-                out.extend(_SHORT_BINUNICODE[n])
-                out.extend(data)
+                w(_SHORT_BINUNICODE[n])
+                w(data)
             else:
                 if n <= 0xFFFFFFFF:
                     header = op.BINUNICODE + _pack_u4(n)
@@ -337,19 +356,19 @@ def _build_save(p, out, state, open_frame, commit_frame, flush, write_large):
                 if n >= _FRAME_TARGET:
                     write_large(header, data)
                 else:
-                    out.extend(header)
-                    out.extend(data)
+                    w(header)
+                    w(data)
         else:
-            out.extend(op.UNICODE)
-            out.extend(_raw_unicode_escape(obj))
-            out.extend(b"\n")
+            w(op.UNICODE)
+            w(_raw_unicode_escape(obj))
+            w(b"\n")
         memoize(obj)
 
     def save_bytes_data(obj, data):
         n = len(data)
         if n <= 0xFF:
-            out.extend(_SHORT_BINBYTES[n])
-            out.extend(data)
+            w(_SHORT_BINBYTES[n])
+            w(data)
         else:
             if n <= 0xFFFFFFFF:
                 header = op.BINBYTES + _pack_u4(n)
@@ -362,8 +381,8 @@ def _build_save(p, out, state, open_frame, commit_frame, flush, write_large):
             if n >= _FRAME_TARGET:
                 write_large(header, data)
             else:
-                out.extend(header)
-                out.extend(data)
+                w(header)
+                w(data)
         memoize(obj)
 
     def save_bytes(obj):
@@ -380,8 +399,8 @@ def _build_save(p, out, state, open_frame, commit_frame, flush, write_large):
         if len(data) >= _FRAME_TARGET:
             write_large(header, data)
         else:
-            out.extend(header)
-            out.extend(data)
+            w(header)
+            w(data)
         memoize(obj)
 
     def save_bytearray(obj):
@@ -412,43 +431,43 @@ def _build_save(p, out, state, open_frame, commit_frame, flush, write_large):
                     else:
                         save_bytearray_data(obj, raw)
             else:
-                out.extend(op.NEXT_BUFFER)
+                w(op.NEXT_BUFFER)
                 if readonly:
-                    out.extend(op.READONLY_BUFFER)
+                    w(op.READONLY_BUFFER)
 
     # -- containers ---------------------------------------------------------
     def save_tuple(obj):
         n = len(obj)
         if n == 0:
-            out.extend(op.EMPTY_TUPLE if binary else op.MARK + op.TUPLE)
+            w(op.EMPTY_TUPLE if binary else op.MARK + op.TUPLE)
             return
         if n <= 3 and proto >= 2:
             for item in obj:
                 save(item)
             x = memo_get(id(obj))
             if x is not None:
-                out.extend(op.POP * n)
+                w(op.POP * n)
                 write_get(x[0])
                 return
-            out.extend(_TUPLE_BY_SIZE[n])
+            w(_TUPLE_BY_SIZE[n])
             memoize(obj)
             return
-        out.append(_MARK)
+        app(_MARK)
         for item in obj:
             save(item)
         x = memo_get(id(obj))
         if x is not None:
             if binary:
-                out.extend(op.POP_MARK)
+                w(op.POP_MARK)
             else:
-                out.extend(op.POP * (n + 1))
+                w(op.POP * (n + 1))
             write_get(x[0])
             return
-        out.extend(op.TUPLE)
+        w(op.TUPLE)
         memoize(obj)
 
     def save_list(obj):
-        out.extend(op.EMPTY_LIST if binary else op.MARK + op.LIST)
+        w(op.EMPTY_LIST if binary else op.MARK + op.LIST)
         memoize(obj)
         if not obj:
             return
@@ -457,11 +476,11 @@ def _build_save(p, out, state, open_frame, commit_frame, flush, write_large):
             return
         if len(obj) == 1:
             save(obj[0])
-            out.append(_APPEND)
+            app(_APPEND)
             return
         total = 0
         while True:
-            out.append(_MARK)
+            app(_MARK)
             this_batch = 0
             while total < len(obj):
                 save(obj[total])
@@ -469,7 +488,7 @@ def _build_save(p, out, state, open_frame, commit_frame, flush, write_large):
                 this_batch += 1
                 if this_batch == _BATCHSIZE:
                     break
-            out.extend(op.APPENDS)
+            w(op.APPENDS)
             if total >= len(obj):
                 return
 
@@ -477,24 +496,24 @@ def _build_save(p, out, state, open_frame, commit_frame, flush, write_large):
         if not binary:
             for item in items:
                 save(item)
-                out.append(_APPEND)
+                app(_APPEND)
             return
         while True:
             batch = list(islice(items, _BATCHSIZE))
             n = len(batch)
             if n == 1:
                 save(batch[0])
-                out.append(_APPEND)
+                app(_APPEND)
             elif n:
-                out.append(_MARK)
+                app(_MARK)
                 for item in batch:
                     save(item)
-                out.extend(op.APPENDS)
+                w(op.APPENDS)
             if n < _BATCHSIZE:
                 return
 
     def save_dict(obj):
-        out.extend(op.EMPTY_DICT if binary else op.MARK + op.DICT)
+        w(op.EMPTY_DICT if binary else op.MARK + op.DICT)
         memoize(obj)
         if not obj:
             return
@@ -506,11 +525,11 @@ def _build_save(p, out, state, open_frame, commit_frame, flush, write_large):
             for key, value in obj.items():
                 save(key)
                 save(value)
-            out.append(_SETITEM)
+            app(_SETITEM)
             return
         items = iter(obj.items())
         while True:
-            out.append(_MARK)
+            app(_MARK)
             i = 0
             for key, value in items:
                 save(key)
@@ -518,7 +537,7 @@ def _build_save(p, out, state, open_frame, commit_frame, flush, write_large):
                 i += 1
                 if i == _BATCHSIZE:
                     break
-            out.extend(op.SETITEMS)
+            w(op.SETITEMS)
             if len(obj) != size:
                 raise RuntimeError("dictionary changed size during iteration")
             if i != _BATCHSIZE:
@@ -531,7 +550,7 @@ def _build_save(p, out, state, open_frame, commit_frame, flush, write_large):
                     raise TypeError("dict items iterator must return 2-tuples")
                 save(item[0])
                 save(item[1])
-                out.append(_SETITEM)
+                app(_SETITEM)
             return
         while True:
             batch = list(islice(items, _BATCHSIZE))
@@ -542,13 +561,13 @@ def _build_save(p, out, state, open_frame, commit_frame, flush, write_large):
             if n == 1:
                 save(batch[0][0])
                 save(batch[0][1])
-                out.append(_SETITEM)
+                app(_SETITEM)
             elif n:
-                out.append(_MARK)
+                app(_MARK)
                 for key, value in batch:
                     save(key)
                     save(value)
-                out.extend(op.SETITEMS)
+                w(op.SETITEMS)
             if n < _BATCHSIZE:
                 return
 
@@ -556,21 +575,21 @@ def _build_save(p, out, state, open_frame, commit_frame, flush, write_large):
         if proto < 4:
             save_reduce((set, (list(obj),)), obj)
             return
-        out.extend(op.EMPTY_SET)
+        w(op.EMPTY_SET)
         memoize(obj)
         size = len(obj)
         if size == 0:
             return
         items = iter(obj)
         while True:
-            out.append(_MARK)
+            app(_MARK)
             i = 0
             for item in items:
                 save(item)
                 i += 1
                 if i == _BATCHSIZE:
                     break
-            out.extend(op.ADDITEMS)
+            w(op.ADDITEMS)
             if len(obj) != size:
                 raise RuntimeError("set changed size during iteration")
             if i != _BATCHSIZE:
@@ -580,15 +599,15 @@ def _build_save(p, out, state, open_frame, commit_frame, flush, write_large):
         if proto < 4:
             save_reduce((frozenset, (list(obj),)), obj)
             return
-        out.append(_MARK)
+        app(_MARK)
         for item in obj:
             save(item)
         x = memo_get(id(obj))
         if x is not None:
-            out.extend(op.POP_MARK)
+            w(op.POP_MARK)
             write_get(x[0])
             return
-        out.extend(op.FROZENSET)
+        w(op.FROZENSET)
         memoize(obj)
 
     # -- globals ------------------------------------------------------------
@@ -628,11 +647,11 @@ def _build_save(p, out, state, open_frame, commit_frame, flush, write_large):
                         "Can't pickle %r: extension code %d is out of range" % (obj, code)
                     )
                 if code <= 0xFF:
-                    out.extend(op.EXT1 + bytes((code,)))
+                    w(op.EXT1 + bytes((code,)))
                 elif code <= 0xFFFF:
-                    out.extend(op.EXT2 + _pack_u2(code))
+                    w(op.EXT2 + _pack_u2(code))
                 else:
-                    out.extend(op.EXT4 + _pack_i4(code))
+                    w(op.EXT4 + _pack_i4(code))
                 return
         lastname = parts[-1]
         if parent is module:
@@ -640,7 +659,7 @@ def _build_save(p, out, state, open_frame, commit_frame, flush, write_large):
         if proto >= 4:
             save(module_name)
             save(name)
-            out.extend(op.STACK_GLOBAL)
+            w(op.STACK_GLOBAL)
         elif parent is not module:
             if _VERSION_QUIRKS["nested_getattr_chain"]:
                 save_getattr_chain(module_name, parts)
@@ -654,12 +673,12 @@ def _build_save(p, out, state, open_frame, commit_frame, flush, write_large):
         for _ in parts[1:]:
             save(getattr)
             if proto < 2:
-                out.append(_MARK)
+                app(_MARK)
         write_global_opcode(module_name, parts[0])
         for attrname in parts[1:]:
             save(attrname)
-            out.extend(op.TUPLE if proto < 2 else op.TUPLE2)
-            out.extend(op.REDUCE)
+            w(op.TUPLE if proto < 2 else op.TUPLE2)
+            w(op.REDUCE)
 
     def write_global_opcode(module_name, name):
         if proto < 3 and fix_imports:
@@ -681,7 +700,7 @@ def _build_save(p, out, state, open_frame, commit_frame, flush, write_large):
             raise PicklingError(
                 "can't pickle global identifier '%s' using pickle protocol %i" % (name, proto)
             ) from None
-        out.extend(op.GLOBAL + encoded_module + b"\n" + encoded_name + b"\n")
+        w(op.GLOBAL + encoded_module + b"\n" + encoded_name + b"\n")
 
     def save_type(obj):
         if obj is _NoneType:
@@ -753,12 +772,12 @@ def _build_save(p, out, state, open_frame, commit_frame, flush, write_large):
                 save(cls)
                 save(cls_args)
                 save(cls_kwargs)
-                out.extend(op.NEWOBJ_EX)
+                w(op.NEWOBJ_EX)
             else:
                 factory = partial(cls.__new__, cls, *cls_args, **cls_kwargs)
                 save(factory)
                 save(())
-                out.extend(op.REDUCE)
+                w(op.REDUCE)
         elif use_newobj:
             if len(args) < 1:
                 raise PicklingError("__newobj__ arglist is empty")
@@ -769,15 +788,15 @@ def _build_save(p, out, state, open_frame, commit_frame, flush, write_large):
                 raise PicklingError("args[0] from __newobj__ args has the wrong class")
             save(cls)
             save(args[1:])
-            out.extend(op.NEWOBJ)
+            w(op.NEWOBJ)
         else:
             save(func)
             save(args)
-            out.extend(op.REDUCE)
+            w(op.REDUCE)
         if obj is not None:
             x = memo_get(id(obj))
             if x is not None:
-                out.extend(op.POP)
+                w(op.POP)
                 write_get(x[0])
                 return
             memoize(obj)
@@ -788,22 +807,22 @@ def _build_save(p, out, state, open_frame, commit_frame, flush, write_large):
         if state is not None:
             if state_setter is None:
                 save(state)
-                out.extend(op.BUILD)
+                w(op.BUILD)
             else:
                 save(state_setter)
                 save(obj)
                 save(state)
-                out.extend(op.TUPLE2 + op.REDUCE + op.POP)
+                w(op.TUPLE2 + op.REDUCE + op.POP)
 
     def save_pers(pid):
         if binary:
             save(pid, True)
-            out.extend(op.BINPERSID)
+            w(op.BINPERSID)
         else:
             text = str(pid)
             if not text.isascii():
                 raise PicklingError("persistent IDs in protocol 0 must be ASCII strings")
-            out.extend(op.PERSID + text.encode("ascii") + b"\n")
+            w(op.PERSID + text.encode("ascii") + b"\n")
 
     def save_other(obj, t):
         # Anything that is not an atom, a memo hit or a builtin container.
@@ -838,13 +857,6 @@ def _build_save(p, out, state, open_frame, commit_frame, flush, write_large):
             raise PicklingError("__reduce__ must return a string or tuple")
         return save_reduce(rv, obj)
 
-    def boundary():
-        # An opcode boundary: a frame that reached its target size is closed
-        # here (and, when writing to a file, flushed).
-        commit_frame()
-        flush()
-        open_frame()
-
     containers = {
         dict: save_dict,
         set: save_set,
@@ -856,9 +868,13 @@ def _build_save(p, out, state, open_frame, commit_frame, flush, write_large):
         bytes: save_bytes,
     }
     containers_get = containers.get
+    short_str = proto >= 4 and not fast
+    memo_put_op = _MEMOIZE
 
     def save(obj, pers_save=False):
-        if framing and len(out) - state["frame_start"] >= frame_limit:
+        # The order of checks is the C pickler's: frame boundary, persistent
+        # id, atoms, memo, then by type.  str and small ints are inlined.
+        if len(out) >= frame_end:
             boundary()
         if pers_func is not None and not pers_save:
             pid = pers_func(obj)
@@ -870,14 +886,27 @@ def _build_save(p, out, state, open_frame, commit_frame, flush, write_large):
             x = memo_get(id(obj))
             if x is not None:
                 write_get(x[0])
+            elif short_str and len(obj) <= 0x3F:
+                # at most 63 code points: at most 252 UTF-8 bytes
+                try:
+                    data = obj.encode("utf-8")
+                except UnicodeEncodeError:
+                    data = obj.encode("utf-8", "surrogatepass")
+                w(_SHORT_BINUNICODE[len(data)])
+                w(data)
+                memo[id(obj)] = (len(memo), obj)
+                app(memo_put_op)
             else:
                 save_str(obj)
             return
         if t is int:
-            save_int(obj)
+            if binary and 0 <= obj <= 0xFF:
+                w(_BININT1[obj])
+            else:
+                save_int(obj)
             return
         if obj is None:
-            out.append(_NONE)
+            app(_NONE)
             return
         if t is float:
             save_float(obj)
@@ -895,7 +924,7 @@ def _build_save(p, out, state, open_frame, commit_frame, flush, write_large):
             return
         save_other(obj, t)
 
-    return save
+    return run
 
 
 def _is_iterator(obj):
@@ -916,5 +945,23 @@ def dump(obj, file, protocol=None, *, fix_imports=True, buffer_callback=None):
 
 def dumps(obj, protocol=None, *, fix_imports=True, buffer_callback=None):
     """Return the pickled representation of obj as bytes, identical to ``pickle.dumps``."""
-    pickler = Pickler(_NO_FILE, protocol, fix_imports=fix_imports, buffer_callback=buffer_callback)
-    return _Session(pickler).run(obj)
+    if protocol is None:
+        protocol = DEFAULT_PROTOCOL
+    elif protocol < 0:
+        protocol = HIGHEST_PROTOCOL
+    if buffer_callback is not None or not 0 <= protocol <= HIGHEST_PROTOCOL:
+        # Uncommon: validate through the class and build a one-off engine.
+        pickler = Pickler(_NO_FILE, protocol, fix_imports=fix_imports, buffer_callback=buffer_callback)
+        run = _make_engine(pickler.proto, pickler.fix_imports, buffer_callback, None, None, None, 0)
+        return run(obj, {}, False)
+    key = (protocol, bool(fix_imports) and protocol < 3)
+    pool = _ENGINES.setdefault(key, [])
+    run = pool.pop() if pool else _make_engine(key[0], key[1], None, None, None, None, 0)
+    try:
+        return run(obj, {}, False)
+    finally:
+        pool.append(run)
+
+
+# Idle engines for dumps(), by (protocol, fix_imports); see _make_engine.
+_ENGINES = {}
