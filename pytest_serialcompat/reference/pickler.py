@@ -478,18 +478,15 @@ def _make_engine(proto, fix_imports, buffer_callback, pers_func, reducer_overrid
             save(obj[0])
             app(_APPEND)
             return
-        total = 0
+        # C: batches of BATCHSIZE while the index is below the list's current
+        # length; a list iterator's length hint is exactly what remains.
+        items = iter(obj)
         while True:
             app(_MARK)
-            this_batch = 0
-            while total < len(obj):
-                save(obj[total])
-                total += 1
-                this_batch += 1
-                if this_batch == _BATCHSIZE:
-                    break
+            for item in islice(items, _BATCHSIZE):
+                save(item)
             w(op.APPENDS)
-            if total >= len(obj):
+            if not items.__length_hint__():
                 return
 
     def batch_list(items):
@@ -527,21 +524,17 @@ def _make_engine(proto, fix_imports, buffer_callback, pers_func, reducer_overrid
                 save(value)
             app(_SETITEM)
             return
+        # C writes size // BATCHSIZE + 1 batches: a multiple of the batch
+        # size ends with an empty MARK SETITEMS.
         items = iter(obj.items())
-        while True:
+        for _ in range(size // _BATCHSIZE + 1):
             app(_MARK)
-            i = 0
-            for key, value in items:
+            for key, value in islice(items, _BATCHSIZE):
                 save(key)
                 save(value)
-                i += 1
-                if i == _BATCHSIZE:
-                    break
             w(op.SETITEMS)
             if len(obj) != size:
                 raise RuntimeError("dictionary changed size during iteration")
-            if i != _BATCHSIZE:
-                return
 
     def batch_dict(items):
         if not binary:
@@ -581,19 +574,13 @@ def _make_engine(proto, fix_imports, buffer_callback, pers_func, reducer_overrid
         if size == 0:
             return
         items = iter(obj)
-        while True:
+        for _ in range(size // _BATCHSIZE + 1):
             app(_MARK)
-            i = 0
-            for item in items:
+            for item in islice(items, _BATCHSIZE):
                 save(item)
-                i += 1
-                if i == _BATCHSIZE:
-                    break
             w(op.ADDITEMS)
             if len(obj) != size:
                 raise RuntimeError("set changed size during iteration")
-            if i != _BATCHSIZE:
-                return
 
     def save_frozenset(obj):
         if proto < 4:
