@@ -35,6 +35,7 @@ _EXPORTS = {
     "canonical_json_dumps": "canonical_json",
     "canonical_json_loads": "canonical_json",
     "CanonicalJSONError": "canonical_json",
+    "JSONLimits": "canonical_json",
 }
 
 __all__ = ["MalformedPickle", *_EXPORTS]
