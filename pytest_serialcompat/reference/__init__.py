@@ -22,6 +22,10 @@ _EXPORTS = {
     # analyzer
     "analyze": "analyzer",
     "Analysis": "analyzer",
+    "Limits": "analyzer",
+    "CallSite": "analyzer",
+    "UnsafeGlobal": "analyzer",
+    "is_allowed": "allowlist",
     "DEFAULT_ALLOW": "allowlist",
     # marshal, code objects, .pyc
     "marshal_dumps": "marshal_codec",

@@ -1,0 +1,85 @@
+"""The safe analyzer vs ``pickletools.dis`` on the pyperformance bm_pickle data, same run.
+
+Both walk every opcode of a pickle without loading it; ``dis`` writes its
+listing to an ``io.StringIO``.  For each dataset (DICT, TUPLE, DICT_GROUP,
+LIST, MICRO_DICT) pickled at protocols 2-5 this prints the time per call of
+``analyze`` and of ``pickletools.dis`` and the ratio dis/analyze (how many
+times faster the analyzer is; it also builds the symbolic tree and the
+verdict).  ``pickle.loads`` (C) is shown for scale.
+
+Usage: python benchmarks/bench_analyze.py [--seconds S] [--protocols 2,3,4,5]
+"""
+
+import argparse
+import io
+import os
+import pickle
+import pickletools
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from bm_pickle_data import WORKLOAD  # noqa: E402
+
+from pytest_serialcompat.reference.analyzer import analyze  # noqa: E402
+
+
+def run_dis(data):
+    pickletools.dis(data, out=io.StringIO())
+
+
+CONTENDERS = {"analyze": analyze, "dis": run_dis, "C loads": pickle.loads}
+
+
+def per_call(func, data, seconds):
+    """Best time of one call, from batches sized to take ~10 ms each."""
+    batch = 1
+    while True:
+        start = time.perf_counter()
+        for _ in range(batch):
+            func(data)
+        elapsed = time.perf_counter() - start
+        if elapsed >= 0.01:
+            break
+        batch *= 2
+    best = elapsed / batch
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        start = time.perf_counter()
+        for _ in range(batch):
+            func(data)
+        best = min(best, (time.perf_counter() - start) / batch)
+    return best
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=0.2, help="timing per measurement (default 0.2)")
+    parser.add_argument("--protocols", default="2,3,4,5")
+    args = parser.parse_args(argv)
+    protocols = [int(x) for x in args.protocols.split(",")]
+    print("Python %s" % sys.version.split()[0])
+    print("%-11s %5s %7s %12s %12s %12s %11s" % ("dataset", "proto", "bytes", "analyze us", "dis us",
+                                                 "C loads us", "dis/analyze"))
+    ratios = []
+    for name, obj in WORKLOAD:
+        for protocol in protocols:
+            data = pickle.dumps(obj, protocol)
+            result = analyze(data)
+            assert result.safe, (name, protocol, result.unsafe)
+            t = {label: per_call(func, data, args.seconds) for label, func in CONTENDERS.items()}
+            ratio = t["dis"] / t["analyze"]
+            ratios.append(ratio)
+            print("%-11s %5d %7d %12.1f %12.1f %12.1f %10.1fx" % (
+                name, protocol, len(data), t["analyze"] * 1e6, t["dis"] * 1e6, t["C loads"] * 1e6, ratio))
+    geo = 1.0
+    for r in ratios:
+        geo *= r
+    geo **= 1.0 / len(ratios)
+    print("analyze is %.1fx faster than pickletools.dis (geometric mean; worst %.1fx, best %.1fx)"
+          % (geo, min(ratios), max(ratios)))
+
+
+if __name__ == "__main__":
+    main()
