@@ -25,8 +25,8 @@ def _looks_like_pickle(data):
 def detect_format(data):
     """The format name for ``data``, or None when nothing recognises it."""
     from .reference.canonical_json import looks_like_json
-    from .reference.pyc import looks_like_pyc
-    from .reference.marshal_codec import looks_like_marshal
+    from .reference.marshal_inspect import looks_like_marshal
+    from .reference.pyc_inspect import looks_like_pyc
 
     if looks_like_pyc(data):
         return "pyc"
@@ -70,21 +70,24 @@ def _inspect_pickle(data, allow):
         lines.append("verdict: safe")
     else:
         lines.append("verdict: UNSAFE")
-        lines.extend("  %s.%s: %s" % (u.module, u.qualname, u.reason) for u in analysis.unsafe)
+        for finding in analysis.unsafe:
+            name = "%s.%s" % (finding.module, finding.qualname) if finding.module else finding.kind
+            reason = finding.reason
+            lines.append("  " + (reason if reason.startswith(name) else "%s: %s" % (name, reason)))
     lines.append("object:")
     lines.extend("  " + line for line in render(analysis.tree).splitlines())
     report.update(format="pickle", ok=analysis.safe, text="\n".join(lines))
     return report
 
 
-def _inspect_marshalled(describe_name, render_name):
+def _inspect_marshalled(module_name, describe_name, render_name):
     def inspect(data, allow):
-        from .reference import pyc, marshal_codec
+        import importlib
 
-        module = pyc if describe_name.endswith("pyc") else marshal_codec
+        module = importlib.import_module(".reference." + module_name, __package__)
         try:
             description = getattr(module, describe_name)(data)
-        except ValueError as exc:
+        except ValueError as exc:  # MarshalError and friends name the offset
             raise InspectError(str(exc)) from None
         report = dict(description)
         report.update(ok=True, text=getattr(module, render_name)(description))
@@ -107,7 +110,7 @@ def _inspect_json(data, allow):
 
 _INSPECTORS = {
     "pickle": _inspect_pickle,
-    "pyc": _inspect_marshalled("describe_pyc", "render_pyc"),
-    "marshal": _inspect_marshalled("describe_marshal", "render_marshal"),
+    "pyc": _inspect_marshalled("pyc_inspect", "describe_pyc", "render_pyc"),
+    "marshal": _inspect_marshalled("marshal_inspect", "describe_marshal", "render_marshal"),
     "json": _inspect_json,
 }
