@@ -1,0 +1,1 @@
+"""Example application for pytest-serialcompat: a tiny warehouse inventory."""

@@ -1,0 +1,328 @@
+"""Turn what went wrong with a golden into one readable diagnosis, with a fix when one is known.
+
+Each builder returns ``(message, fix)``; replay decides *when* a diagnosis
+applies, this module decides *what it says*.
+"""
+
+import re
+from pathlib import Path
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
+
+from . import project
+from .renames import format_rule
+from .results import diagnosis_title
+
+Global = Tuple[str, str]
+
+MAX_CHANGES = 25
+_ATTRIBUTE_PATH = re.compile(r"^(?P<parent>.*)\.(?P<name>[A-Za-z_][A-Za-z0-9_]*)\Z")
+ATTRIBUTE_KINDS = ("added", "removed")
+
+UPDATE_HINT = ("if the change is intended, re-record with `pytest --serialcompat-update` under "
+               "each Python that recorded a failing golden (its file name prefix, e.g. cpython3.8)")
+
+
+def _indent(lines: Sequence[str], prefix: str = "  ") -> str:
+    return "\n".join(prefix + line for line in lines)
+
+
+# ---------------------------------------------------------------- (a) moved
+
+
+class Missing(NamedTuple):
+    name: Global          # as the golden names it (after existing renames, if any)
+    error: str            # "ModuleNotFoundError: No module named 'myapp.models'"
+    module_missing: bool  # the module itself no longer imports
+
+
+class Suggestion(NamedTuple):
+    old: Global
+    new: Global
+    where: str            # "myapp/accounts.py:3" or "the current object's class"
+    source: Optional[Path] = None  # file defining the new name
+
+
+def _imports_module(source: Optional[Path], module: str) -> bool:
+    """Whether ``source`` imports ``module`` (a re-export there would be an import cycle)."""
+    if source is None:
+        return False
+    try:
+        text = source.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    parent, _, leaf = module.rpartition(".")
+    patterns = [r"^\s*import\s+%s\b" % re.escape(module),
+                r"^\s*from\s+%s\s+import\b" % re.escape(module)]
+    if parent:
+        patterns.append(r"^\s*from\s+%s\s+import\s+.*\b%s\b" % (re.escape(parent), re.escape(leaf)))
+    patterns.append(r"^\s*from\s+\.+%s\s+import\b" % re.escape(leaf))
+    return any(re.search(p, text, re.M) for p in patterns)
+
+
+def suggest_moves(missing: Sequence[Missing], rootdir: Path, current_type: Optional[type],
+                  importable: Callable[[Global], bool]) -> List[Optional[Suggestion]]:
+    """For each missing global, the place it most likely moved to (None when not found)."""
+    suggestions = []
+    for item in missing:
+        module, qualname = item.name
+        found = None
+        for definition in project.find_definitions(rootdir, qualname):
+            new = (definition.module, definition.qualname)
+            if new != item.name and importable(new):
+                found = Suggestion(item.name, new, "%s:%d" % (
+                    project.relative(definition.path, rootdir), definition.line), definition.path)
+                break
+        if found is None and current_type is not None and len(missing) == 1:
+            new = (current_type.__module__, current_type.__qualname__)
+            if new != item.name and "<locals>" not in new[1]:
+                found = Suggestion(item.name, new, "the current object's class (renamed?)",
+                                   _source_of(current_type))
+        suggestions.append(found)
+    return suggestions
+
+
+def _source_of(cls) -> Optional[Path]:
+    import inspect
+
+    try:
+        source = inspect.getsourcefile(cls)
+    except (TypeError, OSError):
+        return None
+    return Path(source) if source else None
+
+
+def moved(missing: Sequence[Missing], suggestions: Sequence[Optional[Suggestion]],
+          rootdir: Path, verified: Optional[bool]) -> Tuple[str, Optional[str]]:
+    lines, fixes, rules = [], [], []
+    for item, suggestion in zip(missing, suggestions):
+        lines.append("The golden names %s.%s, which no longer imports (%s)."
+                     % (item.name + (item.error,)))
+        if suggestion is None:
+            lines.append("No class or function named %r was found in the project."
+                         % item.name[1].rsplit(".", 1)[-1])
+            continue
+        lines.append("Found %s.%s at %s." % (suggestion.new + (suggestion.where,)))
+        old_module, old_qualname = item.name
+        new_module, new_qualname = suggestion.new
+        target = project.module_source_path(rootdir, old_module)
+        where = project.relative(target, rootdir) if target else old_module.replace(".", "/") + ".py"
+        action = "create" if item.module_missing else "add to"
+        local = old_qualname.split(".", 1)[0]
+        if "." in old_qualname or "." in new_qualname:
+            reexport = None  # a nested class cannot be re-exported by one import line
+        elif _imports_module(suggestion.source, old_module):
+            # the new module imports the old one: a plain import would be a cycle
+            reexport = "\n      ".join([
+                "def __getattr__(name):  # old goldens name %s.%s" % (old_module, old_qualname),
+                "    if name == %r:" % local,
+                "        from %s import %s" % (new_module, new_qualname),
+                "        return %s" % new_qualname,
+                "    raise AttributeError(name)",
+            ])
+            action += " the end of" if action == "add to" else ""
+        elif new_qualname == old_qualname:
+            reexport = "from %s import %s  # old goldens name %s.%s" % (
+                new_module, new_qualname, old_module, old_qualname)
+        else:
+            reexport = "from %s import %s as %s  # old goldens name %s.%s" % (
+                new_module, new_qualname, local, old_module, old_qualname)
+        if reexport:
+            fixes.append("re-export it at the old path (%s %s):\n      %s" % (action, where, reexport))
+        rules.append(format_rule(item.name, suggestion.new))
+    fix = None
+    if rules:
+        fixes.append("or map the old path in your pytest configuration (ini option "
+                     "serialcompat_renames):\n" + "\n".join("      " + r for r in rules))
+        fix = "Fix, either:\n" + "\n".join("  * " + f for f in fixes)
+        if verified is True:
+            fix += "\nVerified: with this mapping the golden loads and equals the current object."
+        elif verified is False:
+            fix += ("\nWith this mapping the golden imports but does not load equal: "
+                    "the state changed as well.")
+    return "\n".join(lines), fix
+
+
+# ------------------------------------------------------ (b) state changed
+
+
+def attribute_changes(changes) -> List:
+    """The structural changes that add, remove or rename an attribute of some object."""
+    return [c for c in changes if c.kind in ATTRIBUTE_KINDS and _ATTRIBUTE_PATH.match(c.path)]
+
+
+def describe_changes(changes, limit: int = MAX_CHANGES) -> List[str]:
+    """Readable lines, pairing a removed and an added attribute of equal value as a rename."""
+    lines = []
+    removed = {}
+    for change in changes:
+        if change.kind == "removed":
+            match = _ATTRIBUTE_PATH.match(change.path)
+            if match:
+                removed.setdefault((match.group("parent"), change.old), []).append(change)
+    renamed = set()
+    pairs = {}
+    for change in changes:
+        if change.kind == "added":
+            match = _ATTRIBUTE_PATH.match(change.path)
+            if match:
+                candidates = removed.get((match.group("parent"), change.new))
+                if candidates:
+                    old = candidates.pop(0)
+                    renamed.add(id(old))
+                    renamed.add(id(change))
+                    pairs[id(change)] = old
+    for change in changes:
+        if id(change) in renamed and id(change) not in pairs:
+            continue
+        if id(change) in pairs:
+            old = pairs[id(change)]
+            lines.append("%s -> %s: renamed (value %s)" % (old.path, change.path, change.new))
+        elif change.kind == "removed":
+            lines.append("%s: removed (the golden has %s; the current object has no such attribute)"
+                         % (change.path, change.old))
+        elif change.kind == "added":
+            lines.append("%s: added (%s; the golden has no such attribute)" % (change.path, change.new))
+        elif change.kind == "class_changed":
+            lines.append("%s: class %s (golden) -> %s (current)" % (change.path, change.old, change.new))
+        elif change.kind == "type_changed":
+            lines.append("%s: type %s (golden) -> %s (current)" % (change.path, change.old, change.new))
+        else:
+            lines.append("%s: %s (golden) -> %s (current)" % (change.path, change.old, change.new))
+        if len(lines) >= limit:
+            lines.append("... (more changes not shown)")
+            break
+    return lines
+
+
+def state_changed(lines: Sequence[str], load_error: Optional[str], interpreter: str
+                  ) -> Tuple[str, Optional[str]]:
+    text = ["The stored state no longer matches the current object's (golden -> current):",
+            _indent(lines)]
+    if load_error:
+        text.append("Loading the golden raised %s." % load_error)
+    fix = ("keep old data loading: give new attributes a default and drop or convert old ones in "
+           "__setstate__ (or a versioned __getstate__); " + UPDATE_HINT)
+    return "\n".join(text), fix[0].upper() + fix[1:] + "."
+
+
+def json_key_changes(old, new, path: str = "$", limit: int = MAX_CHANGES) -> List[str]:
+    """Keys present in only one of two JSON values, by JSON path."""
+    lines: List[str] = []
+    stack = [(old, new, path)]
+    while stack and len(lines) < limit:
+        a, b, where = stack.pop(0)
+        if isinstance(a, dict) and isinstance(b, dict):
+            for key in a:
+                if key not in b:
+                    lines.append("%s.%s: removed (the golden has it, the current encoding does not)"
+                                 % (where, key))
+            for key in b:
+                if key not in a:
+                    lines.append("%s.%s: added (the golden lacks it)" % (where, key))
+            stack.extend((a[k], b[k], "%s.%s" % (where, k)) for k in a if k in b)
+        elif isinstance(a, list) and isinstance(b, list) and a and b:
+            stack.append((a[0], b[0], where + "[0]"))
+    return lines
+
+
+# ------------------------------------------------------------ (c) not equal
+
+
+def not_equal(diff_lines: Sequence[str], detail: Optional[str], interpreter: str
+              ) -> Tuple[str, Optional[str]]:
+    text = ["The golden loads but is not equal to the current object%s:"
+            % (" (%s)" % detail if detail else "")]
+    if diff_lines:
+        text.append(_indent(diff_lines))
+    return "\n".join(text), UPDATE_HINT[0].upper() + UPDATE_HINT[1:] + "."
+
+
+# -------------------------------------------------------- (d), (e), (f)
+
+
+def unreadable_protocol(fmt: str, protocol: int, producer: str, highest: int) -> str:
+    kind = "pickle protocol" if fmt == "pickle" else "marshal version"
+    return "%s %d (recorded by %s) is newer than this interpreter can read (highest %d)" % (
+        kind, protocol, producer, highest)
+
+
+def unpicklable(problem: str, fmt: str) -> Tuple[str, Optional[str]]:
+    message = "The current object %s." % problem
+    if fmt == "json":
+        fix = "Make the codec handle that value, or check with formats= that excludes 'json'."
+    else:
+        fix = ("Keep that attribute out of the serialized state (__getstate__/__reduce__, or "
+               "recreate it in __setstate__), or make it serializable.")
+    return message, fix
+
+
+def foreign_code(producer: str, producer_magic: Optional[int], current: str, current_magic: int,
+                 description: Optional[str]) -> str:
+    return ("marshal golden holds a code object%s from %s (magic number %s); this interpreter, "
+            "%s, uses magic number %d and can only read code objects of its own version" % (
+                " (%s)" % description if description else "", producer,
+                producer_magic if producer_magic is not None else "unknown",
+                current, current_magic))
+
+
+# ------------------------------------------------------- refusal & integrity
+
+
+def unsafe(refusals) -> Tuple[str, Optional[str]]:
+    from .reference.allowlist import NOT_LISTED
+
+    lines = ["Refused by the safety gate; the golden was NOT loaded:"]
+    listable = []
+    for refusal in refusals:
+        reason = refusal.reason
+        if reason.startswith(refusal.name + ": "):
+            reason = reason[len(refusal.name) + 2:]
+        lines.append("  %s: %s" % (refusal.name, reason))
+        if NOT_LISTED in reason:
+            listable.append(refusal)
+    hostile = "If you did not record this golden, treat it as hostile and delete it."
+    if len(listable) < len(refusals):
+        fix = "Denied globals can never be allowed. " + hostile
+    else:
+        prefixes = sorted({r.module.split(".", 1)[0] for r in listable})
+        fix = ("If you recorded this golden and these globals are legitimately part of your data, "
+               "allow them with the ini option serialcompat_allow = %s. %s"
+               % (" ".join(prefixes), hostile))
+    return "\n".join(lines), fix
+
+
+def integrity(problem: str, producer: str) -> Tuple[str, Optional[str]]:
+    return ("%s; the golden was NOT loaded." % problem,
+            "Re-record it with `pytest --serialcompat-update` on %s, or delete it." % producer)
+
+
+# ----------------------------------------------------------- presentation
+
+
+class Problem(NamedTuple):
+    diagnosis: str
+    message: str
+    fix: Optional[str]
+    files: List[str]
+
+
+def group(results) -> List[Problem]:
+    """Failures with the same diagnosis and text, merged so each is shown once."""
+    grouped: Dict[tuple, Problem] = {}
+    for result in results:
+        key = (result.diagnosis, result.message, result.fix)
+        if key not in grouped:
+            grouped[key] = Problem(result.diagnosis, result.message, result.fix, [])
+        grouped[key].files.append(result.file)
+    return list(grouped.values())
+
+
+def render(problem: Problem, max_files: int = 6) -> str:
+    files = problem.files
+    shown = ", ".join(files[:max_files]) + (" (+%d more)" % (len(files) - max_files)
+                                            if len(files) > max_files else "")
+    parts = ["%s -- %s" % (diagnosis_title(problem.diagnosis), shown), _indent(
+        problem.message.splitlines())]
+    if problem.fix:
+        parts.append(_indent(problem.fix.splitlines()))
+    return "\n".join(parts)

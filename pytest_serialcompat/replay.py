@@ -1,0 +1,429 @@
+"""Replay one golden: verify, gate, load, and compare it with the freshly built current object.
+
+Order for a pickle golden (each step can end it with one diagnosis):
+
+1. sha256 against the producer's manifest (integrity);
+2. protocol readable by this interpreter, else skip (d);
+   a golden byte-identical to the current object's own pickle at that protocol
+   is the project's round trip: it is loaded and compared at once;
+3. reference analyzer + allow-list (safety gate) -- refused goldens are never loaded;
+4. every verified global still imports, else (a) class moved, with the fix;
+5. load with the guarded unpickler; compare the structure of the golden with
+   a fresh pickle of the current object (b); compare values (c).
+
+   (b) is *detected* on the live objects -- attributes on only one side of the
+   loaded golden and the current object -- and *described* from the
+   version-neutral structural trees, by attribute path.
+"""
+
+import hashlib
+import json
+import marshal
+import pickle
+from typing import Callable, Dict, List, Optional, Tuple
+
+from . import diagnosis, safety
+from .formats import EncodeFailure, contains_code
+from .objdiff import object_diff, shape_changes
+from .renames import Renames
+from .results import (
+    CLASS_MOVED, CORRUPT, DELETE, FOREIGN_CODE, FAILED, INTEGRITY, JSON, LOAD_ERROR, MARSHAL,
+    NOT_EQUAL, PASSED, PICKLE, SKIPPED, STATE_CHANGED, UNREADABLE, UNSAFE, WRITE, GoldenResult,
+    StoreRequest,
+)
+from .store import OBTAINED_SUFFIX, GoldenFile, StoreError
+
+
+class Verdict(Exception):
+    """Ends the replay of one golden with a status and diagnosis."""
+
+    def __init__(self, status: str, kind: Optional[str], message: str, fix: Optional[str] = None):
+        super().__init__(message)
+        self.status, self.kind, self.message, self.fix = status, kind, message, fix
+
+
+def _fail(kind, message, fix=None):
+    return Verdict(FAILED, kind, message, fix)
+
+
+def _skip(kind, message):
+    return Verdict(SKIPPED, kind, message)
+
+
+def _exc_text(exc: BaseException) -> str:
+    text = str(exc)
+    return "%s: %s" % (type(exc).__name__, text) if text else type(exc).__name__
+
+
+class Comparison:
+    """How a loaded golden is compared with the current object."""
+
+    def __init__(self, compare: Optional[Callable] = None):
+        self.compare = compare
+
+    def equal(self, loaded, current) -> Tuple[bool, Optional[str]]:
+        try:
+            if self.compare is not None:
+                result = self.compare(loaded, current)
+                return (result is None or bool(result)), None
+            return bool(loaded == current), None
+        except AssertionError as exc:
+            return False, "comparator: %s" % (exc or "assertion failed")
+        except Exception as exc:
+            return False, "comparison raised %s" % _exc_text(exc)
+
+
+class Replayer:
+    """Replays the goldens of one check() call. ``ctx`` is the fixture's CheckContext."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self._manifests: Dict[str, Optional[dict]] = {}
+        self._fresh_analysis: Dict[int, object] = {}
+        self._sha256 = ""
+        self.names = None  # file names in the sample folder, when the caller listed it
+
+    # -------------------------------------------------------------- driver
+    def replay(self, golden: GoldenFile) -> GoldenResult:
+        ctx = self.ctx
+        try:
+            data = ctx.store.read(golden.relpath)
+            self._check_integrity(golden, data)
+            REPLAYERS[golden.format](self, golden, data)
+        except Verdict as verdict:
+            result = GoldenResult(ctx.name, golden.format, golden.protocol, golden.interpreter,
+                                  golden.relpath, verdict.status, verdict.kind, verdict.message,
+                                  verdict.fix, ctx.nodeid)
+            if verdict.status == FAILED:
+                self._write_obtained(golden)
+            return result
+        except OSError as exc:
+            return GoldenResult(ctx.name, golden.format, golden.protocol, golden.interpreter,
+                                golden.relpath, FAILED, CORRUPT, "cannot read the golden: %s"
+                                % _exc_text(exc), None, ctx.nodeid)
+        self._clear_obtained(golden)
+        return GoldenResult(ctx.name, golden.format, golden.protocol, golden.interpreter,
+                            golden.relpath, PASSED, nodeid=ctx.nodeid)
+
+    def passes(self, golden: GoldenFile) -> bool:
+        """Whether the golden replays cleanly (no side effects; used by recording)."""
+        try:
+            data = self.ctx.store.read(golden.relpath)
+            self._check_integrity(golden, data)
+            REPLAYERS[golden.format](self, golden, data)
+        except (Verdict, OSError):
+            return False
+        return True
+
+    # --------------------------------------------------------- shared steps
+    def manifest(self, interpreter: str) -> Optional[dict]:
+        if interpreter not in self._manifests:
+            try:
+                self._manifests[interpreter] = self.ctx.store.manifest(self.ctx.name, interpreter)
+            except StoreError as exc:
+                raise _fail(INTEGRITY, *diagnosis.integrity(str(exc), interpreter))
+        return self._manifests[interpreter]
+
+    def entry(self, golden: GoldenFile) -> dict:
+        manifest = self.manifest(golden.interpreter)
+        entry = (manifest or {}).get("goldens", {}).get(golden.filename)
+        if not isinstance(entry, dict):
+            raise _fail(INTEGRITY, *diagnosis.integrity(
+                "%s has no entry in the manifest %s.manifest.json" % (golden.filename, golden.interpreter),
+                golden.interpreter))
+        return entry
+
+    def _check_integrity(self, golden: GoldenFile, data: bytes) -> None:
+        entry = self.entry(golden)
+        digest = hashlib.sha256(data).hexdigest()
+        self._sha256 = digest
+        if entry.get("sha256") != digest:
+            raise _fail(INTEGRITY, *diagnosis.integrity(
+                "sha256 %s does not match the manifest's %s (the file changed after it was recorded)"
+                % (digest[:16], str(entry.get("sha256"))[:16]), golden.interpreter))
+
+    def _fresh(self, fmt: str, protocol) -> Optional[bytes]:
+        try:
+            return self.ctx.fresh.get(fmt, protocol)
+        except EncodeFailure:
+            return None  # reported once per check as (e)
+
+    def _write_obtained(self, golden: GoldenFile) -> None:
+        protocol = golden.protocol
+        if golden.format == PICKLE and protocol is not None and protocol > pickle.HIGHEST_PROTOCOL:
+            return
+        if golden.format == MARSHAL:
+            protocol = min(protocol or marshal.version, marshal.version)
+        data = self._fresh(golden.format, protocol)
+        if data is not None:
+            self.ctx.request(StoreRequest(WRITE, golden.relpath + OBTAINED_SUFFIX, data,
+                                          reason="obtained"))
+
+    def _clear_obtained(self, golden: GoldenFile) -> None:
+        if self.names is not None:
+            present = golden.filename + OBTAINED_SUFFIX in self.names
+        else:
+            present = self.ctx.store.path(golden.relpath + OBTAINED_SUFFIX).exists()
+        if present:
+            self.ctx.request(StoreRequest(DELETE, golden.relpath + OBTAINED_SUFFIX, reason="obtained"))
+
+    def _compare(self, loaded, golden: GoldenFile) -> None:
+        ctx = self.ctx
+        ok, detail = ctx.comparison.equal(loaded, ctx.obj)
+        if not ok:
+            lines = object_diff(loaded, ctx.obj)
+            raise _fail(NOT_EQUAL, *diagnosis.not_equal(lines, detail, golden.interpreter))
+
+    # --------------------------------------------------------------- pickle
+    def _fresh_analysis_for(self, protocol: int):
+        if protocol not in self._fresh_analysis:
+            data = self._fresh(PICKLE, protocol)
+            analysis = None
+            if data is not None:
+                try:
+                    analysis = safety.analyze(data, ())
+                except Exception:  # an analyzer limit on our own fresh data: no structure diff
+                    analysis = None
+            self._fresh_analysis[protocol] = analysis
+        return self._fresh_analysis[protocol]
+
+    def _trusted_pairs(self, protocol: int):
+        analysis = self._fresh_analysis_for(protocol)
+        if analysis is None:
+            return frozenset()
+        return frozenset(analysis.globals)
+
+    def _structure(self, analysis, protocol: int) -> List:
+        fresh = self._fresh_analysis_for(protocol)
+        if fresh is None:
+            return []
+        from .reference.tree import diff
+
+        return diff(analysis.tree, fresh.tree, limit=diagnosis.MAX_CHANGES * 2)
+
+    def _replay_pickle(self, golden: GoldenFile, data: bytes) -> None:
+        ctx = self.ctx
+        protocol = data[1] if len(data) >= 2 and data[0] == pickle.PROTO[0] else 0
+        if protocol > pickle.HIGHEST_PROTOCOL:
+            raise _skip(UNREADABLE, diagnosis.unreadable_protocol(
+                PICKLE, protocol, golden.interpreter, pickle.HIGHEST_PROTOCOL))
+        if protocol < 2 and golden.protocol in (0, 1):
+            protocol = golden.protocol  # protocols 0 and 1 have no PROTO opcode
+        fresh = self._fresh(PICKLE, protocol)
+        if fresh == data:
+            # Byte for byte what the current code writes for the current object: loading it is
+            # the project's own round trip, so there is nothing for the gate to find.
+            self._compare(pickle.loads(data), golden)
+            return
+        from .reference.errors import MalformedPickle
+
+        try:
+            analysis = ctx.state.verdicts.analysis(data, self._sha256, ctx.allow_prefixes)
+        except MalformedPickle as exc:
+            raise _fail(CORRUPT, "The golden is not a valid pickle (%s); it was NOT loaded." % exc,
+                        "Re-record it with `pytest --serialcompat-update` on %s, or delete it."
+                        % golden.interpreter)
+        verdict = ctx.state.gate_memo.get(self._sha256)
+        if verdict is None:
+            verdict = safety.decide(analysis, ctx.allow_prefixes, ctx.renames)
+            if verdict.safe:  # (a verdict that needed the current object's globals is not shared)
+                ctx.state.gate_memo[self._sha256] = verdict
+        if not verdict.safe:
+            compare_protocol = min(analysis.protocol, pickle.HIGHEST_PROTOCOL)
+            verdict = safety.decide(analysis, ctx.allow_prefixes, ctx.renames,
+                                    self._trusted_pairs(max(compare_protocol, 2)))
+        if not verdict.safe:
+            raise _fail(UNSAFE, *diagnosis.unsafe(verdict.refused))
+        self._check_imports(verdict, golden, data)
+        try:
+            loaded = safety.load(data, verdict)
+        except Exception as exc:
+            lines = self._attribute_lines(verdict, golden)
+            if lines:
+                raise _fail(STATE_CHANGED, *diagnosis.state_changed(
+                    lines, _exc_text(exc), golden.interpreter))
+            raise _fail(LOAD_ERROR, "Loading the golden raised %s." % _exc_text(exc),
+                        "Make the class accept its old state (__setstate__, __reduce__ "
+                        "arguments); " + diagnosis.UPDATE_HINT + ".")
+        # Not the current bytes: does the loaded object have the current object's shape?
+        # (a dataclass is == even when the golden left a stale attribute behind).  Cheap
+        # first: the loaded object re-pickles to the current bytes (other interpreter,
+        # another set order in the golden) -- then the state is the same.
+        if fresh is not None and _repickles_to(loaded, protocol, fresh):
+            self._compare(loaded, golden)
+            return
+        shape = shape_changes(loaded, ctx.obj)
+        if shape:
+            lines = self._attribute_lines(verdict, golden) or shape
+            raise _fail(STATE_CHANGED, *diagnosis.state_changed(lines, None, golden.interpreter))
+        self._compare(loaded, golden)
+
+    def _attribute_lines(self, verdict, golden: GoldenFile) -> List[str]:
+        """Readable structural changes when some object's attributes differ, else []."""
+        protocol = max(2, min(verdict.protocol, pickle.HIGHEST_PROTOCOL))
+        try:
+            changes = self._structure(verdict.analysis, protocol)
+        except Exception:
+            return []
+        if not diagnosis.attribute_changes(changes):
+            return []
+        changes = [c for c in changes if not self._same_class(c, verdict, protocol)]
+        if len(changes) > diagnosis.MAX_CHANGES:
+            changes = diagnosis.attribute_changes(changes)
+        return diagnosis.describe_changes(changes)
+
+    def _same_class(self, change, verdict, protocol: int) -> bool:
+        """A class_changed that a rename or re-export already maps to the current class."""
+        if change.kind != "class_changed":
+            return False
+        old = {"%s.%s" % name: target for name, target in verdict.targets.items()}.get(change.old)
+        fresh = self._fresh_analysis_for(protocol)
+        new = None
+        if fresh is not None:
+            new = {"%s.%s" % g: g for g in fresh.globals}.get(change.new)
+        if old is None or new is None:
+            return False
+        try:
+            return safety.resolve(*old) is safety.resolve(*new)
+        except Exception:
+            return False
+
+    def _check_imports(self, verdict, golden: GoldenFile, data: bytes) -> None:
+        missing = []
+        known = self.ctx.state.import_errors
+        for target in verdict.targets.values():
+            if target not in known:
+                try:
+                    safety.resolve(*target)
+                    known[target] = None
+                except ImportError as exc:
+                    known[target] = (_exc_text(exc), True)
+                except AttributeError as exc:
+                    known[target] = (_exc_text(exc), False)
+            problem = known[target]
+            if problem is not None:
+                missing.append(diagnosis.Missing(target, problem[0], problem[1]))
+        if not missing:
+            return
+        ctx = self.ctx
+        suggestions = diagnosis.suggest_moves(missing, ctx.rootdir, type(ctx.obj), _importable)
+        verified = None
+        rules = [diagnosis_rule(s) for s in suggestions if s is not None]
+        if rules and len(rules) == len(missing):
+            verified = self._verify_renames(verdict.analysis, rules, data)
+        message, fix = diagnosis.moved(missing, suggestions, ctx.rootdir, verified)
+        raise _fail(CLASS_MOVED, message, fix)
+
+    def _verify_renames(self, analysis, rules: List[str], data: bytes) -> Optional[bool]:
+        ctx = self.ctx
+        renames = Renames.from_lines([r.line for r in ctx.renames.rules] + rules)
+        verdict = safety.decide(analysis, ctx.allow_prefixes, renames)
+        if not verdict.safe:
+            return None
+        try:
+            loaded = safety.load(data, verdict)
+        except Exception:
+            return False
+        ok, _detail = ctx.comparison.equal(loaded, ctx.obj)
+        return ok
+
+    # -------------------------------------------------------------- marshal
+    def _replay_marshal(self, golden: GoldenFile, data: bytes) -> None:
+        ctx = self.ctx
+        version = golden.protocol or 0
+        if version > marshal.version:
+            raise _skip(UNREADABLE, diagnosis.unreadable_protocol(
+                MARSHAL, version, golden.interpreter, marshal.version))
+        entry = self.entry(golden)
+        if golden.interpreter != ctx.interpreter.tag and (
+            entry.get("contains_code") or (data[:1] and data[0] & 0x7F == ord("c"))
+        ):
+            manifest = self.manifest(golden.interpreter) or {}
+            raise _skip(FOREIGN_CODE, diagnosis.foreign_code(
+                golden.interpreter, manifest.get("magic_number"), ctx.interpreter.tag,
+                ctx.interpreter.magic_number, _describe_code(data, golden.interpreter)))
+        try:
+            loaded = marshal.loads(data)
+        except (ValueError, EOFError, TypeError) as exc:
+            raise _fail(CORRUPT, "The golden is not valid marshal data (%s)." % _exc_text(exc),
+                        "Re-record it with `pytest --serialcompat-update` on %s, or delete it."
+                        % golden.interpreter)
+        if contains_code(loaded) and golden.interpreter != ctx.interpreter.tag:
+            raise _skip(FOREIGN_CODE, diagnosis.foreign_code(
+                golden.interpreter, (self.manifest(golden.interpreter) or {}).get("magic_number"),
+                ctx.interpreter.tag, ctx.interpreter.magic_number, None))
+        self._compare(loaded, golden)
+
+    # ----------------------------------------------------------------- json
+    def _replay_json(self, golden: GoldenFile, data: bytes) -> None:
+        ctx = self.ctx
+        try:
+            value = json.loads(data.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise _fail(CORRUPT, "The golden is not valid JSON (%s)." % _exc_text(exc),
+                        "Re-record it with `pytest --serialcompat-update` on %s, or delete it."
+                        % golden.interpreter)
+        fresh = self._fresh(JSON, None)
+        fresh_value = json.loads(fresh.decode("utf-8")) if fresh is not None else None
+        codec = ctx.fresh.codec
+        try:
+            loaded = codec.from_json(value)
+        except Exception as exc:
+            lines = diagnosis.json_key_changes(value, fresh_value) if fresh is not None else []
+            if lines:
+                raise _fail(STATE_CHANGED, *diagnosis.state_changed(
+                    lines, _exc_text(exc), golden.interpreter))
+            raise _fail(LOAD_ERROR, "Decoding the golden with %s raised %s." % (
+                codec.name, _exc_text(exc)), diagnosis.UPDATE_HINT)
+        ok, detail = ctx.comparison.equal(loaded, ctx.obj)
+        if not ok:
+            lines = diagnosis.json_key_changes(value, fresh_value) if fresh is not None else []
+            if lines:
+                raise _fail(STATE_CHANGED, *diagnosis.state_changed(lines, None, golden.interpreter))
+            raise _fail(NOT_EQUAL, *diagnosis.not_equal(object_diff(loaded, ctx.obj), detail,
+                                                        golden.interpreter))
+
+
+REPLAYERS = {
+    PICKLE: Replayer._replay_pickle,
+    MARSHAL: Replayer._replay_marshal,
+    JSON: Replayer._replay_json,
+}
+
+
+def diagnosis_rule(suggestion) -> str:
+    from .renames import format_rule
+
+    return format_rule(suggestion.old, suggestion.new)
+
+
+def _repickles_to(obj, protocol: int, data: bytes) -> bool:
+    try:
+        return pickle.dumps(obj, protocol) == data
+    except Exception:
+        return False
+
+
+def _importable(name) -> bool:
+    try:
+        safety.resolve(*name)
+    except Exception:
+        return False
+    return True
+
+
+def _describe_code(data: bytes, producer: str) -> Optional[str]:
+    """A short description of another version's code object, from the reference reader."""
+    from .environment import parse_tag
+
+    parsed = parse_tag(producer)
+    if parsed is None:
+        return None
+    try:
+        from .reference.codeinfo import read_code
+
+        info = read_code(data, python_version=parsed[1])
+    except Exception:
+        return None
+    name = getattr(info, "name", None) or getattr(info, "co_name", None)
+    return "%r" % name if name else None

@@ -1,0 +1,164 @@
+"""Remember the analyzer's verdict on golden bytes, so unchanged goldens are analyzed once.
+
+The reference analyzer is pure Python; loading a golden with the C unpickler
+is much faster.  A verdict depends only on the exact bytes, the allow-list
+and the analyzer itself, so it is cached under the sha256 of the bytes in a
+namespace derived from (plugin version, analyzer + allow-list sources, the
+allowed prefixes).  Any change to those starts a fresh namespace.
+
+Where: pytest's cache directory (``.pytest_cache``), which is local to the
+machine and never committed -- a golden arriving in a pull request has never
+been analyzed there, so it is analyzed before it is loaded; a fresh CI
+checkout analyzes everything.  Without the cache provider (``-p
+no:cacheprovider``) verdicts are only shared within the run (identical
+goldens from several interpreters are analyzed once).
+
+On a hit the guarded unpickler still resolves only the cached, verified
+globals.  Only the writer (single process / xdist controller) saves the file;
+workers send the verdicts they computed along with their records.
+"""
+
+import hashlib
+from pathlib import Path
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
+
+from . import __version__
+
+CACHE_KEY = "serialcompat/verdicts"
+MAX_ENTRIES = 50000
+
+
+class UnsafeEntry(NamedTuple):
+    module: str
+    qualname: str
+    reason: str
+
+
+class GoldenAnalysis:
+    """The parts of an Analysis the gate needs; the tree is computed only on demand."""
+
+    __slots__ = ("protocol", "globals", "unsafe", "_data", "_analysis")
+
+    def __init__(self, protocol: int, globals_: List[Tuple[str, str]], unsafe: List[UnsafeEntry],
+                 data: bytes, analysis=None):
+        self.protocol = protocol
+        self.globals = globals_
+        self.unsafe = unsafe
+        self._data = data
+        self._analysis = analysis
+
+    @classmethod
+    def from_analysis(cls, analysis, data: bytes) -> "GoldenAnalysis":
+        return cls(analysis.protocol, [tuple(g) for g in analysis.globals],
+                   [UnsafeEntry(u.module, u.qualname, u.reason) for u in analysis.unsafe], data,
+                   analysis)
+
+    @property
+    def tree(self):
+        if self._analysis is None:
+            from .safety import analyze
+
+            self._analysis = analyze(self._data, ())
+        return self._analysis.tree
+
+    def to_entry(self) -> dict:
+        return {"protocol": self.protocol, "globals": [list(g) for g in self.globals],
+                "unsafe": [list(u) for u in self.unsafe]}
+
+    @classmethod
+    def from_entry(cls, entry: dict, data: bytes) -> Optional["GoldenAnalysis"]:
+        try:
+            return cls(int(entry["protocol"]), [(str(m), str(q)) for m, q in entry["globals"]],
+                       [UnsafeEntry(str(m), str(q), str(r)) for m, q, r in entry["unsafe"]], data)
+        except (KeyError, TypeError, ValueError):
+            return None  # a damaged entry is simply a miss
+
+
+def namespace(allow_prefixes: Sequence[str]) -> str:
+    """Digest of everything a verdict depends on besides the bytes."""
+    digest = hashlib.sha256(__version__.encode())
+    reference = Path(__file__).with_name("reference")
+    for name in ("analyzer.py", "allowlist.py", "opcodes.py"):
+        try:
+            digest.update((reference / name).read_bytes())
+        except OSError:
+            digest.update(name.encode())
+    digest.update("\0".join(sorted(allow_prefixes)).encode())
+    return digest.hexdigest()[:32]
+
+
+class VerdictCache:
+    @property
+    def _pytest_cache(self):
+        return getattr(self._config, "cache", None)
+
+    def __init__(self, config=None):
+        self._config = config  # config.cache appears after pytest_configure: looked up lazily
+        self._namespace: Optional[str] = None
+        self._prefixes: Optional[Tuple[str, ...]] = None
+        self._stored: Dict[str, dict] = {}
+        self.memory: Dict[str, GoldenAnalysis] = {}
+        self.new: Dict[str, dict] = {}
+        self.used = set()
+
+    def _open(self, allow_prefixes: Sequence[str]) -> None:
+        if allow_prefixes == self._prefixes:
+            return
+        self._prefixes = tuple(allow_prefixes)
+        space = namespace(allow_prefixes)
+        if space == self._namespace:
+            return
+        self._namespace = space
+        self.memory.clear()
+        self._stored = {}
+        if self._pytest_cache is not None:
+            stored = self._pytest_cache.get(CACHE_KEY, None)
+            if isinstance(stored, dict) and stored.get("namespace") == space and isinstance(
+                    stored.get("verdicts"), dict):
+                self._stored = stored["verdicts"]
+
+    def analysis(self, data: bytes, sha256: str, allow_prefixes: Sequence[str]) -> GoldenAnalysis:
+        """The verdict on ``data`` (raises MalformedPickle like the analyzer)."""
+        self._open(allow_prefixes)
+        found = self.memory.get(sha256)
+        if found is not None:
+            return found
+        entry = self._stored.get(sha256)
+        if entry is not None:
+            found = GoldenAnalysis.from_entry(entry, data)
+        if found is None:
+            from .safety import analyze
+
+            found = GoldenAnalysis.from_analysis(analyze(data, allow_prefixes), data)
+            self.new[sha256] = found.to_entry()
+        self.used.add(sha256)
+        self.memory[sha256] = found
+        return found
+
+    # --------------------------------------------------------------- writer
+    def wire(self) -> dict:
+        """Verdicts computed here and not yet handed on (for xdist workers)."""
+        new, self.new = self.new, {}
+        return {"namespace": self._namespace, "verdicts": new} if new else {}
+
+    def merge(self, wire: dict) -> None:
+        if wire and wire.get("namespace") and isinstance(wire.get("verdicts"), dict):
+            if self._namespace is None:
+                self._namespace = wire["namespace"]
+            if wire["namespace"] == self._namespace:
+                self.new.update(wire["verdicts"])
+                self.used.update(wire["verdicts"])
+
+    def save(self) -> None:
+        if self._pytest_cache is None or self._namespace is None or not self.new:
+            return
+        stored = self._pytest_cache.get(CACHE_KEY, None)
+        verdicts = {}
+        if isinstance(stored, dict) and stored.get("namespace") == self._namespace and isinstance(
+                stored.get("verdicts"), dict):
+            verdicts = stored["verdicts"]
+        verdicts.update(self.new)
+        if len(verdicts) > MAX_ENTRIES:
+            verdicts = {k: v for k, v in verdicts.items() if k in self.used or k in self.new}
+        self._pytest_cache.set(CACHE_KEY, {"namespace": self._namespace, "verdicts": verdicts})
+        self.new = {}

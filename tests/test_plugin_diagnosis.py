@@ -1,0 +1,433 @@
+"""Record, refactor, replay: each diagnosis, its suggested fix, and the safety gate (pytester)."""
+
+import hashlib
+import json
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from pytest_serialcompat.environment import CI_VARIABLES, CURRENT
+
+# In-process pytester runs drop modules first imported during a run; importing the
+# reference modules here keeps one copy of each (one tree.Node class) for every run.
+from pytest_serialcompat.reference import allowlist, analyzer, canonical_json, tree  # noqa: F401
+
+TAG = CURRENT.tag
+STORE = "tests/__serialcompat__"
+
+MODELS = '''
+import dataclasses
+import enum
+from typing import List
+
+
+class Color(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+@dataclasses.dataclass
+class User:
+    name: str
+    email: str
+    tags: List[str] = dataclasses.field(default_factory=list)
+    color: Color = Color.RED
+
+
+class Profile:
+    def __init__(self, handle, email):
+        self.handle = handle
+        self.email = email
+
+    def __eq__(self, other):
+        return type(other) is Profile and vars(self) == vars(other)
+
+
+class Service:
+    def __init__(self, name):
+        self.name = name
+        self.cache = {"hits": 0}
+
+    def __eq__(self, other):
+        return type(other) is Service and other.name == self.name
+'''
+
+TESTS = '''
+from myapp.models import User, Profile, Service
+
+
+def test_user(serialcompat):
+    serialcompat.check(User("ann", "ann@example.org", ["admin"]), "user")
+
+
+def test_profile(serialcompat):
+    serialcompat.check(Profile("ann", "ann@example.org"), "profile", formats=("pickle",))
+
+
+def test_service(serialcompat):
+    serialcompat.check(Service("billing"), "service", formats=("pickle",), protocols=(4,))
+'''
+
+
+@pytest.fixture
+def app(pytester, monkeypatch):
+    """A small project: myapp/models.py, tests/test_app.py, pythonpath = ."""
+    for name in CI_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)  # sources change within one second
+    pytester.makeini("[pytest]\npythonpath = .\naddopts = -p no:cacheprovider\n")
+    pytester.mkpydir("myapp")
+    (pytester.path / "myapp" / "models.py").write_text(textwrap.dedent(MODELS))
+    (pytester.path / "tests").mkdir()
+    (pytester.path / "tests" / "test_app.py").write_text(textwrap.dedent(TESTS))
+    return pytester
+
+
+def run(pytester, *args):
+    return pytester.runpytest_inprocess(*args)
+
+
+def record(pytester):
+    result = run(pytester, "--serialcompat-update")
+    result.assert_outcomes(passed=3)
+    return result
+
+
+def edit(pytester, path, old, new):
+    target = pytester.path / path
+    text = target.read_text()
+    assert old in text, (old, path)
+    target.write_text(text.replace(old, new))
+
+
+def golden_path(pytester, name, filename):
+    return pytester.path / STORE / name / filename
+
+
+# ------------------------------------------------------------- (a) moved
+
+
+def test_class_moved_is_diagnosed_with_a_verified_fix(app):
+    record(app)
+    # move User to myapp/accounts.py
+    edit(app, "myapp/models.py", "@dataclasses.dataclass\nclass User:", "@dataclasses.dataclass\nclass _Old:")
+    (app.path / "myapp" / "accounts.py").write_text(textwrap.dedent('''
+        import dataclasses
+        from typing import List
+
+        from myapp.models import Color
+
+
+        @dataclasses.dataclass
+        class User:
+            name: str
+            email: str
+            tags: List[str] = dataclasses.field(default_factory=list)
+            color: Color = Color.RED
+    '''))
+    edit(app, "tests/test_app.py", "from myapp.models import User, ", "from myapp.accounts import User\nfrom myapp.models import ")
+    result = run(app, "--serialcompat")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines([
+        "(a) class moved or renamed -- user/%s-p2.pickle*" % TAG,
+        "*The golden names myapp.models.User, which no longer imports "
+        "(AttributeError: module 'myapp.models' has no attribute 'User')*",
+        "*Found myapp.accounts.User at myapp/accounts.py:9*",
+        "*re-export it at the old path (add to the end of myapp/models.py):*",
+        "*def __getattr__(name):  # old goldens name myapp.models.User*",
+        "*or map the old path*serialcompat_renames*",
+        "*myapp.models.User = myapp.accounts.User",
+        "*Verified: with this mapping the golden loads and equals the current object.*",
+        "*(a) class moved or renamed: 4 golden check(s) in 1 sample(s): user*",
+    ])
+    # the suggested ini fix works
+    app.makeini("[pytest]\npythonpath = .\naddopts = -p no:cacheprovider\n"
+                "serialcompat_renames =\n    myapp.models.User = myapp.accounts.User\n")
+    run(app, "--serialcompat").assert_outcomes(passed=3)
+    # and so does the suggested re-export, without the ini entry
+    app.makeini("[pytest]\npythonpath = .\naddopts = -p no:cacheprovider\n")
+    with open(str(app.path / "myapp" / "models.py"), "a") as handle:
+        handle.write(textwrap.dedent('''
+            def __getattr__(name):  # old goldens name myapp.models.User
+                if name == 'User':
+                    from myapp.accounts import User
+                    return User
+                raise AttributeError(name)
+        '''))
+    run(app, "--serialcompat").assert_outcomes(passed=3)
+
+
+def test_renamed_class_suggests_the_current_class(app):
+    record(app)
+    edit(app, "myapp/models.py", "class Profile:", "class Account:")
+    edit(app, "myapp/models.py", "type(other) is Profile", "type(other) is Account")
+    edit(app, "tests/test_app.py", "Profile(", "Account(")
+    edit(app, "tests/test_app.py", "User, Profile,", "User, Account,")
+    result = run(app, "--serialcompat")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines([
+        "*The golden names myapp.models.Profile, which no longer imports*",
+        "*Found myapp.models.Account at the current object's class (renamed?)*",
+        "*from myapp.models import Account as Profile  # old goldens name myapp.models.Profile*",
+        "*myapp.models.Profile = myapp.models.Account*",
+        "*Verified*",
+    ])
+
+
+# ----------------------------------------------------- (b) state changed
+
+
+def test_dropped_field_is_a_state_change_even_when_equal(app):
+    record(app)
+    edit(app, "myapp/models.py", "    tags: List[str] = dataclasses.field(default_factory=list)\n", "")
+    edit(app, "tests/test_app.py", 'User("ann", "ann@example.org", ["admin"])', 'User("ann", "ann@example.org")')
+    result = run(app, "--serialcompat")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines([
+        "(b) state changed -- user/%s.json*" % TAG,
+        "*$.tags: removed (the golden has it, the current encoding does not)*",
+        "(b) state changed -- user/%s-p2.pickle*" % TAG,
+        "*obj.tags: removed (the golden has ?'admin'?; the current object has no such attribute)*",
+        "*__setstate__*",
+    ])
+
+
+def test_renamed_attribute_is_paired(app):
+    record(app)
+    edit(app, "myapp/models.py", "self.handle = handle", "self.login = handle")
+    result = run(app, "--serialcompat")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines([
+        "(b) state changed -- profile/*",
+        "*obj.handle -> obj.login: renamed (value 'ann')*",
+    ])
+
+
+# --------------------------------------------------------- (c) not equal
+
+
+def test_not_equal_shows_the_diff_and_writes_obtained(app):
+    record(app)
+    edit(app, "tests/test_app.py", 'Profile("ann", "ann@example.org")', 'Profile("ann", "ann@example.com")')
+    result = run(app, "--serialcompat")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines([
+        "(c) loads but is not equal -- profile/%s-p2.pickle*" % TAG,
+        "*obj.email: 'ann@example.org' != 'ann@example.com'*",
+        "*Obtained bytes written beside the goldens for inspection: profile/%s-p2.pickle.obtained*" % TAG,
+    ])
+    obtained = golden_path(app, "profile", "%s-p4.pickle.obtained" % TAG).read_bytes()
+    golden = golden_path(app, "profile", "%s-p4.pickle" % TAG).read_bytes()
+    assert obtained != golden
+    assert b"ann@example.com" in obtained and b"ann@example.org" in golden
+    # fixing the test back removes the stale .obtained files
+    edit(app, "tests/test_app.py", "ann@example.com", "ann@example.org")
+    run(app, "--serialcompat").assert_outcomes(passed=3)
+    assert not list((app.path / STORE / "profile").glob("*.obtained"))
+
+
+def test_custom_compare_and_comparator_hook(app):
+    (app.path / "tests" / "test_cmp.py").write_text(textwrap.dedent('''
+        class Box:
+            def __init__(self, v):
+                self.v = v
+
+        def test_compare_arg(serialcompat):
+            serialcompat.check(Box(1), "box1", formats=("pickle",), compare=lambda a, b: a.v == b.v)
+
+        def test_hook(serialcompat):
+            serialcompat.check(Box(2), "box2", formats=("pickle",))
+
+        def test_no_eq(serialcompat):
+            serialcompat.check(Box(3), "box3", formats=("pickle",))
+    '''))
+    (app.path / "tests" / "conftest.py").write_text(textwrap.dedent('''
+        def pytest_serialcompat_comparator(config, cls):
+            if cls.__name__ == "Box":
+                def same(a, b):
+                    return vars(a) == vars(b)
+                return same
+    '''))
+    run(app, "--serialcompat-update", "tests/test_cmp.py").assert_outcomes(passed=3)
+    run(app, "--serialcompat", "tests/test_cmp.py").assert_outcomes(passed=3)
+    (app.path / "tests" / "conftest.py").write_text("")
+    result = run(app, "--serialcompat", "tests/test_cmp.py")
+    result.assert_outcomes(passed=1, failed=2)
+    result.stdout.fnmatch_lines(["*same state, but test_cmp.Box has no __eq__: pass compare=*"])
+
+
+# ------------------------------------------------ (d) unreadable protocol
+
+
+def write_golden(pytester, name, filename, data, interpreter, extra=None):
+    """A golden as another interpreter would have written it (file + its manifest entry)."""
+    folder = pytester.path / STORE / name
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / filename).write_bytes(data)
+    manifest_path = folder / ("%s.manifest.json" % interpreter)
+    manifest = {"kind": "pytest-serialcompat golden manifest", "manifest_version": 1,
+                "interpreter": interpreter, "recorded_by": "tests/test_app.py::test_service",
+                "sample": name, "goldens": {}}
+    if manifest_path.exists():
+        manifest = json.loads(manifest_path.read_text())
+    entry = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+    entry.update(extra or {})
+    manifest["goldens"][filename] = entry
+    manifest_path.write_text(json.dumps(manifest))
+
+
+def test_newer_protocol_is_skipped_with_the_reason(app):
+    record(app)
+    future = b"\x80\x06" + pickle.dumps("future", 4)[2:]
+    write_golden(app, "service", "cpython3.99-p4.pickle", future, "cpython3.99")
+    result = run(app, "--serialcompat", "-rs")
+    result.assert_outcomes(passed=3)  # the readable goldens still pass
+    result.stdout.fnmatch_lines([
+        "skipped:",
+        "*(d) protocol or format this interpreter cannot read: service/cpython3.99-p4.pickle -- "
+        "pickle protocol 6 (recorded by cpython3.99) is newer than this interpreter can read "
+        "(highest %d)*" % pickle.HIGHEST_PROTOCOL,
+    ])
+
+
+# -------------------------------------------------- (e) no longer pickles
+
+
+def test_added_lock_names_the_offending_path(app):
+    record(app)
+    edit(app, "myapp/models.py", 'self.cache = {"hits": 0}',
+         'self.cache = {"hits": 0}\n        import threading\n        self.cache = Cache()')
+    with open(str(app.path / "myapp" / "models.py"), "a") as handle:
+        handle.write("\n\nclass Cache:\n    def __init__(self):\n        import threading\n"
+                     "        self._lock = threading.Lock()\n")
+    result = run(app, "--serialcompat")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines([
+        "(e) the current object no longer serializes -- service/%s-p4.pickle*" % TAG,
+        "*The current object does not pickle: obj.cache._lock: _thread.lock (TypeError: *",
+        "*Keep that attribute out of the serialized state*",
+    ])
+
+
+# ------------------------------------------ (f) code from another version
+
+
+def other_interpreter():
+    for minor in range(8, 14):
+        if (3, minor) == sys.version_info[:2]:
+            continue
+        for candidate in ("/work/venvs/py3%d/bin/python" % minor, shutil.which("python3.%d" % minor)):
+            if candidate and os.path.exists(candidate):
+                return candidate, "cpython3.%d" % minor
+    return None, None
+
+
+def test_marshal_code_from_another_version_is_skipped_naming_both_magic_numbers(app):
+    python, tag = other_interpreter()
+    if python is None:
+        pytest.skip("needs a second CPython 3.8-3.13 to produce a foreign code object")
+    script = ("import marshal, sys, importlib.util;"
+              "sys.stdout.buffer.write(marshal.dumps(compile('def f(x):\\n return x + 1\\n', 'm', 'exec')))")
+    data = subprocess.run([python, "-c", script], check=True, stdout=subprocess.PIPE).stdout
+    magic = int(subprocess.run([python, "-c", "import importlib.util as u;"
+                                "print(int.from_bytes(u.MAGIC_NUMBER[:2], 'little'))"],
+                               check=True, stdout=subprocess.PIPE).stdout)
+    (app.path / "tests" / "test_code.py").write_text(textwrap.dedent('''
+        def test_code(serialcompat):
+            code = compile('def f(x):\\n return x + 1\\n', 'm', 'exec')
+            serialcompat.check(code, "code", formats=("marshal",))
+    '''))
+    run(app, "--serialcompat-update", "tests/test_code.py").assert_outcomes(passed=1)
+    write_golden(app, "code", "%s-v4.marshal" % tag, data, tag, {"contains_code": True})
+    manifest_path = app.path / STORE / "code" / ("%s.manifest.json" % tag)
+    manifest = json.loads(manifest_path.read_text())
+    manifest["magic_number"] = magic
+    manifest_path.write_text(json.dumps(manifest))
+    result = run(app, "--serialcompat", "tests/test_code.py")
+    result.assert_outcomes(passed=1)  # this interpreter's own code golden replays equal
+    result.stdout.fnmatch_lines([
+        "*(f) marshal code object from another Python version: code/%s-v4.marshal -- marshal golden "
+        "holds a code object* from %s (magic number %d); this interpreter, %s, uses magic number %d*"
+        % (tag, tag, magic, TAG, CURRENT.magic_number),
+    ])
+
+
+# -------------------------------------------------------- the safety gate
+
+
+def test_hostile_golden_is_refused_and_never_runs(app):
+    record(app)
+    marker = app.path / "PWNED"
+
+    class Exploit:
+        def __reduce__(self):
+            return (os.system, ("touch %s" % marker,))
+
+    class Opener:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    write_golden(app, "service", "cpython3.7-p4.pickle", pickle.dumps(Exploit(), 4), "cpython3.7")
+    write_golden(app, "service", "cpython3.6-p4.pickle", pickle.dumps(Opener(), 4), "cpython3.6")
+    # the payloads really do create the marker when loaded naively (proof the test can fail)
+    result = run(app, "--serialcompat")
+    result.assert_outcomes(passed=2, failed=1)
+    assert not marker.exists()
+    result.stdout.fnmatch_lines([
+        "refused by the safety gate (not loaded) -- service/cpython3.7-p4.pickle*",
+        "*Refused by the safety gate; the golden was NOT loaded:*",
+        "*%s.system: operating-system access*" % os.system.__module__,
+        "*Denied globals can never be allowed.*",
+    ])
+    result.stdout.fnmatch_lines(["refused by the safety gate (not loaded) -- service/cpython3.6-p4.pickle*",
+                                 "*io.open: *"])
+    assert not marker.exists()
+    # even allowing the module does not let a denied global through
+    app.makeini("[pytest]\npythonpath = .\naddopts = -p no:cacheprovider\n"
+                "serialcompat_allow = os posix io builtins\n")
+    run(app, "--serialcompat").assert_outcomes(passed=2, failed=1)
+    assert not marker.exists()
+    # the payload is real: an unguarded load does create the marker
+    subprocess.run([sys.executable, "-c", "import pickle,sys; pickle.loads(open(sys.argv[1],'rb').read())",
+                    str(golden_path(app, "service", "cpython3.7-p4.pickle"))], check=True)
+    assert marker.exists()
+
+
+def test_unknown_module_is_refused_until_allowed(app):
+    record(app)
+    # a pickle naming a third-party module the project does not list
+    body = b"\x8c\x0athirdparty\x94\x8c\x05Thing\x94\x93\x94)\x81\x94."
+    data = b"\x80\x04\x95" + len(body).to_bytes(8, "little") + body
+    write_golden(app, "service", "cpython3.7-p4.pickle", data, "cpython3.7")
+    result = run(app, "--serialcompat")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines([
+        "*thirdparty.Thing: not on the allow-list*",
+        "*serialcompat_allow = thirdparty*",
+    ])
+
+
+def test_tampered_golden_is_not_loaded(app):
+    record(app)
+    path = golden_path(app, "service", "%s-p4.pickle" % TAG)
+    path.write_bytes(path.read_bytes().replace(b"billing", b"hacked!"))
+    result = run(app, "--serialcompat")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines([
+        "golden does not match its manifest (not loaded) -- service/%s-p4.pickle*" % TAG,
+        "*sha256 * does not match the manifest's * (the file changed after it was recorded)*",
+    ])
+
+
+def test_corrupt_golden_is_reported_with_offset(app):
+    record(app)
+    write_golden(app, "service", "cpython3.7-p4.pickle", b"\x80\x04\x95\xff\xff\xff\x7f", "cpython3.7")
+    result = run(app, "--serialcompat")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(["golden is corrupt (not loaded) -- service/cpython3.7-p4.pickle*",
+                                 "*not a valid pickle (*byte*"])

@@ -1,0 +1,350 @@
+"""Unit tests of the plugin's building blocks (store, renames, settings, codecs, diffs, paths)."""
+
+import dataclasses
+import datetime
+import enum
+import json
+import marshal
+import pickle
+import threading
+import typing
+
+import pytest
+from hypothesis import given, strategies as st
+
+from pytest_serialcompat import environment, store as store_mod
+from pytest_serialcompat.codecs import find_codec
+from pytest_serialcompat.formats import marshal_problem
+from pytest_serialcompat.objdiff import object_diff
+from pytest_serialcompat.picklability import find_unpicklable
+from pytest_serialcompat.renames import RenameError, Renames, format_rule
+from pytest_serialcompat.results import MANIFEST, WRITE, DELETE, StoreRequest
+from pytest_serialcompat.session import records_from_wire, records_to_wire
+from pytest_serialcompat.results import Ask, GoldenResult, Records
+from pytest_serialcompat.settings import SettingsError, parse_protocols, parse_required
+
+
+# ----------------------------------------------------------------- store
+
+
+@pytest.mark.parametrize("fmt, protocol, filename", [
+    ("pickle", 4, "cpython3.8-p4.pickle"),
+    ("marshal", 4, "cpython3.8-v4.marshal"),
+    ("json", None, "cpython3.8.json"),
+])
+def test_golden_file_names_round_trip(fmt, protocol, filename):
+    assert store_mod.golden_filename(fmt, protocol, "cpython3.8") == filename
+    assert store_mod.parse_filename(filename) == (fmt, protocol, "cpython3.8")
+
+
+@pytest.mark.parametrize("filename", [
+    "cpython3.8.manifest.json", "cpython3.8-p4.pickle.obtained", ".cpython3.8-p4.pickle.x.tmp",
+    "notes.txt", "cpython-p4.pickle",
+])
+def test_other_files_are_not_goldens(filename):
+    assert store_mod.parse_filename(filename) is None
+
+
+@pytest.mark.parametrize("name", ["user", "models/user", "test_x.test_y[a-b]", "a/b/c_1"])
+def test_valid_names(name):
+    assert store_mod.name_problem(name) is None
+
+
+@pytest.mark.parametrize("name", ["", "../etc", "a/../b", "/abs", "a//b", ".hidden", "a b", "x" * 201])
+def test_invalid_names(name):
+    assert store_mod.name_problem(name) is not None
+
+
+@given(st.text(max_size=80))
+def test_sanitized_names_are_valid(text):
+    assert store_mod.name_problem(store_mod.sanitize_name(text)) is None
+
+
+def test_atomic_write_and_manifest_merge(tmp_path):
+    store = store_mod.Store(tmp_path)
+    store.apply(StoreRequest(WRITE, "user/cpython3.8-p4.pickle", b"abc"))
+    assert (tmp_path / "user" / "cpython3.8-p4.pickle").read_bytes() == b"abc"
+    assert [p.name for p in (tmp_path / "user").iterdir()] == ["cpython3.8-p4.pickle"]  # no temp left
+    header = {"interpreter": "cpython3.8", "plugin_version": "9"}
+    store.apply(StoreRequest(MANIFEST, sample="user", interpreter="cpython3.8", header=header,
+                             entries={"cpython3.8-p4.pickle": {"sha256": "1"}}))
+    store.apply(StoreRequest(MANIFEST, sample="user", interpreter="cpython3.8", header=header,
+                             entries={"cpython3.8-p5.pickle": {"sha256": "2"}}))
+    manifest = json.loads((tmp_path / "user" / "cpython3.8.manifest.json").read_text())
+    assert manifest["goldens"] == {"cpython3.8-p4.pickle": {"sha256": "1"},
+                                   "cpython3.8-p5.pickle": {"sha256": "2"}}
+    assert manifest["kind"] == store_mod.MANIFEST_KIND and manifest["sample"] == "user"
+    # canonical: sorted keys, no spaces
+    text = (tmp_path / "user" / "cpython3.8.manifest.json").read_text()
+    assert text == json.dumps(manifest, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
+    assert store.goldens("user")[0].filename == "cpython3.8-p4.pickle"
+    assert store.samples() == ["user"]
+    # removing every entry removes the manifest
+    store.apply(StoreRequest(MANIFEST, sample="user", interpreter="cpython3.8",
+                             entries={"cpython3.8-p4.pickle": None, "cpython3.8-p5.pickle": None}))
+    assert not (tmp_path / "user" / "cpython3.8.manifest.json").exists()
+    store.apply(StoreRequest(DELETE, "user/cpython3.8-p4.pickle"))
+    assert store.goldens("user") == []
+
+
+def test_goldens_sorted_by_version_not_text(tmp_path):
+    store = store_mod.Store(tmp_path)
+    for tag in ("cpython3.10", "cpython3.9", "cpython3.13", "cpython3.8"):
+        store.apply(StoreRequest(WRITE, "s/%s-p2.pickle" % tag, b"x"))
+    assert [g.interpreter for g in store.goldens("s")] == [
+        "cpython3.8", "cpython3.9", "cpython3.10", "cpython3.13"]
+
+
+def test_bad_manifest_is_a_store_error(tmp_path):
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / "cpython3.8.manifest.json").write_text("{not json")
+    with pytest.raises(store_mod.StoreError, match="not valid JSON"):
+        store_mod.Store(tmp_path).manifest("s", "cpython3.8")
+    (tmp_path / "s" / "cpython3.8.manifest.json").write_text("[1, 2]")
+    with pytest.raises(store_mod.StoreError, match="not a serialcompat manifest"):
+        store_mod.Store(tmp_path).manifest("s", "cpython3.8")
+
+
+def test_records_survive_the_wire_as_json():
+    records = Records(
+        [GoldenResult("u", "pickle", 4, "cpython3.8", "u/cpython3.8-p4.pickle", "failed", "not-equal",
+                      "msg", "fix", "t.py::t")],
+        [Ask("u", ("pickle", "json"), None, "t.py::t")],
+        [StoreRequest(WRITE, "u/x", bytes(range(256)), reason="new")],
+    )
+    wire = json.loads(json.dumps(records_to_wire(records)))  # what pytest-reportlog/xdist carry
+    assert records_from_wire(wire) == records
+
+
+# --------------------------------------------------------------- environment
+
+
+def test_ci_detection():
+    assert environment.ci_variable({}) is None
+    assert environment.ci_variable({"CI": "false"}) is None
+    assert environment.ci_variable({"CI": "0", "GITHUB_ACTIONS": "true"}) == "GITHUB_ACTIONS=true"
+    assert environment.ci_variable({"JENKINS_URL": "http://j"}) == "JENKINS_URL=http://j"
+
+
+def test_interpreter_tag():
+    tag = environment.CURRENT.tag
+    assert environment.parse_tag(tag)[1] == tuple(__import__("sys").version_info[:2])
+    assert environment.parse_tag("cpython3.10") == ("cpython", (3, 10))
+    assert environment.parse_tag("manifest") is None
+
+
+# -------------------------------------------------------------- settings
+
+
+def test_protocols_and_required_pythons():
+    assert parse_protocols([], 5) == (2, 3, 4, 5)
+    assert parse_protocols(["4-5", "0"], 5) == (0, 4, 5)
+    assert parse_protocols(["2", "9"], 5) == (2,)
+    with pytest.raises(SettingsError):
+        parse_protocols(["x"], 5)
+    assert parse_required(["3.8", "cpython3.13"]) == ("cpython3.8", "cpython3.13")
+    with pytest.raises(SettingsError):
+        parse_required(["three"])
+
+
+# --------------------------------------------------------------- renames
+
+
+def test_renames_full_module_and_colon_forms():
+    renames = Renames.from_lines([
+        "myapp.models.User = myapp.accounts.User",
+        "old.pkg = new.pkg  # comment",
+        "a.b:Outer.Inner = c:Inner",
+    ])
+    assert renames.apply("myapp.models", "User") == ("myapp.accounts", "User")
+    assert renames.apply("myapp.models", "Group") == ("myapp.models", "Group")
+    assert renames.apply("old.pkg.sub", "X") == ("new.pkg.sub", "X")
+    assert renames.apply("old.pkgs", "X") == ("old.pkgs", "X")
+    assert renames.apply("a.b", "Outer.Inner") == ("c", "Inner")
+    nested = Renames.from_lines(["m.Outer.Inner = n.Outer.Inner"])
+    assert nested.apply("m", "Outer.Inner") == ("n", "Outer.Inner")
+    with pytest.raises(RenameError, match="cannot parse"):
+        Renames.from_lines(["no equals sign"])
+    assert format_rule(("a", "B"), ("c", "D")) == "a.B = c.D"
+
+
+# ---------------------------------------------------------------- codecs
+
+
+class Level(enum.Enum):
+    LOW = 1
+    HIGH = 2
+
+
+@dataclasses.dataclass
+class Line:
+    sku: str
+    qty: int
+    when: datetime.date
+    level: Level = Level.LOW
+
+
+@dataclasses.dataclass
+class Order:
+    lines: typing.List[Line]
+    notes: typing.Optional[str] = None
+    index: typing.Dict[str, Line] = dataclasses.field(default_factory=dict)
+    tags: typing.FrozenSet[str] = frozenset()
+
+
+class Custom:
+    def __init__(self, value):
+        self.value = value
+
+    def __eq__(self, other):
+        return type(other) is Custom and other.value == self.value
+
+    def to_json(self):
+        return json.dumps({"v": self.value})
+
+    @classmethod
+    def from_json(cls, text):
+        return cls(json.loads(text)["v"])
+
+
+lines = st.builds(Line, st.text(max_size=5), st.integers(), st.dates(), st.sampled_from(Level))
+
+
+@given(st.builds(Order, st.lists(lines, max_size=3), st.none() | st.text(max_size=5),
+                 st.dictionaries(st.text(max_size=3), lines, max_size=2),
+                 st.frozensets(st.text(max_size=3), max_size=3)))
+def test_dataclass_codec_round_trips(order):
+    codec = find_codec(order)
+    value = codec.to_json(order)
+    assert json.loads(json.dumps(value)) == value  # plain JSON
+    assert codec.from_json(json.loads(json.dumps(value))) == order
+
+
+def test_method_codec_with_text_and_native_data():
+    codec = find_codec(Custom(3))
+    assert codec.explicit
+    assert codec.to_json(Custom(3)) == {"v": 3}
+    assert codec.from_json({"v": 3}) == Custom(3)
+    assert find_codec({"a": [1, "x", None]}).name == "plain JSON data"
+    assert find_codec({1: "non-str key"}) is None
+    assert find_codec((1, 2)) is None
+
+
+def test_dataclass_codec_rejects_unknown_fields():
+    codec = find_codec(Line("a", 1, datetime.date(2020, 1, 1)))
+    with pytest.raises(Exception, match="no field extra"):
+        codec.from_json({"sku": "a", "qty": 1, "when": "2020-01-01", "extra": 1})
+
+
+# ----------------------------------------------------------- marshal types
+
+
+def test_marshal_problem_names_the_path():
+    assert marshal_problem({"a": [1, (2.5, b"x", None)], "c": frozenset({1})}) is None
+    assert marshal_problem(compile("1", "f", "eval")) is None
+    problem = marshal_problem({"a": [1, Level.LOW]})
+    assert problem.startswith("obj['a'][1]: ") and "Level" in problem
+    assert marshal_problem(bytearray(b"x")) is not None  # marshal would turn it into bytes
+    assert marshal.loads(marshal.dumps(StopIteration)) is StopIteration
+    assert marshal_problem(StopIteration) is None
+
+
+# ------------------------------------------------------------- object diff
+
+
+class Account:
+    def __init__(self, **kw):
+        self.__dict__.update(kw)
+
+    def __eq__(self, other):
+        return type(other) is Account and vars(self) == vars(other)
+
+
+class Slotted:
+    __slots__ = ("x", "y")
+
+    def __init__(self, x, y):
+        self.x, self.y = x, y
+
+
+def test_object_diff_paths():
+    old = Account(name="a", items=[1, 2, {"k": 1}], gone=1)
+    new = Account(name="b", items=[1, 2, {"k": 2}], added=2)
+    lines = object_diff(old, new)
+    assert "obj.gone: only in golden (= 1)" in lines
+    assert "obj.added: only in current (= 2)" in lines
+    assert "obj.name: 'a' != 'b'" in lines
+    assert "obj.items[2]['k']: 1 != 2" in lines
+    assert object_diff([1], (1,)) == ["obj: type list (golden) != tuple (current)"]
+    assert object_diff(Account(a=1), Account(a=1)) == []
+    assert object_diff(Slotted(1, 2), Slotted(1, 3)) == ["obj.y: 2 != 3"]
+    same_state = object_diff(Slotted(1, 2), Slotted(1, 2))
+    assert len(same_state) == 1 and "no __eq__" in same_state[0]
+
+
+def test_object_diff_is_capped():
+    lines = object_diff(list(range(100)), list(range(1, 101)), limit=5)
+    assert len(lines) == 6 and lines[-1].startswith("...")
+
+
+# ------------------------------------------------------------ picklability
+
+
+class Cache:
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.items = {"a": 1}
+
+
+class Service:
+    def __init__(self):
+        self.name = "svc"
+        self.cache = Cache()
+
+
+def test_find_unpicklable_names_the_path():
+    offender = find_unpicklable(Service())
+    assert offender.path == "obj.cache._lock"
+    assert offender.type_name == "_thread.lock"
+    assert str(offender).startswith("obj.cache._lock: _thread.lock (TypeError:")
+    with pytest.raises(TypeError):  # the oracle agrees that it does not pickle
+        pickle.dumps(Service())
+
+
+def test_find_unpicklable_local_function_and_clean_object():
+    def local():
+        return 1
+
+    offender = find_unpicklable({"jobs": [1, local]})
+    assert offender.path == "obj['jobs'][1]"
+    assert "local" in offender.type_name
+    assert find_unpicklable({"fine": [1, 2, Level.HIGH]}) is None
+
+
+class _AttrsField:
+    def __init__(self, name, init=True):
+        self.name = name
+        self.init = init
+
+
+class AttrsLike:
+    """What attrs generates: __attrs_attrs__ with name/init per field (attrs itself not needed)."""
+
+    __attrs_attrs__ = (_AttrsField("when"), _AttrsField("level"), _AttrsField("cache", init=False))
+    __annotations__ = {"when": datetime.date, "level": Level}
+
+    def __init__(self, when, level):
+        self.when = when
+        self.level = level
+        self.cache = {}
+
+    def __eq__(self, other):
+        return type(other) is AttrsLike and (other.when, other.level) == (self.when, self.level)
+
+
+def test_attrs_classes_use_their_fields():
+    obj = AttrsLike(datetime.date(2021, 5, 6), Level.HIGH)
+    codec = find_codec(obj)
+    assert "attrs fields" in codec.name
+    assert codec.to_json(obj) == {"when": "2021-05-06", "level": 2}
+    assert codec.from_json({"when": "2021-05-06", "level": 2}) == obj
