@@ -1,0 +1,219 @@
+"""Lint one file: decode, cheap prefilters, parse once, run the rules, suppress, locate.
+
+The stages, cheapest first, each sound (it never drops a file or node a rule could fire on):
+
+1. Text triggers: a rule runs on a file only if one of its trigger words occurs in the text
+   (every qualified name a rule resolves comes from an import spelling that word, e.g. a rule
+   about ``multiprocessing`` cannot fire in a file that never says ``multiprocessing``).
+2. A rule may add an ``ast_prefilter``: CPython's C parser (about a tenth of libcst's parse)
+   answers structural questions, such as "is there a class with an attribute assignment that
+   could hold a resource?".  If ``ast`` cannot parse the file, the rule stays active.
+3. Only then is the file parsed with libcst, guarded against nesting that crashes libcst.
+4. Rules first filter nodes by cheap syntax (``ctx.calls_named``) and only then ask for
+   qualified names, so libcst's scope analysis runs only on files with candidate nodes;
+   positions are computed only for files with findings.
+
+``Linter(settings, full=True)`` disables stages 1, 2 and 4: the soundness test compares both.
+"""
+import ast
+import io
+import re
+import sys
+import threading
+import tokenize
+import warnings
+from typing import Any, Callable, List, NamedTuple, Optional, Pattern, Sequence, Tuple
+
+import libcst as cst
+
+from .config import Settings
+from .context import FileContext
+from .fixes import apply_fixes
+from .guard import nesting_problem
+from .model import INTERNAL_ERROR, PARSE_ERROR, Finding, Rule
+from .rules import ALL_RULES
+
+__all__ = ["FileResult", "Linter", "decode_source", "call_with_deep_stack"]
+
+_NOQA = re.compile(r"#\s*noqa\s*:\s*(SC\d{3}(?:\s*,\s*SC\d{3})*)", re.IGNORECASE)
+_STACK_SIZE = 256 * 1024 * 1024
+_RECURSION_LIMIT = 30000
+
+
+class FileResult(NamedTuple):
+    findings: Tuple[Finding, ...]
+    fixed: Optional[str] = None  # new source text when --fix changed the file
+    internal_error: bool = False
+
+
+def decode_source(data: bytes) -> str:
+    """Decode like Python does (BOM, coding cookie, default UTF-8); raises SyntaxError or UnicodeDecodeError."""
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    text = data.decode(encoding)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text
+
+
+def call_with_deep_stack(function: Callable[..., Any], *args: Any) -> Any:
+    """Run ``function`` in a thread with a large stack and a high recursion limit.
+
+    libcst's visitors recurse once per tree level; legitimate code (long elif chains, long
+    operator chains) can exceed the default recursion limit, and raising the limit is only safe
+    with a stack to match.
+    """
+    outcome: List[Any] = []
+
+    def target() -> None:
+        previous = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(previous, _RECURSION_LIMIT))
+        try:
+            outcome.append((True, function(*args)))
+        except BaseException as exc:  # re-raised in the caller's thread
+            outcome.append((False, exc))
+        finally:
+            sys.setrecursionlimit(previous)
+
+    previous_size = threading.stack_size()
+    try:
+        threading.stack_size(_STACK_SIZE)
+        worker = threading.Thread(target=target, name="serialcompat-lint")
+        worker.start()
+    finally:
+        threading.stack_size(previous_size)
+    worker.join()
+    ok, value = outcome[0]
+    if not ok:
+        raise value
+    return value
+
+
+def _trigger_pattern(words: Sequence[str]) -> Optional[Pattern[str]]:
+    if not words:
+        return None
+    return re.compile(r"\b(?:%s)\b" % "|".join(re.escape(w) for w in sorted(set(words))))
+
+
+class Linter:
+    """Lints sources with the rules the settings enable."""
+
+    def __init__(self, settings: Settings, full: bool = False) -> None:
+        self.settings = settings
+        self.full = full
+        self.rules: List[Rule] = [
+            cls(settings)
+            for cls in ALL_RULES
+            if not cls.PROJECT_RULE and settings.enabled(cls.CODE, cls.DEFAULT_ENABLED)
+        ]
+        self._triggers = [_trigger_pattern(rule.triggers(settings)) for rule in self.rules]
+        self._requires = [re.compile(rule.TRIGGER_REQUIRES, re.MULTILINE) if rule.TRIGGER_REQUIRES else None for rule in self.rules]
+
+    # -- entry points -------------------------------------------------------------------------------
+    def lint_bytes(self, path: str, relpath: str, data: bytes, fix: bool = False) -> FileResult:
+        try:
+            text = decode_source(data)
+        except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
+            return FileResult((self._file_diagnostic(path, 1, 1, "cannot decode the file: %s" % _short(exc)),))
+        return self.lint_text(path, relpath, text, fix=fix)
+
+    def lint_text(self, path: str, relpath: str, text: str, fix: bool = False) -> FileResult:
+        try:
+            return self._lint_text(path, relpath, text, fix)
+        except RecursionError:
+            return FileResult((self._file_diagnostic(path, 1, 1, "the file nests too deeply to analyse"),))
+        except MemoryError:
+            return FileResult((self._file_diagnostic(path, 1, 1, "the file is too large to analyse"),))
+        except Exception as exc:  # a bug in a rule: report it, keep going with other files
+            finding = Finding(
+                path, 1, 1, 1, 1, INTERNAL_ERROR.code, INTERNAL_ERROR.name,
+                "internal error: %s: %s" % (type(exc).__name__, _short(exc)), "error",
+            )
+            return FileResult((finding,), internal_error=True)
+
+    # -- stages ---------------------------------------------------------------------------------------
+    def active_rules(self, text: str) -> List[Rule]:
+        if self.full:
+            return list(self.rules)
+        active = [
+            rule
+            for rule, trigger, requires in zip(self.rules, self._triggers, self._requires)
+            if trigger is not None and trigger.search(text) and (requires is None or requires.search(text))
+        ]
+        if any(hasattr(rule, "ast_prefilter") for rule in active):
+            tree = _ast_or_none(text)
+            if tree is not None:
+                active = [r for r in active if not hasattr(r, "ast_prefilter") or r.ast_prefilter(tree, text, self.settings)]
+        return active
+
+    def _lint_text(self, path: str, relpath: str, text: str, fix: bool) -> FileResult:
+        active = self.active_rules(text)
+        if not active:
+            return FileResult(())
+        problem = nesting_problem(text)
+        if problem is not None:
+            line, what = problem
+            return FileResult((self._file_diagnostic(path, line, 1, "not analysed: %s" % what),))
+        try:
+            module = cst.parse_module(text)
+        except cst.ParserSyntaxError as exc:
+            return FileResult((self._file_diagnostic(path, exc.raw_line, exc.raw_column + 1, "syntax error: %s" % _short(exc.message)),))
+        ctx = FileContext(path, text, module, self.settings, full=self.full)
+        ignored = self.settings.ignored_for_path(relpath)
+        lines = text.splitlines()
+        reports = []
+        for rule in active:
+            if any(rule.CODE.startswith(prefix) for prefix in ignored):
+                continue
+            for report in rule.check(ctx):
+                reports.append((rule, report))
+        positions = ctx.positions([report.node for _rule, report in reports])
+        findings = []
+        fixes = []
+        for rule, report in reports:
+            line, column, end_line, end_column = positions[report.node]
+            if _suppressed(lines, line, rule.CODE):
+                continue
+            severity = self.settings.severity_for(rule.CODE, rule.SEVERITY)
+            findings.append(
+                Finding(path, line, column, end_line, end_column, rule.CODE, rule.NAME, report.message, severity, report.fix is not None)
+            )
+            if report.fix is not None:
+                fixes.append(report.fix)
+        findings.sort(key=Finding.sort_key)
+        fixed = None
+        if fix and fixes:
+            new_text = apply_fixes(module, fixes)
+            if new_text != text:
+                fixed = new_text
+                findings = list(self._lint_text(path, relpath, new_text, fix=False).findings)
+        return FileResult(tuple(findings), fixed)
+
+    def _file_diagnostic(self, path: str, line: int, column: int, message: str) -> Finding:
+        return Finding(path, max(line, 1), max(column, 1), max(line, 1), max(column, 1), PARSE_ERROR.code, PARSE_ERROR.name, message, "error")
+
+
+def _suppressed(lines: Sequence[str], line: int, code: str) -> bool:
+    if not 1 <= line <= len(lines):
+        return False
+    text = lines[line - 1]
+    if "noqa" not in text.lower():
+        return False
+    for match in _NOQA.finditer(text):
+        codes = {c.strip().upper() for c in match.group(1).split(",")}
+        if code in codes:
+            return True
+    return False
+
+
+def _ast_or_none(text: str) -> Optional[ast.AST]:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
+        return None
+
+
+def _short(exc: Any) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else type(exc).__name__

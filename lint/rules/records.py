@@ -1,0 +1,285 @@
+"""Rules about durable serialized records: SC105, SC107, SC108."""
+import re
+from typing import Any, Iterator, Optional, Tuple
+
+import libcst as cst
+
+from ..context import FileContext, terminal_name
+from ..fixes import add_version_key_fix
+from ..model import Invalid, Report, Rule
+from ..semantics import argument, int_value, matches, resolve, string_value
+
+#: Python version that first reads each pickle protocol.
+PROTOCOL_SINCE = {3: (3, 0), 4: (3, 4), 5: (3, 8)}
+_PICKLE_WRITERS = {
+    # qualified name: (position of the protocol argument, writes to a file)
+    "pickle.dump": (2, True),
+    "_pickle.dump": (2, True),
+    "pickle.dumps": (1, False),
+    "_pickle.dumps": (1, False),
+    "pickle.Pickler": (1, True),
+    "_pickle.Pickler": (1, True),
+}
+_RECORD_WRITERS = ("json.dump", "pickle.dump", "_pickle.dump")
+
+
+def _version_key_present(display: cst.Dict, fields: Tuple[str, ...]) -> Optional[bool]:
+    """True/False when the display has/lacks a version key; None when ``**spread`` hides keys."""
+    for element in display.elements:
+        if isinstance(element, cst.StarredDictElement):
+            return None
+        if string_value(element.key) in fields:
+            return True
+    return False
+
+
+class UnversionedRecord(Rule):
+    """
+    ## What it does
+    Flags durable records written without a version field: a `__getstate__` that returns a dict
+    display without a `version` (or `schema_version`) key, and `json.dump`/`pickle.dump` of a dict
+    display to a file without one.  The accepted names are configurable with `version-fields`.
+    `json.dumps` (a response body, a log line) is not a durable record and is not flagged.
+
+    ## Why is this bad?
+    Data written today is read by tomorrow's code.  Without a version field the reader cannot
+    tell an old record from a new one, so the first change of the class's attributes or the
+    file's layout turns old files into silent misreads or `KeyError`s.  A version field lets
+    `__setstate__` or the loader migrate old data.
+
+    ## Example
+    ```python
+    class Settings:
+        def __getstate__(self):
+            return {"theme": self.theme, "size": self.size}
+    ```
+
+    ## Use instead
+    ```python
+    class Settings:
+        def __getstate__(self):
+            return {"version": 1, "theme": self.theme, "size": self.size}
+    ```
+    `--fix` adds `"version": 1` (the first configured field name) to a `__getstate__` dict.
+    """
+
+    CODE = "SC105"
+    NAME = "unversioned-record"
+    SUMMARY = "A durable record (`__getstate__` dict, dumped dict) has no version field."
+    SEVERITY = "warning"
+    TRIGGERS = ("__getstate__", "json", "pickle", "_pickle")
+    VALID = [
+        "class S:\n    def __getstate__(self):\n        return {'version': 2, 'a': self.a}\n",
+        "class S:\n    def __getstate__(self):\n        return {'schema_version': 1, 'a': self.a}\n",
+        "import json\ndef body(x):\n    return json.dumps({'a': x})\n",
+        "import json\ndef save(f, x):\n    json.dump({'version': 1, 'a': x}, f)\n",
+        "class S:\n    def __getstate__(self):\n        return {**self.__dict__}\n",
+    ]
+    INVALID = [
+        Invalid(
+            "class S:\n    def __getstate__(self):\n        return {'a': self.a, 'b': self.b}\n",
+            (3,),
+            fixed="class S:\n    def __getstate__(self):\n        return {'version': 1, 'a': self.a, 'b': self.b}\n",
+        ),
+        Invalid(
+            'class S:\n    def __getstate__(self):\n        return {\n            "a": self.a,\n        }\n',
+            (3,),
+            fixed='class S:\n    def __getstate__(self):\n        return {\n            "version": 1,\n            "a": self.a,\n        }\n',
+        ),
+        Invalid("import json\ndef save(f, x):\n    json.dump({'a': x}, f)\n", (3,)),
+        Invalid("import pickle as p\ndef save(f, x):\n    record = {'a': x}\n    p.dump(record, f)\n", (4,)),
+    ]
+
+    def check(self, ctx: FileContext) -> Iterator[Report]:
+        fields = tuple(self.settings.version_fields)
+        wanted = " or ".join(repr(f) for f in fields)
+        for function in ctx.nodes(cst.FunctionDef):
+            if function.name.value != "__getstate__":
+                continue
+            for node in ctx.walk(function.body):
+                if isinstance(node, cst.Return) and isinstance(node.value, cst.Dict):
+                    if ctx.enclosing(node, (cst.FunctionDef, cst.Lambda)) is not function:
+                        continue
+                    if _version_key_present(node.value, fields) is False:
+                        yield Report(
+                            node.value,
+                            "__getstate__ returns a dict without a %s key; add one so that "
+                            "__setstate__ can migrate old pickles" % wanted,
+                            add_version_key_fix(ctx, node.value, fields[0]),
+                        )
+        for call in ctx.calls_named(("dump",)):
+            if not ctx.resolves_to(call.func, _RECORD_WRITERS):
+                continue
+            for value in resolve(ctx, argument(call, 0, "obj")):
+                if isinstance(value, cst.Dict) and _version_key_present(value, fields) is False:
+                    yield Report(
+                        call,
+                        "%s writes a dict without a %s key to a file; version durable records "
+                        "so that readers can tell old data from new" % (terminal_name(call.func), wanted),
+                    )
+                    break
+
+
+_CODE_NAME = re.compile(r"^(co|code|codeobj|code_?object|.*_code|code_.*)$")
+
+
+class MarshalPersistence(Rule):
+    """
+    ## What it does
+    Flags `marshal.dump` and `marshal.dumps` of application data, that is anything that is not
+    visibly a code object (a `compile(...)` result, a `__code__` attribute, or a variable named
+    `code`/`co`/`*_code`).
+
+    ## Why is this bad?
+    The marshal format is CPython's private format for `.pyc` files.  It is not guaranteed to be
+    stable across Python versions, it cannot store instances of your classes, and loading
+    untrusted marshal data can crash the interpreter.  Data persisted with it may not load after
+    a Python upgrade.
+
+    ## Example
+    ```python
+    import marshal
+
+    def save(path, scores):
+        with open(path, "wb") as f:
+            marshal.dump(scores, f)
+    ```
+
+    ## Use instead
+    ```python
+    import json
+
+    def save(path, scores):
+        with open(path, "w") as f:
+            json.dump({"version": 1, "scores": scores}, f)
+    ```
+    """
+
+    CODE = "SC107"
+    NAME = "marshal-persistence"
+    SUMMARY = "`marshal` is used to persist application data."
+    SEVERITY = "warning"
+    TRIGGERS = ("marshal",)
+    VALID = [
+        "import marshal\ndef pyc(source):\n    return marshal.dumps(compile(source, 'f', 'exec'))\n",
+        "import marshal\ndef pyc(code):\n    return marshal.dumps(code)\n",
+        "import marshal\ndef pyc(f):\n    return marshal.dumps(f.__code__)\n",
+        "import json\ndef save(x):\n    return json.dumps(x)\n",
+    ]
+    INVALID = [
+        Invalid("import marshal\ndef save(f, scores):\n    marshal.dump(scores, f)\n", (3,)),
+        Invalid("from marshal import dumps\ndef save(path, data):\n    open(path, 'wb').write(dumps({'a': data}))\n", (3,)),
+    ]
+
+    def check(self, ctx: FileContext) -> Iterator[Report]:
+        for call in ctx.calls_named(("dump", "dumps")):
+            if not ctx.resolves_to(call.func, ("marshal.dump", "marshal.dumps")):
+                continue
+            value = argument(call, 0, "value")
+            if value is None or self._is_code(ctx, value):
+                continue
+            yield Report(
+                call,
+                "marshal is CPython's private .pyc format, not stable across Python versions: "
+                "persist application data with json or pickle (with a version field)",
+            )
+
+    @staticmethod
+    def _is_code(ctx: FileContext, value: Any) -> bool:
+        if isinstance(value, cst.Attribute) and value.attr.value == "__code__":
+            return True
+        if isinstance(value, cst.Name) and _CODE_NAME.match(value.value):
+            return True
+        for resolved in resolve(ctx, value):
+            if isinstance(resolved, cst.Call) and ctx.resolves_to(resolved.func, ("builtins.compile",)):
+                return True
+            if isinstance(resolved, cst.Attribute) and resolved.attr.value == "__code__":
+                return True
+        return False
+
+
+class PickleProtocolTooNew(Rule):
+    """
+    ## What it does
+    Flags a pickle `protocol=` literal newer than the oldest Python that the project's
+    `requires-python` allows (protocol 3 needs Python 3.0, 4 needs 3.4, 5 needs 3.8), and
+    `pickle.HIGHEST_PROTOCOL` (or a negative protocol) used when writing to a file with
+    `pickle.dump` or `pickle.Pickler`.
+
+    ## Why is this bad?
+    A pickle can only be read by a Python that knows its protocol.  A file written with
+    `HIGHEST_PROTOCOL` on the newest interpreter becomes unreadable by the older interpreters the
+    project still supports (and the highest protocol changes when Python gains a new one).
+
+    ## Example
+    ```python
+    import pickle
+
+    def save(obj, path):
+        with open(path, "wb") as f:
+            pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
+    ```
+
+    ## Use instead
+    ```python
+    import pickle
+
+    PROTOCOL = 4  # readable by every supported Python (requires-python >= 3.4)
+
+    def save(obj, path):
+        with open(path, "wb") as f:
+            pickle.dump(obj, f, protocol=PROTOCOL)
+    ```
+    """
+
+    CODE = "SC108"
+    NAME = "pickle-protocol-too-new"
+    SUMMARY = "A pickle protocol newer than the oldest supported Python, or HIGHEST_PROTOCOL written to a file."
+    SEVERITY = "warning"
+    TRIGGERS = ("pickle", "_pickle")
+    VALID = [
+        "import pickle\ndef save(obj, f):\n    pickle.dump(obj, f, protocol=4)\n",
+        "import pickle\ndef send(obj):\n    return pickle.dumps(obj, pickle.HIGHEST_PROTOCOL)\n",
+        "import pickle\ndef save(obj, f):\n    pickle.dump(obj, f)\n",
+    ]
+    INVALID = [
+        Invalid("import pickle\ndef save(obj, f):\n    pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)\n", (3,)),
+        Invalid("import pickle\ndef save(obj):\n    return pickle.dumps(obj, protocol=5)\n", (3,), requires_python=">=3.6"),
+        Invalid("from pickle import Pickler, HIGHEST_PROTOCOL as H\ndef save(obj, f):\n    Pickler(f, H).dump(obj)\n", (3,)),
+        Invalid("import pickle\ndef save(obj, f):\n    pickle.dump(obj, f, -1)\n", (3,)),
+    ]
+
+    def check(self, ctx: FileContext) -> Iterator[Report]:
+        oldest = self.settings.oldest_python()
+        for call in ctx.calls_named(("dump", "dumps", "Pickler")):
+            spec = None
+            if not ctx.resolves_to(call.func, _PICKLE_WRITERS):
+                continue
+            for qname in ctx.qualified_names(call.func):
+                spec = _PICKLE_WRITERS.get(qname)
+                if spec is not None:
+                    break
+            if spec is None:
+                continue
+            position, to_file = spec
+            protocol = argument(call, position, "protocol")
+            if protocol is None:
+                continue
+            number = int_value(protocol)
+            if number is not None and number >= 0:
+                needs = PROTOCOL_SINCE.get(number)
+                if needs is not None and oldest is not None and oldest < needs:
+                    yield Report(
+                        protocol,
+                        "pickle protocol %d needs Python %d.%d, but requires-python allows Python "
+                        "%d.%d, which cannot read it" % ((number,) + needs + oldest),
+                    )
+                continue
+            highest = (number is not None and number < 0) or ctx.resolves_to(protocol, ("pickle.HIGHEST_PROTOCOL", "_pickle.HIGHEST_PROTOCOL")
+            )
+            if highest and to_file:
+                yield Report(
+                    protocol,
+                    "HIGHEST_PROTOCOL written to a file: older Pythons cannot read it; pin the "
+                    "protocol the oldest supported Python reads",
+                )

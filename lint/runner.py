@@ -1,0 +1,131 @@
+"""A whole run: discover files, answer from the cache, lint the rest in parallel, project rules."""
+import os
+from concurrent.futures import ProcessPoolExecutor
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
+
+from .cache import DEFAULT_DIRECTORY, Cache
+from .config import Settings
+from .discovery import discover
+from .engine import FileResult, Linter, call_with_deep_stack
+from .model import Finding
+from .rules import ALL_RULES
+
+__all__ = ["RunResult", "run", "MIN_FILES_PER_WORKER"]
+
+#: Below this many files per worker, starting processes costs more than it saves.
+MIN_FILES_PER_WORKER = 8
+
+
+class RunResult(NamedTuple):
+    findings: List[Finding]
+    fixed: Dict[str, Tuple[str, str]]  # path -> (old text, new text)
+    files: int
+    errors: List[str]  # usage problems (missing paths)
+    internal_errors: int
+
+
+_WORKER_LINTER: Optional[Linter] = None
+
+
+def _init_worker(settings: Settings, full: bool) -> None:
+    global _WORKER_LINTER
+    _WORKER_LINTER = Linter(settings, full=full)
+
+
+def _lint_batch(batch: List[Tuple[str, str, bytes, bool]]) -> List[FileResult]:
+    assert _WORKER_LINTER is not None
+    linter = _WORKER_LINTER
+    return call_with_deep_stack(lambda: [linter.lint_bytes(p, r, d, fix=f) for p, r, d, f in batch])
+
+
+def _display_path(path: str) -> str:
+    relative = os.path.relpath(path)
+    return path if relative.startswith("..") else relative
+
+
+def run(
+    paths: Sequence[str],
+    settings: Settings,
+    *,
+    jobs: Optional[int] = None,
+    use_cache: bool = True,
+    cache_dir: Optional[str] = None,
+    fix: bool = False,
+    full: bool = False,
+) -> RunResult:
+    found = discover(paths, settings.root, settings.exclude)
+    cache = Cache(cache_dir or os.path.join(settings.root, DEFAULT_DIRECTORY), settings.fingerprint()) if use_cache and not full else None
+    findings: List[Finding] = []
+    fixed: Dict[str, Tuple[str, str]] = {}
+    internal_errors = 0
+    pending: List[Tuple[str, str, bytes, bool]] = []
+    keys: Dict[str, str] = {}
+    for absolute in found.files:
+        path = _display_path(absolute)
+        relpath = os.path.relpath(absolute, settings.root).replace(os.sep, "/")
+        try:
+            with open(absolute, "rb") as handle:
+                data = handle.read()
+        except OSError as exc:
+            findings.append(Finding(path, 1, 1, 1, 1, "SC000", "unanalysable-file", "cannot read the file: %s" % exc.strerror, "error"))
+            continue
+        if cache is not None:
+            key = cache.key(relpath, data)
+            cached = cache.get(key, path)
+            if cached is not None and not (fix and any(f.fixable for f in cached)):
+                findings.extend(cached)
+                continue
+            keys[path] = key
+        pending.append((path, relpath, data, fix))
+
+    results = _lint_all(pending, settings, jobs, full)
+    for (path, _relpath, data, _fix), result in zip(pending, results):
+        findings.extend(result.findings)
+        if result.internal_error:
+            internal_errors += 1
+        if result.fixed is not None:
+            fixed[path] = (data.decode("utf-8", "surrogateescape"), result.fixed)
+        elif cache is not None and not result.internal_error and path in keys:
+            cache.put(keys[path], list(result.findings))
+
+    project = _project_findings(settings)
+    internal_errors += sum(1 for f in project if f.code == "SC001")
+    findings.extend(project)
+    findings.sort(key=Finding.sort_key)
+    return RunResult(findings, fixed, len(found.files), found.errors, internal_errors)
+
+
+def _lint_all(pending: List[Tuple[str, str, bytes, bool]], settings: Settings, jobs: Optional[int], full: bool) -> List[FileResult]:
+    if not pending:
+        return []
+    workers = jobs if jobs is not None else (os.cpu_count() or 1)
+    workers = max(1, min(workers, len(pending) // MIN_FILES_PER_WORKER))
+    if workers == 1:
+        _init_worker(settings, full)
+        return _lint_batch(pending)
+    # Largest files first, in small batches, so the workers finish together.
+    order = sorted(range(len(pending)), key=lambda i: -len(pending[i][2]))
+    batches = [[pending[i] for i in order[start:start + 4]] for start in range(0, len(order), 4)]
+    results: List[Optional[FileResult]] = [None] * len(pending)
+    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(settings, full)) as executor:
+        for batch_index, batch_results in enumerate(executor.map(_lint_batch, batches)):
+            for offset, result in enumerate(batch_results):
+                results[order[batch_index * 4 + offset]] = result
+    return [r for r in results if r is not None]
+
+
+def _project_findings(settings: Settings) -> List[Finding]:
+    findings = []
+    for cls in ALL_RULES:
+        if not cls.PROJECT_RULE or not settings.enabled(cls.CODE, cls.DEFAULT_ENABLED):
+            continue
+        rule = cls(settings)
+        severity = settings.severity_for(cls.CODE, cls.SEVERITY)
+        try:
+            for path, line, message in rule.check_project():
+                findings.append(Finding(_display_path(path), line, 1, line, 1, cls.CODE, cls.NAME, message, severity))
+        except RecursionError:
+            pass  # a module too deep to read: its own file gets SC000
+        except Exception as exc:
+            findings.append(Finding(_display_path(settings.root), 1, 1, 1, 1, "SC001", "internal-error", "internal error in %s: %s: %s" % (cls.CODE, type(exc).__name__, exc), "error"))
+    return findings
