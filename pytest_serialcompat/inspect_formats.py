@@ -85,10 +85,13 @@ def _inspect_marshalled(module_name, describe_name, render_name):
         import importlib
 
         module = importlib.import_module(".reference." + module_name, __package__)
-        try:
-            description = getattr(module, describe_name)(data)
-        except ValueError as exc:  # MarshalError and friends name the offset
-            raise InspectError(str(exc)) from None
+        description = getattr(module, describe_name)(data)
+        if description.get("error"):
+            # describe_* report bad data instead of raising; the offset is in the message
+            message = description["error"]
+            if description.get("offset") is not None and "at byte" not in message:
+                message += " (at byte %d)" % description["offset"]
+            raise InspectError(message)
         report = dict(description)
         report.update(ok=True, text=getattr(module, render_name)(description))
         return report

@@ -33,8 +33,10 @@ _EXPORTS = {
     "MarshalError": "marshal_codec",
     "CodeInfo": "codeinfo",
     "read_code": "codeinfo",
+    "CodeVersionError": "codeinfo",
     "read_pyc": "pyc",
     "PycInfo": "pyc",
+    "PycError": "pyc",
     # canonical JSON
     "canonical_json_dumps": "canonical_json",
     "canonical_json_loads": "canonical_json",
