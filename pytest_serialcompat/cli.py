@@ -5,6 +5,13 @@ files without executing anything in them: the format is detected from the
 content (``--as`` overrides it); pickles go through the safe analyzer.
 Exit status: 0 all files safe and well-formed, 1 any file unsafe or malformed,
 2 usage errors (unreadable file, bad option).
+
+``serialcompat matrix`` runs ``pytest --serialcompat`` in several tox envs or
+interpreters in parallel and prints which interpreter can load the goldens
+recorded by which (``--record`` records on each first); ``serialcompat report
+FILES...`` merges result files written elsewhere into the same tables.  Both
+exit 1 when a required cell fails or an environment gave no result, 2 for
+usage errors.  docs/matrix.md has the details.
 """
 
 import argparse
@@ -47,7 +54,204 @@ def _build_parser():
         help="module prefix the pickle safety verdict accepts (repeatable), e.g. your own package",
     )
     inspect.set_defaults(handler=_cmd_inspect)
+    _add_matrix_parsers(commands)
     return parser
+
+
+# ----------------------------------------------------------------------------
+# matrix / report
+
+
+def _add_output_options(parser) -> None:
+    parser.add_argument("--markdown", metavar="PATH",
+                        help="also write the tables as Markdown (e.g. \"$GITHUB_STEP_SUMMARY\")")
+    parser.add_argument("--json", dest="json_path", metavar="PATH",
+                        help="also write the merged matrix as JSON")
+    parser.add_argument(
+        "--optional", action="append", default=[], metavar="RECORDED:REPLAYED[:FORMAT[:PROTOCOL]]",
+        help="cells whose failures do not fail the run, e.g. 3.13:3.8 or '3.13:*:pickle' "
+             "(repeatable; * matches anything)")
+
+
+def _add_matrix_parsers(commands) -> None:
+    matrix = commands.add_parser(
+        "matrix",
+        help="replay the goldens on every interpreter and print the compatibility matrix",
+        description="Run `pytest --serialcompat` in each tox env (default: the project's py3X "
+                    "envs) or each --python interpreter, in parallel, and print recorded-on x "
+                    "replayed-on tables. Arguments after `--` go to pytest.",
+    )
+    matrix.add_argument("--project", default=".", metavar="DIR",
+                        help="the project to test (default: the current directory)")
+    where = matrix.add_mutually_exclusive_group()
+    where.add_argument("--envs", action="append", default=[], metavar="ENV[,ENV...]",
+                       help="tox envs to run (default: the py3X envs of the tox configuration)")
+    where.add_argument("--python", action="append", default=[], metavar="INTERPRETER",
+                       help="run this interpreter directly, without tox, in a cached throwaway "
+                            "venv (repeatable), e.g. --python python3.8 --python python3.13")
+    matrix.add_argument("--record", action="store_true",
+                        help="first record goldens on every interpreter (each writes only its own)")
+    matrix.add_argument("--allow-update-in-ci", action="store_true",
+                        help="with --record: record even when a CI environment is detected")
+    matrix.add_argument("--jobs", "-j", type=int, default=0, metavar="N",
+                        help="environments run at once (default: the number of CPUs)")
+    matrix.add_argument("--tox", metavar="COMMAND",
+                        help="how to run tox (default: this Python's tox module, else tox on PATH)")
+    matrix.add_argument("--reports-dir", metavar="DIR",
+                        help="where result files and logs go "
+                             "(default: PROJECT/.serialcompat/matrix)")
+    matrix.add_argument("--venv-dir", metavar="DIR",
+                        help="cache of the --python venvs (default: PROJECT/.serialcompat/venvs)")
+    matrix.add_argument("--extras", action="append", default=[], metavar="NAME[,NAME...]",
+                        help="--python: install the project with these extras")
+    matrix.add_argument("--with", dest="requirements", action="append", default=[],
+                        metavar="REQUIREMENT", help="--python: also install this requirement")
+    matrix.add_argument("--plugin-source", metavar="PATH|REQUIREMENT",
+                        help="--python: where pytest-serialcompat comes from (default: the "
+                             "checkout this one runs from, else this version from the index)")
+    matrix.add_argument("--timeout", type=float, metavar="SECONDS",
+                        help="stop an environment's run after this long")
+    matrix.add_argument("--progress", choices=("auto", "live", "plain"), default="auto",
+                        help="live progress lines (default when stderr is a terminal) or "
+                             "plain lines")
+    _add_output_options(matrix)
+    matrix.set_defaults(handler=_cmd_matrix, pytest_args=[])
+
+    report = commands.add_parser(
+        "report",
+        help="merge --serialcompat-report files into the compatibility matrix",
+        description="Merge result files (pytest --serialcompat --serialcompat-report=FILE, one per "
+                    "interpreter, possibly from different machines) into recorded-on x replayed-on "
+                    "tables.",
+    )
+    report.add_argument("files", nargs="+", metavar="FILE")
+    report.add_argument("--expect", action="append", default=[], metavar="VERSION[,VERSION...]",
+                        help="interpreters that must have a replay report, e.g. 3.8,3.13 "
+                             "(a missing one fails the run)")
+    _add_output_options(report)
+    report.set_defaults(handler=_cmd_report)
+
+
+def _split_list(values):
+    return [item.strip() for value in values for item in value.split(",") if item.strip()]
+
+
+def _finish_matrix(matrix, args, stdout, stderr) -> int:
+    from . import matrix_tables
+
+    stdout.write(matrix_tables.render_text(matrix))
+    outputs = ((args.markdown, lambda: matrix_tables.render_markdown(matrix).encode("utf-8")),
+               (args.json_path, lambda: matrix_tables.dumps_matrix_json(matrix)))
+    for path, render in outputs:
+        if not path:
+            continue
+        try:
+            with open(path, "wb") as handle:
+                handle.write(render())
+        except OSError as exc:
+            stderr.write("serialcompat: cannot write %s: %s\n" % (path, exc.strerror or exc))
+            return 2
+    return matrix_tables.exit_status(matrix)
+
+
+def _parse_optional(args, stderr, command):
+    from .matrix_tables import parse_optional
+
+    try:
+        return [parse_optional(spec) for spec in args.optional]
+    except ValueError as exc:
+        stderr.write("serialcompat %s: --optional %s\n" % (command, exc))
+        return None
+
+
+def _cmd_report(args, stdout, stderr):
+    from . import matrix_tables
+
+    optional = _parse_optional(args, stderr, "report")
+    if optional is None:
+        return 2
+    reports = []
+    for path in args.files:
+        try:
+            reports.append(matrix_tables.load_report(path))
+        except matrix_tables.ReportError as exc:
+            stderr.write("serialcompat report: %s\n" % exc)
+            return 2
+    try:
+        expected = [matrix_tables.parse_version_word(word) for word in _split_list(args.expect)]
+    except ValueError as exc:
+        stderr.write("serialcompat report: --expect %s\n" % exc)
+        return 2
+    statuses = matrix_tables.report_statuses(reports, [e for e in expected if e])
+    matrix = matrix_tables.build_matrix(reports, statuses, optional=optional)
+    return _finish_matrix(matrix, args, stdout, stderr)
+
+
+def _cmd_matrix(args, stdout, stderr):
+    import os
+    from pathlib import Path
+
+    from . import matrix_runner as runner, matrix_tables
+
+    optional = _parse_optional(args, stderr, "matrix")
+    if optional is None:
+        return 2
+    project = Path(args.project).resolve()
+    if not project.is_dir():
+        stderr.write("serialcompat matrix: --project %s is not a directory\n" % args.project)
+        return 2
+    if args.jobs < 0:
+        stderr.write("serialcompat matrix: --jobs must be 0 (all CPUs) or more\n")
+        return 2
+    state = project / runner.STATE_DIR
+    try:
+        if args.python:
+            plans = runner.python_plans(args.python)
+            tox_command = ()
+        else:
+            tox_command = runner.find_tox(args.tox)
+            envs = _split_list(args.envs)
+            plans = runner.tox_plans(envs or runner.default_tox_envs(project, tox_command),
+                                     explicit=bool(envs))
+    except runner.RunnerError as exc:
+        stderr.write("serialcompat matrix: %s\n" % exc)
+        return 2
+    options = runner.RunOptions(
+        project=project,
+        reports_dir=Path(args.reports_dir).resolve() if args.reports_dir
+        else state / runner.REPORTS_SUBDIR,
+        venv_dir=Path(args.venv_dir).resolve() if args.venv_dir else state / runner.VENVS_SUBDIR,
+        tox_command=tox_command,
+        jobs=args.jobs,
+        pytest_args=tuple(args.pytest_args),
+        extras=tuple(_split_list(args.extras)),
+        requirements=tuple(args.requirements),
+        plugin_source=args.plugin_source,
+        allow_update_in_ci=args.allow_update_in_ci,
+        timeout=args.timeout,
+    )
+    live = args.progress == "live" or (
+        args.progress == "auto" and hasattr(stderr, "isatty") and stderr.isatty()
+        and os.environ.get("TERM") != "dumb")
+    try:
+        if not args.reports_dir or not args.venv_dir:
+            runner.ensure_state_dir(state)   # with a .gitignore: results and venvs stay out of git
+        run = runner.run_matrix(plans, options, args.record, stderr, live)
+    except KeyboardInterrupt:
+        stderr.write("serialcompat matrix: interrupted; the environments' runs were stopped\n")
+        return 130
+    except OSError as exc:
+        stderr.write("serialcompat matrix: %s\n" % exc)
+        return 2
+    reports = []
+    for path in run.reports:
+        try:
+            reports.append(matrix_tables.load_report(path))
+        except matrix_tables.ReportError as exc:  # checked by the runner; a file changed since
+            stderr.write("serialcompat matrix: %s\n" % exc)
+            return 2
+    matrix = matrix_tables.build_matrix(reports, run.statuses, optional, run.recorded, run.notes)
+    return _finish_matrix(matrix, args, stdout, stderr)
 
 
 def _cmd_inspect(args, stdout, stderr):
@@ -84,7 +288,16 @@ def main(argv=None, stdout=None, stderr=None):
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     parser = _build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    passthrough = []
+    if "--" in argv:  # `serialcompat matrix ... -- PYTEST ARGS`
+        cut = argv.index("--")
+        argv, passthrough = argv[:cut], argv[cut + 1:]
     args = parser.parse_args(argv)
+    if passthrough:
+        if not hasattr(args, "pytest_args"):
+            parser.error("arguments after -- are only for `serialcompat matrix` (pytest arguments)")
+        args.pytest_args = passthrough
     return args.handler(args, stdout, stderr)
 
 
