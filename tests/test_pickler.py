@@ -481,3 +481,29 @@ def test_deep_but_bounded_nesting():
         value = [value]
     for protocol in PROTOCOLS:
         assert ref.dumps(value, protocol) == c_dumps(value, protocol)
+
+
+@pytest.mark.parametrize(
+    "code",
+    [object(), None, -1, 0, 2**31, 2**63, 2**1000],
+    ids=["object", "None", "-1", "0", "2**31", "2**63", "2**1000"],
+)
+def test_bad_extension_codes_fail_like_c_pickle(code):
+    key = (__name__, "ListSub")
+    copyreg._extension_registry[key] = code
+    try:
+        assert outcome(ref.dumps, ListSub, 2) == outcome(c_dumps, ListSub, 2)
+    finally:
+        del copyreg._extension_registry[key]
+
+
+def test_hooks_set_to_none_are_called_like_c_pickle():
+    class NoneOverride(ref.Pickler):
+        reducer_override = None
+
+    with pytest.raises(TypeError):
+        NoneOverride(io.BytesIO()).dump(object())
+    pickler = ref.Pickler(io.BytesIO())
+    pickler.dispatch_table = {object: None}
+    with pytest.raises(TypeError):
+        pickler.dump(object())

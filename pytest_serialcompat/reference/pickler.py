@@ -22,6 +22,7 @@ output buffer, memo and dispatch live in fast closure cells rather than on
 """
 
 import copyreg
+import operator
 import sys
 from functools import partial
 from itertools import islice
@@ -44,6 +45,9 @@ _VERSION_QUIRKS = {
     # getattr(getattr(Outer, "Mid"), "Inner") over an un-memoized top-level
     # GLOBAL; earlier releases write getattr(<parent saved normally>, "Inner").
     "nested_getattr_chain": sys.version_info >= (3, 13),
+    # 3.13 reports a bad extension-registry code as TypeError (not an int) or
+    # RuntimeError (out of range) instead of PicklingError.
+    "ext_code_plain_errors": sys.version_info >= (3, 13),
 }
 
 _pack_u2 = Struct("<H").pack
@@ -74,6 +78,7 @@ _NEWFALSE = op.NEWFALSE[0]
 _MARK_APPENDS_EMPTY = op.MARK + op.APPENDS
 
 _NO_FILE = object()  # dumps() collects the output itself
+_MISSING = object()  # "no such attribute/entry", distinct from a None value
 _STOP = op.STOP[0]
 _NoneType = type(None)
 _EllipsisType = type(Ellipsis)
@@ -171,16 +176,14 @@ class Pickler:
             raise PicklingError(
                 "Pickler.__init__() was not called by %s.__init__()" % type(self).__name__
             )
-        run = _make_engine(
-            self.proto,
-            self.fix_imports,
-            self._buffer_callback,
+        hooks = (
             getattr(self, "persistent_id", None),
-            getattr(self, "reducer_override", None),
+            getattr(self, "reducer_override", _MISSING),
             getattr(self, "dispatch_table", None),
-            self.fast,
+            self._buffer_callback,
         )
-        for chunk in run(obj, self.memo, True):
+        run = _make_engine(self.proto, self.fix_imports, self.fast)
+        for chunk in run(obj, self.memo, True, hooks):
             self._file_write(chunk)
 
 
@@ -188,17 +191,21 @@ _NEVER = sys.maxsize
 _ZERO_HEADER = b"\0" * _FRAME_HEADER_SIZE
 
 
-def _make_engine(proto, fix_imports, buffer_callback, pers_func, reducer_override, dispatch_table, fast):
+def _make_engine(proto, fix_imports, fast):
     """Build the closures that pickle with one configuration; return its ``run``.
 
-    ``run(obj, memo, to_file)`` pickles obj using (and filling) the memo dict
-    and returns the bytes, or with ``to_file`` the list of chunks to write.
-    An engine is reusable but not re-entrant; ``dumps`` keeps a pool of them.
+    ``run(obj, memo, to_file, hooks...)`` pickles obj using (and filling) the
+    memo dict and returns the bytes, or with ``to_file`` the list of chunks to
+    write.  An engine is reusable but not re-entrant; ``dumps`` keeps a pool of
+    them.  The closures reference each other (a cycle), so everything that
+    belongs to one dump -- memo, user hooks -- is bound only while ``run``
+    runs: an idle engine keeps no user object alive.
     """
     binary = proto >= 1
     framing = proto >= 4
-    if dispatch_table is None:
-        dispatch_table = copyreg.dispatch_table
+    pers_func = buffer_callback = None
+    reducer_override = _MISSING
+    dispatch_table = copyreg.dispatch_table
     extension_registry = copyreg._extension_registry
     out = bytearray()
     w = out.extend
@@ -253,11 +260,16 @@ def _make_engine(proto, fix_imports, buffer_callback, pers_func, reducer_overrid
         if framing:
             open_frame()
 
-    def run(obj, the_memo, to_file):
+    def run(obj, the_memo, to_file, hooks=None):
         nonlocal memo, memo_get, chunks, frame_start, frame_end
+        nonlocal pers_func, reducer_override, dispatch_table, buffer_callback
         memo = the_memo
         memo_get = the_memo.get
         chunks = [] if to_file else None
+        if hooks is not None:
+            pers_func, reducer_override, table, buffer_callback = hooks
+            if table is not None:
+                dispatch_table = table
         try:
             if proto >= 2:
                 w(op.PROTO + bytes((proto,)))
@@ -277,6 +289,9 @@ def _make_engine(proto, fix_imports, buffer_callback, pers_func, reducer_overrid
             frame_end = _NEVER
             chunks = None
             memo = memo_get = None
+            pers_func = buffer_callback = None
+            reducer_override = _MISSING
+            dispatch_table = copyreg.dispatch_table
 
     # -- memo ---------------------------------------------------------------
     def memoize(obj):
@@ -623,16 +638,9 @@ def _make_engine(proto, fix_imports, buffer_callback, pers_func, reducer_overrid
                 "Can't pickle %r: it's not the same object as %s.%s" % (obj, module_name, name)
             )
         if proto >= 2:
-            code = extension_registry.get((module_name, name))
-            if code is not None:
-                if not isinstance(code, int):
-                    raise PicklingError(
-                        "Can't pickle %r: extension code %r isn't an integer" % (obj, code)
-                    )
-                if code <= 0 or code > 0x7FFFFFFF:
-                    raise PicklingError(
-                        "Can't pickle %r: extension code %d is out of range" % (obj, code)
-                    )
+            code = extension_registry.get((module_name, name), _MISSING)
+            if code is not _MISSING:
+                code = _checked_extension_code(obj, code)
                 if code <= 0xFF:
                     w(op.EXT1 + bytes((code,)))
                 elif code <= 0xFFFF:
@@ -813,7 +821,7 @@ def _make_engine(proto, fix_imports, buffer_callback, pers_func, reducer_overrid
 
     def save_other(obj, t):
         # Anything that is not an atom, a memo hit or a builtin container.
-        if reducer_override is not None:
+        if reducer_override is not _MISSING:
             rv = reducer_override(obj)
             if rv is not NotImplemented:
                 return save_reduced(obj, rv)
@@ -821,18 +829,18 @@ def _make_engine(proto, fix_imports, buffer_callback, pers_func, reducer_overrid
             return save_type(obj)
         if t is FunctionType:
             return save_global(obj)
-        reduce = dispatch_table.get(t) if type(dispatch_table) is dict else _get_item(dispatch_table, t)
-        if reduce is not None:
+        reduce = dispatch_table.get(t, _MISSING) if type(dispatch_table) is dict else _get_item(dispatch_table, t)
+        if reduce is not _MISSING:
             rv = reduce(obj)
         elif issubclass(t, type):
             return save_global(obj)
         else:
-            reduce_ex = getattr(obj, "__reduce_ex__", None)
-            if reduce_ex is not None:
+            reduce_ex = getattr(obj, "__reduce_ex__", _MISSING)
+            if reduce_ex is not _MISSING:
                 rv = reduce_ex(proto)
             else:
-                reduce = getattr(obj, "__reduce__", None)
-                if reduce is None:
+                reduce = getattr(obj, "__reduce__", _MISSING)
+                if reduce is _MISSING:
                     raise PicklingError("can't pickle %r object: %r" % (t.__name__, obj))
                 rv = reduce()
         return save_reduced(obj, rv)
@@ -914,6 +922,24 @@ def _make_engine(proto, fix_imports, buffer_callback, pers_func, reducer_overrid
     return run
 
 
+def _checked_extension_code(obj, code):
+    """The registry's code for obj as the C pickler validates it (errors per release)."""
+    if _VERSION_QUIRKS["ext_code_plain_errors"]:
+        code = operator.index(code)  # TypeError for anything but an int
+        if not -(2**63) <= code < 2**63:
+            raise OverflowError("Python int too large to convert to C long")
+        if code <= 0 or code > 0x7FFFFFFF:
+            raise RuntimeError("extension code %d is out of range" % code)
+        return code
+    if not isinstance(code, int):
+        raise PicklingError("Can't pickle %r: extension code %r isn't an integer" % (obj, code))
+    if not -(2**63) <= code < 2**63:
+        raise OverflowError("Python int too large to convert to C long")
+    if code <= 0 or code > 0x7FFFFFFF:
+        raise PicklingError("Can't pickle %r: extension code %d is out of range" % (obj, code))
+    return code
+
+
 def _is_iterator(obj):
     return hasattr(type(obj), "__next__")
 
@@ -922,7 +948,7 @@ def _get_item(mapping, key):
     try:
         return mapping[key]
     except KeyError:
-        return None
+        return _MISSING
 
 
 def dump(obj, file, protocol=None, *, fix_imports=True, buffer_callback=None):
@@ -939,11 +965,11 @@ def dumps(obj, protocol=None, *, fix_imports=True, buffer_callback=None):
     if buffer_callback is not None or not 0 <= protocol <= HIGHEST_PROTOCOL:
         # Uncommon: validate through the class and build a one-off engine.
         pickler = Pickler(_NO_FILE, protocol, fix_imports=fix_imports, buffer_callback=buffer_callback)
-        run = _make_engine(pickler.proto, pickler.fix_imports, buffer_callback, None, None, None, 0)
-        return run(obj, {}, False)
+        run = _make_engine(pickler.proto, pickler.fix_imports, 0)
+        return run(obj, {}, False, (None, _MISSING, None, buffer_callback))
     key = (protocol, bool(fix_imports) and protocol < 3)
     pool = _ENGINES.setdefault(key, [])
-    run = pool.pop() if pool else _make_engine(key[0], key[1], None, None, None, None, 0)
+    run = pool.pop() if pool else _make_engine(key[0], key[1], 0)
     try:
         return run(obj, {}, False)
     finally:

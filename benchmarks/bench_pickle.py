@@ -1,0 +1,91 @@
+"""Reference pickle vs CPython's pure-Python pickle.py classes and the C pickle, same run.
+
+Workload: the pyperformance ``bm_pickle`` data (DICT, TUPLE, DICT_GROUP, LIST,
+MICRO_DICT), pickled at protocols 2-5.  Prints, per protocol, the time per
+round for each implementation and the ratios that matter:
+
+* ``ref vs pickle.py``: how many times faster the reference dumps/loads are
+  than ``pickle._Pickler``/``pickle._Unpickler`` (target: at least 1.5x);
+* ``ref vs C``: how many times slower than ``_pickle`` (for scale only).
+
+Usage: python benchmarks/bench_pickle.py [--seconds S] [--protocols 2,5]
+"""
+
+import argparse
+import io
+import os
+import pickle
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from bm_pickle_data import WORKLOAD  # noqa: E402
+
+from pytest_serialcompat import reference  # noqa: E402
+
+
+def py_dumps(obj, protocol):
+    buf = io.BytesIO()
+    pickle._Pickler(buf, protocol).dump(obj)
+    return buf.getvalue()
+
+
+def py_loads(data):
+    return pickle._Unpickler(io.BytesIO(data)).load()
+
+
+DUMPERS = {"ref": reference.dumps, "pickle.py": py_dumps, "C": pickle.dumps}
+LOADERS = {"ref": reference.loads, "pickle.py": py_loads, "C": pickle.loads}
+
+
+def _per_round(func, args_list, seconds):
+    """Best of several timed batches: seconds per pass over args_list."""
+    best = float("inf")
+    deadline = time.perf_counter() + seconds
+    while True:
+        start = time.perf_counter()
+        for args in args_list:
+            func(*args)
+        best = min(best, time.perf_counter() - start)
+        if time.perf_counter() > deadline:
+            return best
+
+
+def _measure(table, args_list, seconds):
+    # Interleave implementations so machine load affects all of them alike.
+    times = {name: float("inf") for name in table}
+    for _ in range(3):
+        for name, func in table.items():
+            times[name] = min(times[name], _per_round(func, args_list, seconds / 3))
+    return times
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=1.5, help="time budget per implementation")
+    parser.add_argument("--protocols", default="2,3,4,5")
+    args = parser.parse_args(argv)
+    protocols = [int(p) for p in args.protocols.split(",")]
+    print("Python %s, workload: %s" % (sys.version.split()[0], ", ".join(name for name, _ in WORKLOAD)))
+    print("%-8s %-6s %12s %12s %12s %14s %10s" % ("protocol", "op", "ref", "pickle.py", "C", "ref vs py", "ref vs C"))
+    worst = {"dumps": float("inf"), "loads": float("inf")}
+    for protocol in protocols:
+        dump_args = [(obj, protocol) for _, obj in WORKLOAD]
+        load_args = [(pickle.dumps(obj, protocol),) for _, obj in WORKLOAD]
+        for op_name, table, op_args in (("dumps", DUMPERS, dump_args), ("loads", LOADERS, load_args)):
+            t = _measure(table, op_args, args.seconds)
+            speedup = t["pickle.py"] / t["ref"]
+            worst[op_name] = min(worst[op_name], speedup)
+            print(
+                "%-8d %-6s %10.1fus %10.1fus %10.1fus %13.2fx %9.1fx"
+                % (protocol, op_name, t["ref"] * 1e6, t["pickle.py"] * 1e6, t["C"] * 1e6, speedup, t["ref"] / t["C"])
+            )
+    print(
+        "lowest speedup over pickle.py: dumps %.2fx, loads %.2fx (target >= 1.5x)"
+        % (worst["dumps"], worst["loads"])
+    )
+
+
+if __name__ == "__main__":
+    main()
