@@ -207,9 +207,15 @@ def _type_name(tp) -> str:
 
 def _hints(cls):
     try:
-        return typing.get_type_hints(cls)
+        hints = typing.get_type_hints(cls)
     except Exception:  # unresolvable forward references: decode those fields as-is
-        return {}
+        hints = {}
+    # attrs fields declared with attr.ib(type=...) carry their type on the field
+    for field in _attrs_fields(cls) or ():
+        field_type = getattr(field, "type", None)
+        if field_type is not None and not isinstance(field_type, str):
+            hints.setdefault(field.name, field_type)
+    return hints
 
 
 _NONE_TYPE = type(None)

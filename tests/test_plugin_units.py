@@ -9,6 +9,7 @@ import pickle
 import threading
 import typing
 
+import attr
 import pytest
 from hypothesis import given, strategies as st
 
@@ -321,29 +322,17 @@ def test_find_unpicklable_local_function_and_clean_object():
     assert find_unpicklable({"fine": [1, 2, Level.HIGH]}) is None
 
 
-class _AttrsField:
-    def __init__(self, name, init=True):
-        self.name = name
-        self.init = init
+@attr.s(eq=True)
+class AttrsRecord:
+    """A real attrs class: fields with an init=False cache that is not state."""
 
-
-class AttrsLike:
-    """What attrs generates: __attrs_attrs__ with name/init per field (attrs itself not needed)."""
-
-    __attrs_attrs__ = (_AttrsField("when"), _AttrsField("level"), _AttrsField("cache", init=False))
-    __annotations__ = {"when": datetime.date, "level": Level}
-
-    def __init__(self, when, level):
-        self.when = when
-        self.level = level
-        self.cache = {}
-
-    def __eq__(self, other):
-        return type(other) is AttrsLike and (other.when, other.level) == (self.when, self.level)
+    when = attr.ib(type=datetime.date)
+    level = attr.ib(type=Level)
+    cache = attr.ib(init=False, factory=dict, eq=False)
 
 
 def test_attrs_classes_use_their_fields():
-    obj = AttrsLike(datetime.date(2021, 5, 6), Level.HIGH)
+    obj = AttrsRecord(datetime.date(2021, 5, 6), Level.HIGH)
     codec = find_codec(obj)
     assert "attrs fields" in codec.name
     assert codec.to_json(obj) == {"when": "2021-05-06", "level": 2}
