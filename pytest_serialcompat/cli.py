@@ -16,6 +16,7 @@ usage errors.  docs/matrix.md has the details.
 
 import argparse
 import json
+import os
 import sys
 
 from . import __version__
@@ -298,7 +299,13 @@ def main(argv=None, stdout=None, stderr=None):
         if not hasattr(args, "pytest_args"):
             parser.error("arguments after -- are only for `serialcompat matrix` (pytest arguments)")
         args.pytest_args = passthrough
-    return args.handler(args, stdout, stderr)
+    try:
+        return args.handler(args, stdout, stderr)
+    except BrokenPipeError:
+        # the reader went away (`serialcompat inspect ... | head`): stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover - exercised through the console script

@@ -11,7 +11,12 @@ class MalformedPickle(pickle.UnpicklingError):
     """
 
     def __init__(self, message, offset=None):
+        self.message = message
+        self.offset = offset
         if offset is not None:
             message = "%s (at byte %d)" % (message, offset)
         super().__init__(message)
-        self.offset = offset
+
+    def __reduce__(self):
+        # keep the offset when the error crosses a process boundary (xdist, spawn)
+        return (type(self), (self.message, self.offset))
