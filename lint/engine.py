@@ -124,6 +124,10 @@ class Linter:
         except MemoryError:
             return FileResult((self._file_diagnostic(path, 1, 1, "the file is too large to analyse"),))
         except Exception as exc:  # a bug in a rule: report it, keep going with other files
+            if _caused_by_recursion(exc):
+                # e.g. libcst's code generator on 3.12, whose C recursion limit
+                # no thread stack or recursion limit raises
+                return FileResult((self._file_diagnostic(path, 1, 1, "the file nests too deeply to analyse"),))
             finding = Finding(
                 path, 1, 1, 1, 1, INTERNAL_ERROR.code, INTERNAL_ERROR.name,
                 "internal error: %s: %s" % (type(exc).__name__, _short(exc)), "error",
@@ -215,5 +219,19 @@ def _ast_or_none(text: str) -> Optional[ast.AST]:
 
 
 def _short(exc: Any) -> str:
-    text = str(exc).strip().splitlines()
+    try:
+        text = str(exc).strip().splitlines()
+    except Exception:  # str() of an exception holding a deep node can itself recurse
+        return type(exc).__name__
     return text[0][:300] if text else type(exc).__name__
+
+
+def _caused_by_recursion(exc: BaseException, limit: int = 10000) -> bool:
+    """Whether exc, or an exception it was raised while handling, is a RecursionError."""
+    seen = 0
+    while exc is not None and seen < limit:
+        if isinstance(exc, RecursionError):
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
