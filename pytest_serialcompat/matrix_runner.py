@@ -411,6 +411,12 @@ def ensure_state_dir(path: Path) -> None:
 
 def child_environment(keep_venv: bool = False) -> Dict[str, str]:
     environ = dict(os.environ)
+    # Run inside a tox env (e.g. from the project's own test suite), tox exports
+    # TOX_WORK_DIR, TOX_ENV_DIR, ...; tox reads TOX_<OPTION> as options, so a
+    # child tox would reuse -- and recreate -- the outer tox's environments.
+    for name in list(environ):
+        if name.startswith("TOX_"):
+            del environ[name]
     if not keep_venv:
         for name in SCRUBBED_VARIABLES:
             environ.pop(name, None)

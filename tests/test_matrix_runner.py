@@ -196,3 +196,15 @@ def test_tox_command_lines():
         "tox", "run-parallel", "--notest", "--parallel-no-spinner", "-p", "2", "-e", "py38,py313"]
     assert runner.tox_run_argv(tox, "py38", ["--serialcompat", "-x"]) == [
         "tox", "run", "-e", "py38", "--skip-pkg-install", "--", "--serialcompat", "-x"]
+
+
+def test_child_tox_never_inherits_the_outer_tox_environment(monkeypatch):
+    # tox reads TOX_<OPTION> variables as options: a child tox started from inside
+    # a tox env must not pick up the outer TOX_WORK_DIR and rebuild its envs.
+    monkeypatch.setenv("TOX_WORK_DIR", "/outer/project/.tox")
+    monkeypatch.setenv("TOX_ENV_DIR", "/outer/project/.tox/py313")
+    monkeypatch.setenv("PYENV_VERSION", "3.11.7:3.8.18")
+    for keep_venv in (True, False):
+        environ = runner.child_environment(keep_venv=keep_venv)
+        assert not [name for name in environ if name.startswith("TOX_")]
+        assert environ["PYENV_VERSION"] == "3.11.7:3.8.18"
