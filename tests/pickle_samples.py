@@ -18,6 +18,7 @@ import fractions
 import functools
 import math
 import pickle
+import re
 
 from hypothesis import strategies as st
 
@@ -146,6 +147,23 @@ class Outer:
 
         def __init__(self, value=None):
             self.value = value
+
+        class Deepest:
+            """Two levels down: ``getattr`` chains under protocol < 4."""
+
+
+class WithSetter:
+    """``__reduce__`` with a state setter (the sixth item, 3.8+)."""
+
+    def __init__(self, value=None):
+        self.value = value
+
+    def __reduce__(self):
+        return (WithSetter, (None,), {"value": self.value}, None, None, set_state)
+
+
+def set_state(obj, state):
+    obj.value = state["value"]
 
 
 class Color(enum.Enum):
@@ -378,9 +396,12 @@ def atoms():
         st.timedeltas(),
         st.decimals(),
         st.fractions(),
-        st.sampled_from(list(Color) + list(Perm) + [Perm.R | Perm.W]),
+        st.sampled_from(list(Color) + list(Perm) + [Perm.R | Perm.W, re.IGNORECASE | re.MULTILINE]),
+        st.uuids(),
         st.builds(range, st.integers(-5, 5), st.integers(-5, 50), st.integers(1, 3)),
-        st.sampled_from([int, str, Plain, Outer.Inner, len, sample_function, Ellipsis]),
+        st.sampled_from(
+            [int, str, Plain, Outer.Inner, Outer.Inner.Deepest, len, sample_function, Ellipsis, NotImplemented, type(None)]
+        ),
         st.integers(0, 10**6).map(lambda n: str(n) * 40),  # long strings (BINUNICODE)
         st.binary(min_size=256, max_size=300),  # BINBYTES (4-byte length)
     )
@@ -395,6 +416,13 @@ def _cycle_list(child):
 def _cycle_dict(child):
     outer = {"child": child}
     outer["self"] = outer
+    return outer
+
+
+def _cycle_tuple(child):
+    inner = [child]
+    outer = (inner, child)
+    inner.append(outer)  # a tuple reached from itself: POP/POP_MARK + memo GET
     return outer
 
 
@@ -464,6 +492,8 @@ def _containers(children):
         children.map(_cycle_list),
         children.map(_cycle_dict),
         children.map(_cycle_object),
+        children.map(_cycle_tuple),
+        st.builds(WithSetter, children),
     )
 
 

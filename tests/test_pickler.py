@@ -2,11 +2,6 @@
 
 import collections
 import copyreg
-import datetime
-import decimal
-import enum
-import fractions
-import functools
 import io
 import pickle
 import pickletools
@@ -16,100 +11,11 @@ import uuid
 import pytest
 from hypothesis import given, strategies as st
 
+import pickle_samples
+from pickle_samples import Color, ItemsDict, ItemsList, Outer, Plain
 from pytest_serialcompat.reference import pickler as ref
 
 PROTOCOLS = range(pickle.HIGHEST_PROTOCOL + 1)
-
-
-# --- module-level classes, importable by reference ------------------------------
-
-
-class Color(enum.Enum):
-    RED = 1
-    GREEN = "green"
-
-
-class Perm(enum.IntFlag):
-    R = 4
-    W = 2
-
-
-class Plain:
-    def __init__(self, **attrs):
-        self.__dict__.update(attrs)
-
-    def __eq__(self, other):
-        return type(other) is type(self) and other.__dict__ == self.__dict__
-
-
-class Slotted:
-    __slots__ = ("a", "b")
-
-    def __init__(self, a, b=None):
-        self.a = a
-        if b is not None:
-            self.b = b
-
-
-class SlottedWithDict(Slotted):
-    __slots__ = ("c", "__dict__")
-
-
-class Reduced:
-    def __init__(self, payload):
-        self.payload = payload
-
-    def __reduce__(self):
-        return (Reduced, (self.payload,))
-
-
-class VersionedState:
-    def __init__(self, name, cache=None):
-        self.name = name
-        self.cache = cache
-
-    def __getstate__(self):
-        return {"version": 2, "name": self.name}
-
-    def __setstate__(self, state):
-        self.name = state["name"]
-        self.cache = None
-
-
-class NewArgsEx:
-    def __new__(cls, *args, **kwargs):
-        self = super().__new__(cls)
-        self.args, self.kwargs = args, kwargs
-        return self
-
-    def __getnewargs_ex__(self):
-        return self.args, self.kwargs
-
-
-class ListSub(list):
-    pass
-
-
-class DictSub(dict):
-    pass
-
-
-class Outer:
-    class Inner:
-        class Deepest:
-            pass
-
-
-class WithSetter:
-    def __init__(self, value):
-        self.value = value
-
-    def __reduce__(self):
-        return (WithSetter, (None,), {"value": self.value}, None, None, _set_state)
-
-
-def _set_state(obj, state):
-    obj.value = state["value"]
 
 
 def _local_class():
@@ -119,106 +25,7 @@ def _local_class():
     return Local
 
 
-# --- the object generator ----------------------------------------------------------
-
-text = st.text(st.characters(), max_size=40) | st.sampled_from(
-    ["", "a\nb\\c\r\x1a\0", "\U0001f600 non-BMP", "\ud800 lone surrogate", "é" * 300]
-)
-ints = st.integers() | st.sampled_from(
-    [0, 255, 256, 65535, 65536, 2**31 - 1, 2**31, -(2**31), -(2**31) - 1, 2**63, -(2**64), 2**2100, -(2**2047)]
-)
-floats = st.floats(allow_nan=False) | st.sampled_from([float("inf"), float("-inf"), -0.0, 1e300, 5e-324])
-timezones = st.sampled_from([None, datetime.timezone.utc, datetime.timezone(datetime.timedelta(hours=-3, minutes=-30))])
-atoms = st.one_of(
-    st.none(),
-    st.booleans(),
-    ints,
-    floats,
-    text,
-    st.binary(max_size=40),
-    st.binary(max_size=40).map(bytearray),
-    st.datetimes(timezones=timezones),
-    st.dates(),
-    st.times(timezones=timezones),
-    st.timedeltas(),
-    st.decimals(allow_nan=True, allow_infinity=True, places=None),
-    st.fractions(),
-    st.sampled_from(list(Color) + list(Perm) + [Perm.R | Perm.W, re.IGNORECASE]),
-    st.uuids(),
-    st.complex_numbers(allow_nan=False),
-    st.sampled_from([Ellipsis, NotImplemented, type(None), int, len, Color, Outer.Inner, Outer.Inner.Deepest]),
-    st.builds(range, st.integers(-5, 5), st.integers(-5, 50)),
-)
-
-
-def _containers(children):
-    keys = st.one_of(st.none(), st.booleans(), ints, text, st.binary(max_size=8), st.tuples(ints, text))
-    return st.one_of(
-        st.lists(children, max_size=6),
-        st.lists(children, max_size=4).map(tuple),
-        st.dictionaries(keys, children, max_size=5),
-        st.sets(keys, max_size=5),
-        st.frozensets(keys, max_size=5),
-        st.dictionaries(text, children, max_size=4).map(collections.OrderedDict),
-        st.lists(children, max_size=4).map(collections.deque),
-        st.dictionaries(text, st.lists(children, max_size=2), max_size=3).map(
-            lambda d: collections.defaultdict(list, d)
-        ),
-        st.lists(text, max_size=6).map(collections.Counter),
-        st.lists(children, max_size=3).map(ListSub),
-        st.dictionaries(text, children, max_size=3).map(DictSub),
-        st.builds(lambda a, b: functools.partial(max, a, key=b), children, st.sampled_from([abs, None])),
-        st.builds(Plain, x=children, y=text),
-        st.builds(Slotted, children, children),
-        st.builds(lambda a, c: _slotted_with_dict(a, c), children, children),
-        st.builds(Reduced, children),
-        st.builds(VersionedState, text, children),
-        st.builds(lambda a, k: NewArgsEx(a, key=k), children, text),
-        st.builds(WithSetter, children),
-        # shared references
-        children.map(lambda v: [v, v, (v,)]),
-        children.map(lambda v: {"first": v, "again": v}),
-    )
-
-
-def _slotted_with_dict(a, c):
-    obj = SlottedWithDict(a)
-    obj.c = c
-    obj.extra = "in __dict__"
-    return obj
-
-
-def _cyclic(children):
-    def list_cycle(v):
-        box = [v]
-        box.append(box)
-        return box
-
-    def dict_cycle(v):
-        d = {"v": v}
-        d["self"] = d
-        return d
-
-    def tuple_cycle(v):
-        inner = [v]
-        outer = (inner, v)
-        inner.append(outer)
-        return outer
-
-    def object_cycle(v):
-        obj = Plain(v=v)
-        obj.me = obj
-        return obj
-
-    return st.one_of(
-        children.map(list_cycle),
-        children.map(dict_cycle),
-        children.map(tuple_cycle),
-        children.map(object_cycle),
-    )
-
-
-values = st.recursive(atoms, lambda children: _containers(children) | _cyclic(children), max_leaves=25)
+values = pickle_samples.values()
 
 
 def c_dumps(obj, protocol):
@@ -269,8 +76,8 @@ BATCH_EDGES = [
     set(range(1000)),
     set(range(2001)),
     frozenset(range(1000)),
-    ListSub(range(1001)),
-    DictSub((i, i) for i in range(1000)),
+    ItemsList(range(1001)),
+    ItemsDict((i, i) for i in range(1000)),
     collections.OrderedDict((str(i), i) for i in range(1000)),
 ]
 
@@ -335,14 +142,14 @@ def test_fix_imports_maps_names_to_python2(protocol):
 @pytest.mark.parametrize("code", [0x7F, 0xFF, 0x1234, 0x7FFFFFFF])
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_extension_registry_codes(code, protocol):
-    copyreg.add_extension(__name__, "Plain", code)
+    copyreg.add_extension(Plain.__module__, "Plain", code)
     try:
         value = [Plain, Plain]
         assert ref.dumps(value, protocol) == c_dumps(value, protocol)
         names = {opcode.name for opcode, _, _ in pickletools.genops(ref.dumps(value, protocol))}
         assert bool(names & {"EXT1", "EXT2", "EXT4"}) == (protocol >= 2)
     finally:
-        copyreg.remove_extension(__name__, "Plain", code)
+        copyreg.remove_extension(Plain.__module__, "Plain", code)
 
 
 def _pickle_both(factory, value, protocol):
@@ -489,10 +296,10 @@ def test_deep_but_bounded_nesting():
     ids=["object", "None", "-1", "0", "2**31", "2**63", "2**1000"],
 )
 def test_bad_extension_codes_fail_like_c_pickle(code):
-    key = (__name__, "ListSub")
+    key = (ItemsList.__module__, "ItemsList")
     copyreg._extension_registry[key] = code
     try:
-        assert outcome(ref.dumps, ListSub, 2) == outcome(c_dumps, ListSub, 2)
+        assert outcome(ref.dumps, ItemsList, 2) == outcome(c_dumps, ItemsList, 2)
     finally:
         del copyreg._extension_registry[key]
 

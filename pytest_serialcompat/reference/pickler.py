@@ -349,30 +349,36 @@ def _make_engine(proto, fix_imports, fast):
         else:
             w(op.TRUE if obj else op.FALSE)
 
+    def write_sized(data, short_headers, header4, header8, what):
+        # <= 255 bytes: a 1-byte length (when the opcode exists); else 4 or 8
+        # bytes; a frame's worth or more goes outside any frame.
+        n = len(data)
+        if short_headers is not None and n <= 0xFF:
+            w(short_headers[n])
+            w(data)
+            return
+        if n <= 0xFFFFFFFF:
+            header = header4 + _pack_u4(n)
+        elif proto >= 4:
+            header = header8 + _pack_u8(n)
+        else:
+            raise OverflowError(
+                "serializing a %s larger than 4 GiB requires pickle protocol 4 or higher" % what
+            )
+        if n >= _FRAME_TARGET:
+            write_large(header, data)
+        else:
+            w(header)
+            w(data)
+
     def save_str(obj):
         if binary:
             try:
                 data = obj.encode("utf-8")
             except UnicodeEncodeError:
                 data = obj.encode("utf-8", "surrogatepass")
-            n = len(data)
-            if n <= 0xFF and proto >= 4:
-                w(_SHORT_BINUNICODE[n])
-                w(data)
-            else:
-                if n <= 0xFFFFFFFF:
-                    header = op.BINUNICODE + _pack_u4(n)
-                elif proto >= 4:
-                    header = op.BINUNICODE8 + _pack_u8(n)
-                else:
-                    raise OverflowError(
-                        "serializing a string larger than 4 GiB requires pickle protocol 4 or higher"
-                    )
-                if n >= _FRAME_TARGET:
-                    write_large(header, data)
-                else:
-                    w(header)
-                    w(data)
+            short = _SHORT_BINUNICODE if proto >= 4 else None
+            write_sized(data, short, op.BINUNICODE, op.BINUNICODE8, "string")
         else:
             w(op.UNICODE)
             w(_raw_unicode_escape(obj))
@@ -380,24 +386,7 @@ def _make_engine(proto, fix_imports, fast):
         memoize(obj)
 
     def save_bytes_data(obj, data):
-        n = len(data)
-        if n <= 0xFF:
-            w(_SHORT_BINBYTES[n])
-            w(data)
-        else:
-            if n <= 0xFFFFFFFF:
-                header = op.BINBYTES + _pack_u4(n)
-            elif proto >= 4:
-                header = op.BINBYTES8 + _pack_u8(n)
-            else:
-                raise OverflowError(
-                    "serializing a bytes object larger than 4 GiB requires pickle protocol 4 or higher"
-                )
-            if n >= _FRAME_TARGET:
-                write_large(header, data)
-            else:
-                w(header)
-                w(data)
+        write_sized(data, _SHORT_BINBYTES, op.BINBYTES, op.BINBYTES8, "bytes object")
         memoize(obj)
 
     def save_bytes(obj):
