@@ -4,7 +4,10 @@ Each builder returns ``(message, fix)``; replay decides *when* a diagnosis
 applies, this module decides *what it says*.
 """
 
+import importlib.util
 import re
+import sys
+import sysconfig
 from pathlib import Path
 from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
@@ -91,9 +94,43 @@ def _source_of(cls) -> Optional[Path]:
     return Path(source) if source else None
 
 
+def is_stdlib_module(module: str) -> bool:
+    """Whether ``module``'s top-level package is part of this interpreter's standard library."""
+    top = module.split(".", 1)[0]
+    names = getattr(sys, "stdlib_module_names", None)  # 3.10+
+    if names is not None:
+        return top in names
+    if top in sys.builtin_module_names:
+        return True
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        return False
+    origin = getattr(spec, "origin", None) if spec is not None else None
+    if not origin or origin in ("built-in", "frozen"):
+        return spec is not None
+    stdlib = Path(sysconfig.get_paths()["stdlib"]).resolve()
+    path = Path(origin).resolve()
+    return stdlib in path.parents and "site-packages" not in path.parts
+
+
 def moved(missing: Sequence[Missing], suggestions: Sequence[Optional[Suggestion]],
-          rootdir: Path, verified: Optional[bool]) -> Tuple[str, Optional[str]]:
+          rootdir: Path, verified: Optional[bool], producer: str = "") -> Tuple[str, Optional[str]]:
     lines, fixes, rules = [], [], []
+    stdlib = [item for item in missing if is_stdlib_module(item.name[0])]
+    if stdlib and len(stdlib) == len(missing):
+        # Not the project's refactor: a newer Python pickled a standard-library
+        # object by a module path older Pythons do not have (3.13's pathlib._local).
+        for item in stdlib:
+            lines.append("The golden names %s.%s, which does not import here (%s)."
+                         % (item.name + (item.error,)))
+        lines.append("That is a standard-library path of %s, the Python that recorded the golden; "
+                     "this Python's standard library has no such name, so no fix in the project "
+                     "makes it load here." % (producer or "another Python"))
+        fix = ("Record goldens of such objects on the oldest Python you support (newer Pythons "
+               "still read them), or leave this recorded-on/replayed-on pair out of your "
+               "required cells (serialcompat matrix --optional RECORDED:REPLAYED).")
+        return "\n".join(lines), fix
     for item, suggestion in zip(missing, suggestions):
         lines.append("The golden names %s.%s, which no longer imports (%s)."
                      % (item.name + (item.error,)))

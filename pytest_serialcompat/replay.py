@@ -311,7 +311,7 @@ class Replayer:
         rules = [diagnosis_rule(s) for s in suggestions if s is not None]
         if rules and len(rules) == len(missing):
             verified = self._verify_renames(verdict.analysis, rules, data)
-        message, fix = diagnosis.moved(missing, suggestions, ctx.rootdir, verified)
+        message, fix = diagnosis.moved(missing, suggestions, ctx.rootdir, verified, golden.interpreter)
         raise _fail(CLASS_MOVED, message, fix)
 
     def _verify_renames(self, analysis, rules: List[str], data: bytes) -> Optional[bool]:

@@ -276,6 +276,8 @@ def test_pathlib_golden_from_313_fails_on_older_interpreters(matrix):
             failure = _failed(cell)["path"]
             assert failure["diagnosis"] == "class-moved"
             assert "pathlib._local.PurePosixPath" in failure["message"]
+            assert "standard-library path of cpython3.13" in failure["message"]
+            assert "oldest Python you support" in failure["fix"]
             assert failure["file"] == "path/cpython3.13-p%d.pickle" % protocol
             assert cell["required"] is True and cell["state"] == "failed"
 

@@ -337,3 +337,19 @@ def test_attrs_classes_use_their_fields():
     assert "attrs fields" in codec.name
     assert codec.to_json(obj) == {"when": "2021-05-06", "level": 2}
     assert codec.from_json({"when": "2021-05-06", "level": 2}) == obj
+
+
+def test_standard_library_paths_are_not_project_refactors(tmp_path):
+    from pytest_serialcompat import diagnosis
+
+    assert diagnosis.is_stdlib_module("pathlib._local")
+    assert diagnosis.is_stdlib_module("collections.abc")
+    assert not diagnosis.is_stdlib_module("pytest_serialcompat.store")
+    assert not diagnosis.is_stdlib_module("myapp.models")
+    gone = diagnosis.Missing(
+        ("pathlib._local", "PurePosixPath"), "ModuleNotFoundError: No module named 'pathlib._local'", True
+    )
+    message, fix = diagnosis.moved([gone], [None], tmp_path, None, "cpython3.13")
+    assert "standard-library path of cpython3.13" in message
+    assert "oldest Python you support" in fix
+    assert "re-export" not in fix
