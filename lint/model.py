@@ -1,4 +1,5 @@
 """Data model shared by every part of the linter: severities, findings, rule base class."""
+import abc
 import re
 from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
@@ -80,7 +81,7 @@ INTERNAL_ERROR = _Diagnostic("SC001", "internal-error", "The linter failed on th
 _CODE_RE = re.compile(r"^SC\d{3}$")
 
 
-class Rule:
+class Rule(abc.ABC):
     """Base class of every rule.
 
     A subclass sets CODE, NAME, SUMMARY, SEVERITY, its documentation as the class docstring
@@ -106,8 +107,9 @@ class Rule:
     def __init__(self, settings: Any) -> None:
         self.settings = settings
 
-    def check(self, ctx: Any) -> Iterator[Report]:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def check(self, ctx: Any) -> Iterator[Report]:
+        """Yield the reports of this rule for one file (``ctx`` holds the parsed module)."""
 
     @classmethod
     def triggers(cls, settings: Any) -> Tuple[str, ...]:
