@@ -509,37 +509,29 @@ class _Machine:
             flag(module, qualname, "%s into the global %s.%s changes a module-level object"
                  % (name, module, qualname), KIND_MUTATION, at)
 
-        def add_items(target, items, at, name):
+        def extend_into(target, values, at, name, container, attr, missing):
+            # APPENDS/SETITEMS and friends: extend the container node, or the
+            # list/dict items of an object node; into a global it is mutation.
             if type(target) is Node:
                 kind = target.kind
-                if kind == LIST:
-                    target.items.extend(items)
+                if kind == container:
+                    target.items.extend(values)
                     return
                 if kind == OBJECT:
-                    if target.items is None:
-                        target.items = []
-                    target.items.extend(items)
+                    if getattr(target, attr) is None:
+                        setattr(target, attr, [])
+                    getattr(target, attr).extend(values)
                     return
                 if kind == GLOBAL:
                     mutate_global(target, name, at)
                     return
-            fail("%s into %s, which has no append/extend" % (name, _describe(target)), at)
+            fail("%s into %s, which has no %s" % (name, _describe(target), missing), at)
+
+        def add_items(target, items, at, name):
+            extend_into(target, items, at, name, LIST, "items", "append/extend")
 
         def set_items(target, pairs, at, name):
-            if type(target) is Node:
-                kind = target.kind
-                if kind == DICT:
-                    target.items.extend(pairs)
-                    return
-                if kind == OBJECT:
-                    if target.pairs is None:
-                        target.pairs = []
-                    target.pairs.extend(pairs)
-                    return
-                if kind == GLOBAL:
-                    mutate_global(target, name, at)
-                    return
-            fail("%s into %s, which has no item assignment" % (name, _describe(target)), at)
+            extend_into(target, pairs, at, name, DICT, "pairs", "item assignment")
 
         def pairs_of(items, at, name):
             if len(items) % 2:

@@ -350,8 +350,7 @@ def _make_engine(proto, fix_imports, fast):
             w(op.TRUE if obj else op.FALSE)
 
     def write_sized(data, short_headers, header4, header8, what):
-        # <= 255 bytes: a 1-byte length (when the opcode exists); else 4 or 8
-        # bytes; a frame's worth or more goes outside any frame.
+        # <= 255 bytes: a 1-byte length (when the opcode exists); else 4 or 8.
         n = len(data)
         if short_headers is not None and n <= 0xFF:
             w(short_headers[n])
@@ -365,7 +364,11 @@ def _make_engine(proto, fix_imports, fast):
             raise OverflowError(
                 "serializing a %s larger than 4 GiB requires pickle protocol 4 or higher" % what
             )
-        if n >= _FRAME_TARGET:
+        write_payload(header, data)
+
+    def write_payload(header, data):
+        # a frame's worth or more goes outside any frame
+        if len(data) >= _FRAME_TARGET:
             write_large(header, data)
         else:
             w(header)
@@ -399,12 +402,7 @@ def _make_engine(proto, fix_imports, fast):
             save_bytes_data(obj, obj)
 
     def save_bytearray_data(obj, data):
-        header = op.BYTEARRAY8 + _pack_u8(len(data))
-        if len(data) >= _FRAME_TARGET:
-            write_large(header, data)
-        else:
-            w(header)
-            w(data)
+        write_payload(op.BYTEARRAY8 + _pack_u8(len(data)), data)
         memoize(obj)
 
     def save_bytearray(obj):

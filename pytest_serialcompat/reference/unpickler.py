@@ -887,26 +887,22 @@ class Unpickler:
         return pos + 1
 
     # numbers
-    def op_int(self, data, pos, stack):
+    def _text_number(self, data, pos, stack, name, parse):
+        """INT, LONG and FLOAT: a decimal text argument up to the newline."""
         line, end = self._line(data, pos + 1)
         if len(line) < 2:
-            raise self._fail("INT argument is empty", pos)
-        stack.append(compat.parse_int_line(line))
+            raise self._fail("%s argument is empty" % name, pos)
+        stack.append(parse(line))
         return end
+
+    def op_int(self, data, pos, stack):
+        return self._text_number(data, pos, stack, "INT", compat.parse_int_line)
 
     def op_long(self, data, pos, stack):
-        line, end = self._line(data, pos + 1)
-        if len(line) < 2:
-            raise self._fail("LONG argument is empty", pos)
-        stack.append(compat.parse_long_line(line))
-        return end
+        return self._text_number(data, pos, stack, "LONG", compat.parse_long_line)
 
     def op_float(self, data, pos, stack):
-        line, end = self._line(data, pos + 1)
-        if len(line) < 2:
-            raise self._fail("FLOAT argument is empty", pos)
-        stack.append(compat.parse_float_line(line))
-        return end
+        return self._text_number(data, pos, stack, "FLOAT", compat.parse_float_line)
 
     def op_long4(self, data, pos, stack):
         length = _unpack_i4(data, pos + 1)[0]
