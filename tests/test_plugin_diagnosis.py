@@ -11,7 +11,8 @@ import textwrap
 
 import pytest
 
-from pytest_serialcompat.environment import CI_VARIABLES, CURRENT
+from plugin_app import make_app, run
+from pytest_serialcompat.environment import CURRENT
 
 # In-process pytester runs drop modules first imported during a run; importing the
 # reference modules here keeps one copy of each (one tree.Node class) for every run.
@@ -77,19 +78,7 @@ def test_service(serialcompat):
 @pytest.fixture
 def app(pytester, monkeypatch):
     """A small project: myapp/models.py, tests/test_app.py, pythonpath = ."""
-    for name in CI_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(sys, "dont_write_bytecode", True)  # sources change within one second
-    pytester.makeini("[pytest]\npythonpath = .\naddopts = -p no:cacheprovider\n")
-    pytester.mkpydir("myapp")
-    (pytester.path / "myapp" / "models.py").write_text(textwrap.dedent(MODELS))
-    (pytester.path / "tests").mkdir()
-    (pytester.path / "tests" / "test_app.py").write_text(textwrap.dedent(TESTS))
-    return pytester
-
-
-def run(pytester, *args):
-    return pytester.runpytest_inprocess(*args)
+    return make_app(pytester, monkeypatch, MODELS, TESTS)
 
 
 def record(pytester):

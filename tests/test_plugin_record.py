@@ -11,6 +11,7 @@ import textwrap
 
 import pytest
 
+from plugin_app import INI, make_app, run
 from pytest_serialcompat.environment import CI_VARIABLES, CURRENT
 
 # In-process pytester runs drop modules first imported during a run; importing the
@@ -19,8 +20,6 @@ from pytest_serialcompat.reference import allowlist, analyzer, canonical_json, t
 
 TAG = CURRENT.tag
 STORE = "tests/__serialcompat__"
-INI = "[pytest]\npythonpath = .\naddopts = -p no:cacheprovider\n"
-
 MODELS = '''
 import dataclasses
 
@@ -58,19 +57,8 @@ def test_tagged(serialcompat):
 
 @pytest.fixture
 def app(pytester, monkeypatch):
-    for name in CI_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(sys, "dont_write_bytecode", True)
-    pytester.makeini(INI)
-    pytester.mkpydir("myapp")
-    (pytester.path / "myapp" / "models.py").write_text(textwrap.dedent(MODELS))
-    (pytester.path / "tests").mkdir()
-    (pytester.path / "tests" / "test_app.py").write_text(textwrap.dedent(TESTS))
-    return pytester
-
-
-def run(pytester, *args):
-    return pytester.runpytest_inprocess(*args)
+    """A small project: myapp/models.py, tests/test_app.py, pythonpath = ."""
+    return make_app(pytester, monkeypatch, MODELS, TESTS)
 
 
 def store_files(pytester):

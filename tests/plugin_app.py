@@ -1,0 +1,25 @@
+"""A throw-away project for pytester runs of the plugin: myapp/models.py and tests/test_app.py."""
+
+import sys
+import textwrap
+
+from pytest_serialcompat.environment import CI_VARIABLES
+
+INI = "[pytest]\npythonpath = .\naddopts = -p no:cacheprovider\n"
+
+
+def make_app(pytester, monkeypatch, models, tests):
+    """Lay the project out under pytester.path, outside any CI environment."""
+    for name in CI_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)  # sources change within one second
+    pytester.makeini(INI)
+    pytester.mkpydir("myapp")
+    (pytester.path / "myapp" / "models.py").write_text(textwrap.dedent(models))
+    (pytester.path / "tests").mkdir()
+    (pytester.path / "tests" / "test_app.py").write_text(textwrap.dedent(tests))
+    return pytester
+
+
+def run(pytester, *args):
+    return pytester.runpytest_inprocess(*args)
