@@ -31,7 +31,7 @@ from .results import (
     NOT_EQUAL, PASSED, PICKLE, SKIPPED, STATE_CHANGED, UNREADABLE, UNSAFE, WRITE, GoldenResult,
     StoreRequest,
 )
-from .store import OBTAINED_SUFFIX, GoldenFile, StoreError
+from .store import GoldenFile, StoreError, obtained_filename
 
 
 class Verdict(Exception):
@@ -50,9 +50,7 @@ def _skip(kind, message):
     return Verdict(SKIPPED, kind, message)
 
 
-def _exc_text(exc: BaseException) -> str:
-    text = str(exc)
-    return "%s: %s" % (type(exc).__name__, text) if text else type(exc).__name__
+_exc_text = safety.exc_text
 
 
 class Comparison:
@@ -156,16 +154,20 @@ class Replayer:
             protocol = min(protocol or marshal.version, marshal.version)
         data = self._fresh(golden.format, protocol)
         if data is not None:
-            self.ctx.request(StoreRequest(WRITE, golden.relpath + OBTAINED_SUFFIX, data,
+            self.ctx.request(StoreRequest(WRITE, self._obtained_relpath(golden), data,
                                           reason="obtained"))
 
+    def _obtained_relpath(self, golden: GoldenFile) -> str:
+        return "%s/%s" % (golden.name, obtained_filename(golden.filename, self.ctx.interpreter.tag))
+
     def _clear_obtained(self, golden: GoldenFile) -> None:
+        relpath = self._obtained_relpath(golden)
         if self.names is not None:
-            present = golden.filename + OBTAINED_SUFFIX in self.names
+            present = relpath.rsplit("/", 1)[1] in self.names
         else:
-            present = self.ctx.store.path(golden.relpath + OBTAINED_SUFFIX).exists()
+            present = self.ctx.store.path(relpath).exists()
         if present:
-            self.ctx.request(StoreRequest(DELETE, golden.relpath + OBTAINED_SUFFIX, reason="obtained"))
+            self.ctx.request(StoreRequest(DELETE, relpath, reason="obtained"))
 
     def _compare(self, loaded, golden: GoldenFile) -> None:
         ctx = self.ctx
@@ -223,12 +225,9 @@ class Replayer:
             raise _fail(CORRUPT, "The golden is not a valid pickle (%s); it was NOT loaded." % exc,
                         "Re-record it with `pytest --serialcompat-update` on %s, or delete it."
                         % golden.interpreter)
-        verdict = ctx.state.gate_memo.get(self._sha256)
-        if verdict is None:
-            verdict = safety.decide(analysis, ctx.allow_prefixes, ctx.renames)
-            if verdict.safe:  # (a verdict that needed the current object's globals is not shared)
-                ctx.state.gate_memo[self._sha256] = verdict
-        if not verdict.safe:
+        gate = ctx.state.gate
+        verdict = gate.decide(analysis, ctx.allow_prefixes)
+        if not verdict.safe:  # (a verdict that needs the current object's globals is not shared)
             compare_protocol = min(analysis.protocol, pickle.HIGHEST_PROTOCOL)
             verdict = safety.decide(analysis, ctx.allow_prefixes, ctx.renames,
                                     self._trusted_pairs(max(compare_protocol, 2)))
@@ -236,7 +235,7 @@ class Replayer:
             raise _fail(UNSAFE, *diagnosis.unsafe(verdict.refused))
         self._check_imports(verdict, golden, data)
         try:
-            loaded = safety.load(data, verdict)
+            loaded = gate.load(data, verdict)
         except Exception as exc:
             lines = self._attribute_lines(verdict, golden)
             if lines:
@@ -290,19 +289,11 @@ class Replayer:
 
     def _check_imports(self, verdict, golden: GoldenFile, data: bytes) -> None:
         missing = []
-        known = self.ctx.state.import_errors
+        resolve = self.ctx.state.gate.resolve
         for target in verdict.targets.values():
-            if target not in known:
-                try:
-                    safety.resolve(*target)
-                    known[target] = None
-                except ImportError as exc:
-                    known[target] = (_exc_text(exc), True)
-                except AttributeError as exc:
-                    known[target] = (_exc_text(exc), False)
-            problem = known[target]
-            if problem is not None:
-                missing.append(diagnosis.Missing(target, problem[0], problem[1]))
+            found = resolve(target)
+            if found.problem is not None:
+                missing.append(diagnosis.Missing(target, found.problem, found.module_missing))
         if not missing:
             return
         ctx = self.ctx

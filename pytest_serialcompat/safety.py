@@ -57,11 +57,14 @@ def py3_name(module: str, name: str, protocol: int) -> Global:
     return module, name
 
 
-def analyze(data: bytes, allow_prefixes: Iterable[str]):
-    """Run the reference analyzer (raises MalformedPickle on corrupt input)."""
+def analyze(data: bytes, allow_prefixes: Iterable[str], *, tree: bool = True):
+    """Run the reference analyzer (raises MalformedPickle on corrupt input).
+
+    ``tree=False`` when only the verdict is needed (the gate): no structural tree.
+    """
     from .reference.analyzer import analyze as reference_analyze
 
-    return reference_analyze(data, allow=list(allow_prefixes))
+    return reference_analyze(data, allow=list(allow_prefixes), tree=tree)
 
 
 def _is_allowed(module: str, qualname: str, allow_prefixes) -> Optional[str]:
@@ -116,15 +119,24 @@ def resolve(module: str, qualname: str):
 
 
 class GuardedUnpickler(pickle.Unpickler):
-    """The C unpickler, restricted to the globals the gate verified."""
+    """The C unpickler, restricted to the globals the gate verified.
 
-    def __init__(self, file, verdict: Verdict):
+    ``objects`` maps verified stream globals to what they resolve to (filled
+    by :class:`Gate`); anything else is looked up by name among the verified
+    targets, and a global that is not one of them is refused.
+    """
+
+    def __init__(self, file, verdict: Verdict, objects: Optional[Dict[Global, object]] = None):
         super().__init__(file)
         self._targets = verdict.targets
         self._protocol = verdict.protocol
+        self._objects = objects if objects is not None else {}
 
     def find_class(self, module, name):
-        key = py3_name(module, name, self._protocol)
+        key = (module, name) if self._protocol >= 3 else py3_name(module, name, self._protocol)
+        found = self._objects.get(key)
+        if found is not None:
+            return found
         target = self._targets.get(key)
         if target is None:
             raise pickle.UnpicklingError(
@@ -133,5 +145,64 @@ class GuardedUnpickler(pickle.Unpickler):
         return resolve(*target)
 
 
-def load(data: bytes, verdict: Verdict):
-    return GuardedUnpickler(io.BytesIO(data), verdict).load()
+def load(data: bytes, verdict: Verdict, objects: Optional[Dict[Global, object]] = None):
+    return GuardedUnpickler(io.BytesIO(data), verdict, objects).load()
+
+
+class Resolution(NamedTuple):
+    """What a verified target resolves to in this interpreter, or why it does not."""
+
+    obj: object = None
+    problem: Optional[str] = None      # "ImportError: ..." / "AttributeError: ..."
+    module_missing: bool = False       # the module itself does not import
+
+
+class Gate:
+    """The gate's memory for one session.
+
+    Decisions depend only on the globals and findings of an analysis (many
+    goldens name the same few globals), the allow-list and the renames; and a
+    verified target resolves to the same object every time.  Both are kept, so
+    that each golden pays only for its own analysis and a dictionary lookup.
+    """
+
+    def __init__(self, renames: Renames):
+        self.renames = renames
+        self._decisions: Dict[tuple, Tuple[Dict[Global, Global], List[Refusal]]] = {}
+        self._resolved: Dict[Global, Resolution] = {}
+
+    def decide(self, analysis, allow_prefixes: Iterable[str]) -> Verdict:
+        allow_prefixes = tuple(allow_prefixes)
+        key = (allow_prefixes, tuple(analysis.globals), tuple(analysis.unsafe))
+        known = self._decisions.get(key)
+        if known is None:
+            verdict = decide(analysis, allow_prefixes, self.renames)
+            self._decisions[key] = (verdict.targets, verdict.refused)
+            return verdict
+        return Verdict(analysis, analysis.protocol, known[0], known[1])
+
+    def resolve(self, target: Global) -> Resolution:
+        found = self._resolved.get(target)
+        if found is None:
+            try:
+                found = Resolution(resolve(*target))
+            except ImportError as exc:
+                found = Resolution(None, exc_text(exc), True)
+            except AttributeError as exc:
+                found = Resolution(None, exc_text(exc), False)
+            self._resolved[target] = found
+        return found
+
+    def load(self, data: bytes, verdict: Verdict):
+        """Load a verified golden; its targets are resolved through this gate's memory."""
+        objects = {}
+        for name, target in verdict.targets.items():
+            found = self.resolve(target)
+            if found.problem is None:
+                objects[name] = found.obj
+        return load(data, verdict, objects)
+
+
+def exc_text(exc: BaseException) -> str:
+    text = str(exc)
+    return "%s: %s" % (type(exc).__name__, text) if text else type(exc).__name__

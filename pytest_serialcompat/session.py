@@ -9,6 +9,7 @@ write the store.
 
 import base64
 import collections
+import os
 from pathlib import Path
 from typing import Dict, List, Optional, Set, Tuple
 
@@ -16,7 +17,8 @@ from . import environment, project
 from .results import (
     DELETE, FAILED, MANIFEST, WRITE, Ask, GoldenResult, Records, StoreRequest, UNUSED,
 )
-from .store import OBTAINED_SUFFIX, GoldenFile, Store, StoreError
+from .safety import Gate
+from .store import GoldenFile, Store, StoreError, is_obtained_for
 from .verdict_cache import VerdictCache
 
 REPORT_ATTRIBUTE = "serialcompat_records"
@@ -117,8 +119,7 @@ class SessionState:
         self._owners: Dict[str, str] = {}
         self.report_written = None
         self.verdicts = VerdictCache(config)
-        self.gate_memo: Dict[str, object] = {}      # sha256 -> safety.Verdict, this run
-        self.import_errors: Dict[Tuple[str, str], object] = {}  # global -> None or problem
+        self.gate = Gate(self.settings.renames)    # decisions and resolved globals, this run
 
     def add_sample_module(self, module: str) -> None:
         top = module.split(".", 1)[0]
@@ -266,6 +267,15 @@ class SessionState:
         if self.settings.prune:
             self._prune(exitstatus)
 
+    def _obtained_of(self, golden: GoldenFile) -> List[str]:
+        """The obtained files of a golden, from every replaying interpreter."""
+        try:
+            names = os.listdir(str(self.store.folder(golden.name)))
+        except OSError:
+            return []
+        return ["%s/%s" % (golden.name, n) for n in sorted(names)
+                if is_obtained_for(n, golden.filename)]
+
     def _prune(self, exitstatus) -> None:
         if self.partial is not None:
             self.prune_refused = "partial run (%s): unused goldens are only reported" % self.partial
@@ -276,7 +286,7 @@ class SessionState:
             return
         by_manifest = collections.defaultdict(dict)
         for golden in self.unused:
-            for relpath in (golden.relpath, golden.relpath + OBTAINED_SUFFIX):
+            for relpath in [golden.relpath] + self._obtained_of(golden):
                 try:
                     deleted = self.store.apply(StoreRequest(DELETE, relpath))
                 except OSError as exc:

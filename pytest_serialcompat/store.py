@@ -106,6 +106,21 @@ def manifest_filename(interpreter: str) -> str:
     return interpreter + MANIFEST_SUFFIX
 
 
+def obtained_filename(golden_filename: str, replayer: str) -> str:
+    """Where the bytes obtained when ``replayer`` replays a golden go (beside the golden).
+
+    The replaying interpreter is part of the name: replays of one golden on
+    several Pythons at once (a parallel matrix) each keep their own file.
+    """
+    return "%s.%s%s" % (golden_filename, replayer, OBTAINED_SUFFIX)
+
+
+def is_obtained_for(filename: str, golden_filename: str) -> bool:
+    """Whether ``filename`` is an obtained file of that golden (any replayer)."""
+    return (filename.startswith(golden_filename + ".") and filename.endswith(OBTAINED_SUFFIX)
+            and parse_tag(filename[len(golden_filename) + 1:-len(OBTAINED_SUFFIX)]) is not None)
+
+
 def parse_filename(filename: str) -> Optional[Tuple[str, Optional[int], str]]:
     """(format, protocol, interpreter) of a golden file name, None for other files."""
     for fmt, (_template, pattern) in FILE_NAMES.items():

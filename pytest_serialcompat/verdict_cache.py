@@ -51,7 +51,7 @@ class GoldenAnalysis:
     def from_analysis(cls, analysis, data: bytes) -> "GoldenAnalysis":
         return cls(analysis.protocol, [tuple(g) for g in analysis.globals],
                    [UnsafeEntry(u.module, u.qualname, u.reason) for u in analysis.unsafe], data,
-                   analysis)
+                   analysis if analysis.max_depth is not None else None)
 
     @property
     def tree(self):
@@ -129,7 +129,7 @@ class VerdictCache:
         if found is None:
             from .safety import analyze
 
-            found = GoldenAnalysis.from_analysis(analyze(data, allow_prefixes), data)
+            found = GoldenAnalysis.from_analysis(analyze(data, allow_prefixes, tree=False), data)
             self.new[sha256] = found.to_entry()
         self.used.add(sha256)
         self.memory[sha256] = found

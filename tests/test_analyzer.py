@@ -620,7 +620,51 @@ def resolved_globals(data):
     return loader.seen
 
 
+_VERDICT_FIELDS = ("protocol", "opcode_counts", "globals", "calls", "memo_size", "buffer_count",
+                   "unsafe", "end")
+
+
+def check_verdict_mode(data):
+    """analyze(tree=False) finds exactly what the full analysis finds, or fails the same way."""
+    try:
+        full = analyze(data)
+    except MalformedPickle as exc:
+        if "object nesting depth" in str(exc):  # the one limit that is about the tree
+            assert analyze(data, tree=False).max_depth is None
+            return
+        with pytest.raises(MalformedPickle) as info:
+            analyze(data, tree=False)
+        assert (str(info.value), info.value.offset) == (str(exc), exc.offset)
+        return
+    lean = analyze(data, tree=False)
+    assert lean.tree is None and lean.max_depth is None
+    for field in _VERDICT_FIELDS:
+        assert getattr(lean, field) == getattr(full, field), field
+    assert lean.safe == full.safe
+
+
+def test_verdict_mode_agrees_with_the_full_analysis_on_every_corpus():
+    corpus = [data for value in benign_values() for _, data in all_pickles(value)]
+    corpus += [data for data, _ in HOSTILE.values()]
+    corpus += [entry[0] if isinstance(entry, tuple) else entry for entry in MALFORMED.values()]
+    for data in corpus:
+        check_verdict_mode(data)
+
+
+def test_verdict_mode_skips_only_the_tree_depth_limit():
+    depth = 20_000
+    data = op.PROTO + b"\x02" + op.EMPTY_LIST * depth + op.APPEND * (depth - 1) + op.STOP
+    with pytest.raises(MalformedPickle, match="nesting depth"):
+        analyze(data)
+    lean = analyze(data, tree=False)
+    assert lean.safe and lean.tree is None and lean.max_depth is None
+    assert lean.to_dict()["tree"] is None
+    hostile = op.PROTO + b"\x02" + op.EMPTY_LIST * depth + g("os", "system") + op.APPEND * depth + op.STOP
+    assert "os.system" in reasons(analyze(hostile, tree=False))
+
+
 def check_against_loader(data):
+    check_verdict_mode(data)
     try:
         result = analyze(data)
     except MalformedPickle as exc:

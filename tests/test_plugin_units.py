@@ -39,11 +39,20 @@ def test_golden_file_names_round_trip(fmt, protocol, filename):
 
 
 @pytest.mark.parametrize("filename", [
-    "cpython3.8.manifest.json", "cpython3.8-p4.pickle.obtained", ".cpython3.8-p4.pickle.x.tmp",
+    "cpython3.8.manifest.json", "cpython3.8-p4.pickle.obtained",
+    "cpython3.8-p4.pickle.cpython3.13.obtained", ".cpython3.8-p4.pickle.x.tmp",
     "notes.txt", "cpython-p4.pickle",
 ])
 def test_other_files_are_not_goldens(filename):
     assert store_mod.parse_filename(filename) is None
+
+
+def test_obtained_files_name_the_replaying_interpreter():
+    name = store_mod.obtained_filename("cpython3.8-p4.pickle", "cpython3.13")
+    assert name == "cpython3.8-p4.pickle.cpython3.13.obtained"
+    assert store_mod.is_obtained_for(name, "cpython3.8-p4.pickle")
+    assert not store_mod.is_obtained_for(name, "cpython3.8-p2.pickle")
+    assert not store_mod.is_obtained_for("cpython3.8-p4.pickle.notes.obtained", "cpython3.8-p4.pickle")
 
 
 @pytest.mark.parametrize("name", ["user", "models/user", "test_x.test_y[a-b]", "a/b/c_1"])
@@ -353,3 +362,71 @@ def test_standard_library_paths_are_not_project_refactors(tmp_path):
     assert "standard-library path of cpython3.13" in message
     assert "oldest Python you support" in fix
     assert "re-export" not in fix
+
+
+# --- the safety gate's per-session memory ------------------------------------------------------
+
+@dataclasses.dataclass
+class GatedPoint:
+    x: int
+    y: datetime.date
+
+
+HERE = (GatedPoint.__module__.split(".")[0],)  # this test module's top-level name
+
+
+def _analysis(data, allow=HERE):
+    from pytest_serialcompat import safety
+
+    return safety.analyze(data, allow, tree=False)
+
+
+def test_gate_reuses_decisions_and_still_refuses_what_it_did_not_verify():
+    from pytest_serialcompat import safety
+
+    gate = safety.Gate(Renames.from_lines([]))
+    values = [GatedPoint(n, datetime.date(2020, 1, 1 + n)) for n in range(3)]
+    for protocol in (2, 4, 5):
+        first = gate.decide(_analysis(pickle.dumps(values[0], protocol)), HERE)
+        assert first.safe
+        for value in values:
+            data = pickle.dumps(value, protocol)
+            verdict = gate.decide(_analysis(data), HERE)
+            # the memoized decision is the decision made from scratch
+            fresh = safety.decide(verdict.analysis, HERE, Renames.from_lines([]))
+            assert (verdict.targets, verdict.refused, verdict.protocol) == (
+                fresh.targets, fresh.refused, fresh.protocol)
+            assert gate.load(data, verdict) == value
+    # a prefix list that no longer allows our module is another decision, not a cache hit
+    refused = gate.decide(_analysis(pickle.dumps(values[0], 4), ()), ())
+    assert not refused.safe
+    assert any("GatedPoint" in r.name for r in refused.refused)
+    # the guarded loader resolves only verified globals, whatever its memory holds
+    verified = gate.decide(_analysis(pickle.dumps(1, 4)), HERE)
+    with pytest.raises(pickle.UnpicklingError, match="not verified"):
+        gate.load(pickle.dumps(values[0], 4), verified)
+
+
+def test_gate_resolution_names_missing_modules_and_attributes():
+    from pytest_serialcompat import safety
+
+    gate = safety.Gate(Renames.from_lines([]))
+    assert gate.resolve(("datetime", "date")).obj is datetime.date
+    missing = gate.resolve(("no_such_module_xyz", "Thing"))
+    assert missing.obj is None and missing.module_missing
+    assert "No module named 'no_such_module_xyz'" in missing.problem
+    gone = gate.resolve(("datetime", "NoSuchClass"))
+    assert not gone.module_missing and "AttributeError" in gone.problem
+    assert gate.resolve(("datetime", "NoSuchClass")) is gone  # resolved once per session
+
+
+def test_protocol_2_python_2_names_are_mapped_before_the_memory_is_consulted():
+    from pytest_serialcompat import safety
+
+    gate = safety.Gate(Renames.from_lines([]))
+    # written as Python 2 would: __builtin__.set and copy_reg._reconstructor
+    data = pickle.dumps({1, 2}, 2, fix_imports=True)
+    verdict = gate.decide(_analysis(data), ())
+    assert verdict.safe
+    assert ("builtins", "set") in verdict.targets
+    assert gate.load(data, verdict) == {1, 2}

@@ -313,6 +313,23 @@ def classify(module: str, qualname: str, extra_prefixes: Tuple[str, ...] = ()) -
     ``category`` is FREE or CHECKED (see the module docstring).  ``extra_prefixes``
     must already be validated (:func:`check_prefixes`).
     """
+    key = (module, qualname, extra_prefixes)
+    known = _classified.get(key)
+    if known is not None:
+        return known
+    result = _classify(module, qualname, extra_prefixes)
+    if len(_classified) >= _CLASSIFIED_MAX:
+        _classified.clear()
+    _classified[key] = result
+    return result
+
+
+# classify() is a pure function of its arguments; goldens name the same few globals.
+_classified: Dict[Tuple[str, str, Tuple[str, ...]], Tuple[Optional[str], Optional[str]]] = {}
+_CLASSIFIED_MAX = 4096
+
+
+def _classify(module: str, qualname: str, extra_prefixes: Tuple[str, ...]) -> Tuple[Optional[str], Optional[str]]:
     found = entry(module, qualname)
     if found is not None:
         return found.category, None

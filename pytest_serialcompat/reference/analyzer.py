@@ -95,7 +95,7 @@ class Analysis:
         self.opcode_counts: Dict[str, int] = opcode_counts
         self.globals: List[Tuple[str, str]] = globals_
         self.calls: List[CallSite] = calls
-        self.max_depth: int = max_depth
+        self.max_depth: Optional[int] = max_depth  # None (and no tree) for analyze(tree=False)
         self.memo_size: int = memo_size
         self.buffer_count: int = buffer_count
         self.unsafe: List[UnsafeGlobal] = unsafe
@@ -118,7 +118,7 @@ class Analysis:
             "buffer_count": self.buffer_count,
             "safe": self.safe,
             "unsafe": [u._asdict() for u in self.unsafe],
-            "tree": tree.to_dict(self.tree),
+            "tree": tree.to_dict(self.tree) if self.max_depth is not None else None,
         }
 
     def __repr__(self):
@@ -189,7 +189,7 @@ def _describe(value) -> str:
 # --- the machine -----------------------------------------------------------------------
 
 def analyze(data, *, allow: Optional[Iterable[str]] = None, limits: Optional[Limits] = None,
-            allow_persistent_ids: bool = False) -> Analysis:
+            allow_persistent_ids: bool = False, tree: bool = True) -> Analysis:
     """Analyze a pickle without importing, calling or opening anything.
 
     ``allow``: extra module prefixes accepted by the verdict (``"myapp"``
@@ -197,6 +197,9 @@ def analyze(data, *, allow: Optional[Iterable[str]] = None, limits: Optional[Lim
     ``allow_persistent_ids``: persistent ids are a finding of kind
     ``"persistent_id"`` that makes the verdict unsafe unless this is true
     (they are still reported).
+    ``tree=False``: the verdict only (a safety gate): the same findings, but
+    ``Analysis.tree`` and ``Analysis.max_depth`` are None, which saves the
+    walk that measures the rebuilt graph's nesting depth.
     """
     if limits is None:
         limits = DEFAULT_LIMITS
@@ -215,7 +218,7 @@ def analyze(data, *, allow: Optional[Iterable[str]] = None, limits: Optional[Lim
     except IndexError:
         machine = _build_machine()
     try:
-        return machine(data, prefixes, limits, allow_persistent_ids)
+        return machine(data, prefixes, limits, allow_persistent_ids, tree)
     finally:
         if len(_POOL) < _POOL_SIZE:
             _POOL.append(machine)
@@ -466,7 +469,10 @@ class _Machine:
                      % (kind, name[0], name[1], allowlist.DEFAULT_ALLOW[name].why), KIND_CALL, at)
 
         def do_build(inst, state, at):
-            charge([state] + (state.items if type(state) is Node and state.kind == TUPLE else []), at)
+            if type(state) is Node and state.kind == TUPLE:
+                charge([state] + state.items, at)
+            else:
+                charge((state,), at)
             target = None
             if type(inst) is Node:
                 if inst.kind == OBJECT:
@@ -493,10 +499,10 @@ class _Machine:
                 attrs = tree._attr_state(state)
                 if attrs:
                     for key in attrs:
-                        if key.startswith("__") and key.endswith("__"):
+                        if key[:2] == "__" and key.endswith("__"):
                             flag(target[0] if target else "", target[1] if target else "",
                                  "BUILD sets the special attribute %r" % key, KIND_BUILD, at)
-                tree.build(inst, state)
+                tree.build(inst, state, attrs)
                 return
             if type(inst) is Node and inst.kind == tree.PID:
                 return  # the persistent object is already a finding
@@ -704,8 +710,14 @@ class _Machine:
             return stop
 
         def h_binunicode(pos):
-            stop = take(pos + 4, _unpack_u4(data, pos)[0], "BINUNICODE", pos - 1)
-            push(utf8(pos + 4, stop, pos - 1, "BINUNICODE"))
+            n = _unpack_u4(data, pos)[0]
+            stop = pos + 4 + n
+            if stop > size:
+                take(pos + 4, n, "BINUNICODE", pos - 1)
+            try:
+                push(data[pos + 4:stop].decode("utf-8", "surrogatepass"))
+            except UnicodeDecodeError:
+                utf8(pos + 4, stop, pos - 1, "BINUNICODE")
             return stop
 
         def h_binunicode8(pos):
@@ -824,7 +836,11 @@ class _Machine:
             items = pop_mark(pos - 1, "SETITEMS")
             need(1, pos - 1, "SETITEMS")
             pairs = pairs_of(items, pos - 1, "SETITEMS")
-            set_items(stack[-1], pairs, pos - 1, "SETITEMS")
+            target = stack[-1]
+            if type(target) is Node and target.kind == DICT:
+                target.items.extend(pairs)  # the usual case, as set_items does it
+            else:
+                set_items(target, pairs, pos - 1, "SETITEMS")
             return pos
 
         def h_additems(pos):
@@ -958,7 +974,8 @@ class _Machine:
             return pos
 
         def h_newobj(pos):
-            need(2, pos - 1, "NEWOBJ")
+            if len(stack) - (marks[-1] if marks else 0) < 2:
+                need(2, pos - 1, "NEWOBJ")
             args = pop()
             cls = pop()
             check_class(cls, "NEWOBJ", pos - 1)
@@ -1004,7 +1021,8 @@ class _Machine:
             return pos
 
         def h_build(pos):
-            need(2, pos - 1, "BUILD")
+            if len(stack) - (marks[-1] if marks else 0) < 2:
+                need(2, pos - 1, "BUILD")
             state = pop()
             do_build(stack[-1], state, pos - 1)
             return pos
@@ -1074,7 +1092,7 @@ class _Machine:
         for code, opcode in op.OPCODES.items():
             table[code] = handlers[opcode.name]
 
-        def run(data_, prefixes_, limits, allow_pids_):
+        def run(data_, prefixes_, limits, allow_pids_, want_tree):
             nonlocal data, size, find, max_depth, max_memo, max_digits, prefixes, allow_pids
             nonlocal calls, findings, gnodes
             data, size, find = data_, len(data_), data_.find
@@ -1118,10 +1136,13 @@ class _Machine:
                         module, qualname = node.value
                         flag(module, qualname, "%s.%s is referenced outside the call shapes pickle writes (%s)"
                              % (module, qualname, allowlist.DEFAULT_ALLOW[node.value].why), KIND_CALL, None)
-                nesting = tree.depth(root)
-                if nesting > max_depth:
-                    raise MalformedPickle("object nesting depth %d exceeds max_depth=%d" % (nesting, max_depth),
-                                          end - 1)
+                if want_tree:
+                    nesting = tree.depth(root)
+                    if nesting > max_depth:
+                        raise MalformedPickle("object nesting depth %d exceeds max_depth=%d"
+                                              % (nesting, max_depth), end - 1)
+                else:  # a verdict only: the graph is dropped, nothing walks it
+                    nesting = root = None
                 protocol = proto_box[1]
                 if protocol is None:
                     protocol = max((op.OPCODES[c].proto for c in range(256) if counts[c]), default=0)

@@ -228,9 +228,16 @@ def _reconstructor(cls, base, state) -> Node:
     return new_object(cls, [state])
 
 
-def build(obj: Node, state) -> None:
-    """Apply BUILD ``state`` to an object node (setstate or __dict__/slots update)."""
-    attrs = _attr_state(state)
+_UNKNOWN = object()
+
+
+def build(obj: Node, state, attrs=_UNKNOWN) -> None:
+    """Apply BUILD ``state`` to an object node (setstate or __dict__/slots update).
+
+    ``attrs``: ``_attr_state(state)`` when the caller has already computed it.
+    """
+    if attrs is _UNKNOWN:
+        attrs = _attr_state(state)
     if attrs is None:
         obj.state = state
         return
