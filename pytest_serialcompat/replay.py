@@ -34,6 +34,9 @@ from .results import (
 from .store import GoldenFile, StoreError, obtained_filename
 
 
+_UNSET = object()
+
+
 class Verdict(Exception):
     """Ends the replay of one golden with a status and diagnosis."""
 
@@ -78,6 +81,7 @@ class Replayer:
         self.ctx = ctx
         self._manifests: Dict[str, Optional[dict]] = {}
         self._fresh_analysis: Dict[int, object] = {}
+        self._pristine = _UNSET
         self._sha256 = ""
         self.names = None  # file names in the sample folder, when the caller listed it
 
@@ -189,6 +193,17 @@ class Replayer:
             self._fresh_analysis[protocol] = analysis
         return self._fresh_analysis[protocol]
 
+    def _pristine_for(self, fresh: Optional[bytes]):
+        """The current object as its own pickle rebuilds it (see _pristine), once per check.
+
+        Any protocol's pickle rebuilds the same state, so one copy serves them all.
+        """
+        if fresh is None:
+            return self.ctx.obj
+        if self._pristine is _UNSET:
+            self._pristine = _pristine(self.ctx.obj, fresh)
+        return self._pristine
+
     def _trusted_pairs(self, protocol: int):
         analysis = self._fresh_analysis_for(protocol)
         if analysis is None:
@@ -251,7 +266,7 @@ class Replayer:
         if fresh is not None and _repickles_to(loaded, protocol, fresh):
             self._compare(loaded, golden)
             return
-        shape = shape_changes(loaded, _pristine(ctx.obj, fresh))
+        shape = shape_changes(loaded, self._pristine_for(fresh))
         if shape:
             lines = self._attribute_lines(verdict, golden) or shape
             raise _fail(STATE_CHANGED, *diagnosis.state_changed(lines, None, golden.interpreter))

@@ -430,3 +430,32 @@ def test_protocol_2_python_2_names_are_mapped_before_the_memory_is_consulted():
     assert verdict.safe
     assert ("builtins", "set") in verdict.targets
     assert gate.load(data, verdict) == {1, 2}
+
+
+class Bag:
+    def __init__(self, **attrs):
+        self.__dict__.update(attrs)
+
+
+class SlottedBag:
+    __slots__ = ("a", "b")
+
+
+def test_shape_changes_name_attribute_paths_on_either_side():
+    from pytest_serialcompat.objdiff import shape_changes
+
+    old = Bag(items=[Bag(a=1, stale=2)], meta={"k": Bag(x=1)}, same=Bag(v=(Bag(deep=1),)))
+    new = Bag(items=[Bag(a=1)], meta={"k": Bag(x=1, added=[3])}, same=Bag(v=(Bag(deep=1),)))
+    assert shape_changes(old, new) == [
+        "obj.meta['k'].added: only in current (= [3])",
+        "obj.items[0].stale: only in golden (= 2)",
+    ]
+    assert shape_changes(new, new) == []
+    one, two = SlottedBag(), SlottedBag()
+    one.a = two.a = 1
+    one.b = 2
+    assert shape_changes([one], [two], root="x") == ["x[0].b: only in golden (= 2)"]
+    # a cycle is walked once
+    loop_a, loop_b = Bag(), Bag()
+    loop_a.me, loop_b.me = loop_a, loop_b
+    assert shape_changes(loop_a, loop_b) == []
