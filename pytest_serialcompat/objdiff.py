@@ -68,6 +68,15 @@ def state(obj) -> Dict[str, Any]:
     return merged
 
 
+def one_sided(path: str, old: Dict[str, Any], new: Dict[str, Any]) -> List[str]:
+    """One line per attribute that only one side has."""
+    lines = ["%s.%s: only in golden (= %s)" % (path, name, short(value))
+             for name, value in old.items() if name not in new]
+    lines.extend("%s.%s: only in current (= %s)" % (path, name, short(value))
+                 for name, value in new.items() if name not in old)
+    return lines
+
+
 def _safe_equal(a, b):
     try:
         return bool(a == b), None
@@ -132,12 +141,8 @@ class _Differ:
                 self.add("%s: %s != %s%s" % (path, short(old), short(new), reason))
 
     def _attributes(self, old, new, path, depth):
-        for name in old:
-            if name not in new:
-                self.add("%s.%s: only in golden (= %s)" % (path, name, short(old[name])))
-        for name in new:
-            if name not in old:
-                self.add("%s.%s: only in current (= %s)" % (path, name, short(new[name])))
+        for line in one_sided(path, old, new):
+            self.add(line)
         for name in old:
             if name in new:
                 self.diff(old[name], new[name], "%s.%s" % (path, name), depth + 1)
@@ -209,13 +214,7 @@ def shape_changes(old, new, *, limit: int = 20, max_nodes: int = 100000, root: s
         elif not isinstance(a, (set, frozenset)):
             sa, sb = state(a), state(b)
             if sa.keys() != sb.keys():
-                path = _spell(root, where)
-                for name in sa:
-                    if name not in sb:
-                        lines.append("%s.%s: only in golden (= %s)" % (path, name, short(sa[name])))
-                for name in sb:
-                    if name not in sa:
-                        lines.append("%s.%s: only in current (= %s)" % (path, name, short(sb[name])))
+                lines.extend(one_sided(_spell(root, where), sa, sb))
             for n, v in sa.items():
                 if n in sb:
                     w = sb[n]
