@@ -5,9 +5,8 @@ object.  Paths use the notation of the structural tree diff: ``obj.items[3].pric
 ``obj['key']``.
 """
 
-import functools
 import reprlib
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 _repr = reprlib.Repr()
 _repr.maxstring = 60
@@ -31,7 +30,6 @@ def type_name(value) -> str:
     return cls.__qualname__ if module == "builtins" else "%s.%s" % (module, cls.__qualname__)
 
 
-@functools.lru_cache(maxsize=4096)
 def _slot_names(cls) -> tuple:
     """The instance slots of a class and its bases (mangled names resolved)."""
     names = []
@@ -48,15 +46,50 @@ def _slot_names(cls) -> tuple:
     return tuple(names)
 
 
+# type -> (instances may have a __dict__, slot names, obj.__dict__ is the whole state and
+# may be read directly): the walk asks once per type
+_PLANS: Dict[type, Tuple[bool, tuple, bool]] = {}
+_MAX_PLANS = 4096
+
+
+class _Ordinary:
+    pass
+
+
+_DICT_DESCRIPTOR = type(vars(_Ordinary)["__dict__"])  # getset_descriptor
+
+
+def _plan(cls) -> Tuple[bool, tuple, bool]:
+    plan = _PLANS.get(cls)
+    if plan is None:
+        descriptor = next((vars(klass)["__dict__"] for klass in cls.__mro__
+                           if "__dict__" in vars(klass)), None)
+        slots = _slot_names(cls)
+        # Only a class with default attribute access, the standard instance __dict__ and
+        # no slots may have obj.__dict__ read directly; the rest go through state().
+        direct = (not slots and type(descriptor) is _DICT_DESCRIPTOR
+                  and cls.__getattribute__ is object.__getattribute__
+                  and not issubclass(cls, (dict, list, tuple, set, frozenset) + _ATOMS))
+        plan = (descriptor is not None, slots, direct)
+        if len(_PLANS) < _MAX_PLANS:
+            _PLANS[cls] = plan
+    return plan
+
+
+_NO_STATE: Dict[str, Any] = {}
+
+
 def state(obj) -> Dict[str, Any]:
     """Instance attributes: ``__dict__`` plus filled ``__slots__`` (do not modify the result)."""
-    try:
-        attrs = object.__getattribute__(obj, "__dict__")
-    except AttributeError:
-        attrs = None
-    if not isinstance(attrs, dict):
-        attrs = {}
-    slots = _slot_names(type(obj))
+    has_dict, slots, _direct = _plan(type(obj))
+    attrs = _NO_STATE
+    if has_dict:
+        try:
+            attrs = object.__getattribute__(obj, "__dict__")
+        except AttributeError:
+            attrs = _NO_STATE
+        if type(attrs) is not dict and not isinstance(attrs, dict):
+            attrs = _NO_STATE
     if not slots:
         return attrs
     merged = {}
@@ -192,34 +225,48 @@ def shape_changes(old, new, *, limit: int = 20, max_nodes: int = 100000, root: s
     seen = set()
     budget = max_nodes
     push = stack.append
+    plans = _PLANS
     while stack and len(lines) < limit and budget > 0:
         budget -= 1
         a, b, where = stack.pop()
         t = type(a)
-        if a is b or t is not type(b) or t in _ATOM_TYPES or isinstance(a, _ATOMS):
+        if a is b or t is not type(b) or t in _ATOM_TYPES:
             continue
         key = (id(a), id(b))
         if key in seen:
             continue
         seen.add(key)
-        if isinstance(a, dict):
+        if t is list or t is tuple:
+            for i, x in enumerate(a[:len(b)]):
+                y = b[i]
+                if x is not y and type(x) not in _ATOM_TYPES:
+                    push((x, y, (where, _INDEX, i)))
+            continue
+        plan = plans.get(t) or _plan(t)
+        if plan[2]:  # a __dict__ and nothing else: read it directly
+            sa, sb = a.__dict__, b.__dict__
+        elif isinstance(a, _ATOMS) or isinstance(a, (set, frozenset)):
+            continue
+        elif isinstance(a, dict):
             for k, v in a.items():
                 if k in b:
                     push((v, b[k], (where, _KEY, k)))
+            continue
         elif isinstance(a, (list, tuple)):
             for i, x in enumerate(a[:len(b)]):
                 y = b[i]
                 if x is not y and type(x) not in _ATOM_TYPES:
                     push((x, y, (where, _INDEX, i)))
-        elif not isinstance(a, (set, frozenset)):
+            continue
+        else:
             sa, sb = state(a), state(b)
-            if sa.keys() != sb.keys():
-                lines.extend(one_sided(_spell(root, where), sa, sb))
-            for n, v in sa.items():
-                if n in sb:
-                    w = sb[n]
-                    if v is not w and type(v) not in _ATOM_TYPES:
-                        push((v, w, (where, _ATTR, n)))
+        if sa.keys() != sb.keys():
+            lines.extend(one_sided(_spell(root, where), sa, sb))
+        for n, v in sa.items():
+            if n in sb:
+                w = sb[n]
+                if v is not w and type(v) not in _ATOM_TYPES:
+                    push((v, w, (where, _ATTR, n)))
     return lines[:limit]
 
 

@@ -170,6 +170,9 @@ class Gate:
         self.renames = renames
         self._decisions: Dict[tuple, Tuple[Dict[Global, Global], List[Refusal]]] = {}
         self._resolved: Dict[Global, Resolution] = {}
+        # id(verdict.targets) -> (targets, resolved objects): a remembered decision hands out
+        # the same targets dict, so its objects are looked up once
+        self._objects: Dict[int, Tuple[Dict[Global, Global], Dict[Global, object]]] = {}
 
     def decide(self, analysis, allow_prefixes: Iterable[str]) -> Verdict:
         allow_prefixes = tuple(allow_prefixes)
@@ -195,11 +198,16 @@ class Gate:
 
     def load(self, data: bytes, verdict: Verdict):
         """Load a verified golden; its targets are resolved through this gate's memory."""
+        targets = verdict.targets
+        known = self._objects.get(id(targets))
+        if known is not None and known[0] is targets:
+            return load(data, verdict, known[1])
         objects = {}
-        for name, target in verdict.targets.items():
+        for name, target in targets.items():
             found = self.resolve(target)
             if found.problem is None:
                 objects[name] = found.obj
+        self._objects[id(targets)] = (targets, objects)
         return load(data, verdict, objects)
 
 

@@ -459,3 +459,42 @@ def test_shape_changes_name_attribute_paths_on_either_side():
     loop_a, loop_b = Bag(), Bag()
     loop_a.me, loop_b.me = loop_a, loop_b
     assert shape_changes(loop_a, loop_b) == []
+
+
+class SlotsAndDict(SlottedBag):
+    """Slots from the base class and a __dict__ of its own."""
+
+
+class Masked:
+    """Attribute access hides the real instance dict: the walk must read the real one."""
+
+    def __init__(self, **attrs):
+        for name, value in attrs.items():
+            setattr(self, name, value)
+
+    def __getattribute__(self, name):
+        if name == "__dict__":
+            return {}
+        return object.__getattribute__(self, name)
+
+
+class TaggedDict(dict):
+    pass
+
+
+def test_shape_changes_read_every_kind_of_instance_state():
+    from pytest_serialcompat.objdiff import shape_changes
+
+    one, two = SlotsAndDict(), SlotsAndDict()
+    one.a = two.a = 1
+    two.b = 2  # a slot
+    one.extra = 3  # the __dict__
+    assert shape_changes(one, two) == ["obj.extra: only in golden (= 3)",
+                                       "obj.b: only in current (= 2)"]
+    assert shape_changes(Masked(kept=1, gone=2), Masked(kept=1)) == ["obj.gone: only in golden (= 2)"]
+    # a dict subclass is walked by key, its values' attributes included
+    old, new = TaggedDict(k=Bag(x=1)), TaggedDict(k=Bag(x=1, y=2))
+    assert shape_changes(old, new) == ["obj['k'].y: only in current (= 2)"]
+    # the same class seen again (its plan remembered) is read the same way
+    assert shape_changes([Bag(a=1), Bag(a=1, b=2)], [Bag(a=1), Bag(a=1)]) == [
+        "obj[1].b: only in golden (= 2)"]
