@@ -1,9 +1,11 @@
 """Benchmark: ``pytest --serialcompat`` over 1,000 goldens vs a raw ``pickle.loads`` + ``==`` loop.
 
-Builds a throw-away project (an order model with dataclasses, an enum, a date
-and a frozenset of labels; one parametrized test that checks 250 samples at
-every pickle protocol 2-5 = 1,000 goldens), records the goldens once with
-``PYTHONHASHSEED=0``, then times each of these as a fresh process:
+Builds a throw-away project (an order model with dataclasses, an enum, a date,
+a dict and a frozenset of labels; one parametrized test that checks 250 samples
+at every pickle protocol 2-5 = 1,000 goldens), records the goldens twice with
+``PYTHONHASHSEED=0``: into the default store, and into a second store while
+the model builds its dict in another insertion order (an equal object whose
+pickle differs).  Then it times each of these as a fresh process:
 
 * raw loop: ``python raw_loop.py`` -- read every golden file, ``pickle.loads``,
   build the same object afresh, ``==`` (the peer);
@@ -12,10 +14,14 @@ every pickle protocol 2-5 = 1,000 goldens), records the goldens once with
 * goldens = current bytes: ``pytest --serialcompat`` where every golden is
   byte-identical to the current object's pickle (the usual case for goldens
   of the running interpreter): integrity check, load, compare;
-* every golden gated (cold): the same under another ``PYTHONHASHSEED``, so the
-  frozenset pickles in another order and *no* golden matches the fresh bytes:
-  each one is analyzed by the reference analyzer, gated, loaded through the
-  guarded unpickler, structure-diffed and compared (``-p no:cacheprovider``);
+* set order only: the same under another ``PYTHONHASHSEED``, so the frozenset
+  pickles in another order (as under tox, which picks a random seed per run):
+  no golden matches the fresh bytes, and each is proven to differ only in set
+  order (``set_order``), then loaded and compared;
+* every golden gated (cold): the second store, so no golden matches the fresh
+  bytes for a reason other than set order: each one is analyzed by the
+  reference analyzer, gated, loaded through the guarded unpickler,
+  structure-checked and compared (``-p no:cacheprovider``);
 * every golden gated (warm): the same with pytest's cache provider and a
   verdict cache filled by a previous run (the developer loop).
 
@@ -40,6 +46,7 @@ MODELS = '''
 import dataclasses
 import datetime
 import enum
+import os
 from typing import List
 
 
@@ -72,9 +79,13 @@ class Order:
     created: datetime.date
     notes: str = ""
     labels: frozenset = frozenset()
+    meta: dict = dataclasses.field(default_factory=dict)
 
 
 def build(n):
+    meta = [("channel", "web"), ("region", "eu-%d" % (n % 4)), ("priority", n % 3)]
+    if os.environ.get("BENCH_DICT_ORDER") == "reversed":  # an equal dict, another pickle
+        meta.reverse()
     return Order(
         id=n,
         customer=Customer(n % 97, "customer-%d" % (n % 97), "c%d@example.org" % (n % 97)),
@@ -83,6 +94,7 @@ def build(n):
         created=datetime.date(2020, 1, 1) + datetime.timedelta(days=n),
         notes="order %d" % n,
         labels=frozenset({"priority", "gift", "fragile", "bulk"}),
+        meta=dict(meta),
     )
 '''
 
@@ -107,7 +119,7 @@ start = time.perf_counter()
 sys.path.insert(0, os.getcwd())
 from benchapp.models import build
 
-root = os.path.join("tests", "__serialcompat__", "order")
+root = os.path.join(sys.argv[1] if len(sys.argv) > 1 else "tests/__serialcompat__", "order")
 count = 0
 for folder in sorted(os.listdir(root)):
     n = int(folder)
@@ -253,6 +265,9 @@ def main(argv=None) -> int:
         other = dict(env, PYTHONHASHSEED=str(_other_seed(python)))
         wall([python, "-m", "pytest", "-q", "--serialcompat-update"] + nocache, root, same, 1)
         goldens = sum(1 for _ in (root / "tests" / "__serialcompat__").rglob("*.pickle"))
+        gated_store = ["--serialcompat-dir", "gated-store"]
+        wall([python, "-m", "pytest", "-q", "--serialcompat-update"] + nocache + gated_store, root,
+             dict(same, BENCH_DICT_ORDER="reversed"), 1)
 
         raw, raw_out = wall([python, "raw_loop.py"], root, same, args.repeat)
         count, raw_inner = raw_out.split()
@@ -260,15 +275,17 @@ def main(argv=None) -> int:
         startup, _ = wall([python, "-c", STARTUP], root, same, args.repeat)
         plain, _ = wall([python, "-m", "pytest", "-q"] + nocache, root, same, args.repeat)
         replay = _replay(python, root, same, nocache, args.repeat)
-        gated = _replay(python, root, other, nocache, args.repeat)
-        wall([python, "-m", "pytest", "-q", "--serialcompat"], root, other, 1)  # fill the cache
-        warm = _replay(python, root, other, [], args.repeat)
+        reordered = _replay(python, root, other, nocache, args.repeat)
+        gated = _replay(python, root, same, nocache + gated_store, args.repeat)
+        wall([python, "-m", "pytest", "-q", "--serialcompat"] + gated_store, root, same, 1)  # fill the cache
+        warm = _replay(python, root, same, gated_store, args.repeat)
         # Interleaved rounds (raw loop, then each replay), best of each: a burst of load on
         # a shared machine then hits one round of every measurement, not one measurement.
         scenarios = {
             "goldens = current bytes": (same, nocache),
-            "every golden gated (cold)": (other, nocache),
-            "every golden gated (warm)": (other, []),
+            "set order only (another hash seed)": (other, nocache),
+            "every golden gated (cold)": (same, nocache + gated_store),
+            "every golden gated (warm)": (same, gated_store),
         }
         inside = {label: float("inf") for label in scenarios}
         raw_loops = []
@@ -287,6 +304,7 @@ def main(argv=None) -> int:
         ("interpreter start-up + imports", startup),
         ("pytest without --serialcompat", plain),
         ("--serialcompat, goldens = current bytes", replay),
+        ("--serialcompat, set order only", reordered),
         ("--serialcompat, every golden gated (cold)", gated),
         ("--serialcompat, every golden gated (warm)", warm),
     ]

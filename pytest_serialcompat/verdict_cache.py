@@ -117,6 +117,11 @@ class VerdictCache:
                     stored.get("verdicts"), dict):
                 self._stored = stored["verdicts"]
 
+    def known(self, sha256: str, allow_prefixes: Sequence[str]) -> bool:
+        """Whether a verdict on these bytes is at hand (this session's, or the cache's)."""
+        self._open(allow_prefixes)
+        return sha256 in self.memory or sha256 in self._stored
+
     def analysis(self, data: bytes, sha256: str, allow_prefixes: Sequence[str]) -> GoldenAnalysis:
         """The verdict on ``data`` (raises MalformedPickle like the analyzer)."""
         self._open(allow_prefixes)

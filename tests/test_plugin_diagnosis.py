@@ -462,3 +462,63 @@ def test_same_bytes_from_several_producers_are_loaded_once(app):
     # current object for the structure check -- not one load per golden file
     assert sorted(log.read_text().split()) == ["hits", "hits", "miss"]
     result.stdout.fnmatch_lines(["pickle *13 *0 *1 *0 *0"])
+
+
+TEAM_MODELS = '''
+import dataclasses
+
+
+@dataclasses.dataclass
+class Team:
+    name: str
+    members: frozenset
+    roles: dict
+'''
+
+TEAM_TESTS = '''
+import os
+
+from myapp.models import Team
+
+
+def test_team(serialcompat):
+    roles = {"lead": "ann", "dev": "bob"}
+    if os.environ.get("ROLES_REVERSED"):  # the same dict, built in another order
+        roles = dict(reversed(list(roles.items())))
+    team = Team("core", frozenset({"ann", "bob", "cyd", "dee", "eve"}), roles)
+    serialcompat.check(team, "team", formats=("pickle",))
+'''
+
+
+def _hash_seed_reordering(members) -> str:
+    """A PYTHONHASHSEED under which ``members`` pickles in another order than under 0."""
+    code = "import pickle, sys; sys.stdout.buffer.write(pickle.dumps(frozenset(%r), 4))" % (members,)
+
+    def dumps(seed):
+        return subprocess.run([sys.executable, "-c", code], env=dict(os.environ, PYTHONHASHSEED=seed),
+                              check=True, stdout=subprocess.PIPE).stdout
+    reference = dumps("0")
+    return next(str(seed) for seed in range(1, 50) if dumps(str(seed)) != reference)
+
+
+def test_goldens_differing_only_in_set_order_need_no_gate(pytester, monkeypatch):
+    """Recorded under one PYTHONHASHSEED, replayed under another (real child processes):
+    the frozenset pickles in another order, which is proven harmless without the analyzer;
+    a dict built in another order still goes through the gate.  Both pass."""
+    app = make_app(pytester, monkeypatch, TEAM_MODELS, TEAM_TESTS)
+    app.makeini("[pytest]\npythonpath = .\n")  # with the cache: it holds the gate's verdicts
+    monkeypatch.setenv("PYTHONHASHSEED", "0")
+    app.runpytest_subprocess("--serialcompat-update").assert_outcomes(passed=1)
+    verdicts = app.path / ".pytest_cache" / "v" / "serialcompat" / "verdicts"
+    shutil.rmtree(app.path / ".pytest_cache", ignore_errors=True)
+
+    monkeypatch.setenv("PYTHONHASHSEED", _hash_seed_reordering(("ann", "bob", "cyd", "dee", "eve")))
+    result = app.runpytest_subprocess("--serialcompat")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["pickle *4 *0 *0 *0 *0"])  # checked, none failed
+    assert not verdicts.exists(), verdicts.read_text()  # no golden needed the analyzer
+
+    monkeypatch.setenv("ROLES_REVERSED", "1")
+    result = app.runpytest_subprocess("--serialcompat")
+    result.assert_outcomes(passed=1)
+    assert len(json.loads(verdicts.read_text())["verdicts"]) == pickle.HIGHEST_PROTOCOL - 1

@@ -1,0 +1,342 @@
+"""Goldens that differ from the current bytes only in the order of set elements.
+
+A set of strings iterates in an order that depends on the string hashes, so
+under another ``PYTHONHASHSEED`` (tox picks a random one per run) it pickles
+its elements in another order.  A golden holding one then rarely equals the
+current object's own pickle byte for byte, although it is that pickle.
+
+:func:`same_up_to_set_order` proves this without the analyzer, and without
+loading anything, from the two byte strings alone.  It is true only when:
+
+1. both are binary pickles (PROTO 2 or later) of the same protocol and length;
+2. every byte outside the *set bodies* of the current pickle (``fresh``, which
+   the project's own code just wrote) is the same in the golden, except the
+   slot numbers of memo reads (point 4);
+3. each set body of the golden is the fresh body with its elements permuted.
+   A body is the run of elements between the MARK and the opcode that turns
+   them into a set: ADDITEMS or FROZENSET (protocol 4+), or, below protocol 4,
+   the APPENDS of the list that ``builtins.set``/``frozenset`` is called with
+   (the only way those protocols write a set).  An element is one literal
+   (str, bytes, int, float, None, True, False) and, after it, the memo store
+   the pickler wrote for it; the memo stores keep their places, the literals
+   are permuted as whole opcodes;
+4. a memo slot stored inside a permuted body is stored nowhere else, and
+   every read of one, in the golden, reads a slot stored earlier that holds
+   the same literal as the slot the current pickle reads there (a string in a
+   set and in a field is one object, pickled once and read back by slot); the
+   list a protocol 2-3 body fills is never read.
+
+Then the golden runs, opcode for opcode, as the current pickle does, except
+that each permuted set receives the same elements in another order: it builds
+an equal object from the same globals, which is why it needs no gate.
+Anything else (a body holding a tuple, a memo reference, a frame boundary,
+text opcodes, protocol 0-1) is simply not proven here: the golden goes through
+the gate as before.
+"""
+
+import struct
+from typing import List, Optional, Tuple
+
+from .reference import opcodes as op
+
+__all__ = ["same_up_to_set_order"]
+
+_u4 = struct.Struct("<I").unpack_from
+_i4 = struct.Struct("<i").unpack_from
+_u8 = struct.Struct("<Q").unpack_from
+
+# opcode byte -> size of its argument, or how to find it: a length prefix of 1, 4
+# (unsigned / signed) or 8 bytes, or two text lines (GLOBAL).  Text opcodes other than
+# GLOBAL are not tokenized: a pickle holding one is not proven here.
+_PREFIX1, _PREFIX4, _SIGNED4, _PREFIX8, _TWO_LINES, _UNSUPPORTED = -1, -4, -5, -8, -2, -99
+_SIZES = {op.ARG_NONE: 0, op.ARG_UINT1: 1, op.ARG_UINT2: 2, op.ARG_INT4: 4, op.ARG_UINT4: 4,
+          op.ARG_UINT8: 8, op.ARG_FLOAT8: 8,
+          op.ARG_LONG1: _PREFIX1, op.ARG_BYTES1: _PREFIX1, op.ARG_STRING1: _PREFIX1,
+          op.ARG_UNICODESTRING1: _PREFIX1, op.ARG_BYTES4: _PREFIX4,
+          op.ARG_UNICODESTRING4: _PREFIX4, op.ARG_LONG4: _SIGNED4, op.ARG_STRING4: _SIGNED4,
+          op.ARG_BYTES8: _PREFIX8, op.ARG_UNICODESTRING8: _PREFIX8, op.ARG_BYTEARRAY8: _PREFIX8,
+          op.ARG_STRINGNL_NOESCAPE_PAIR: _TWO_LINES}
+_SIZE = [_UNSUPPORTED] * 256
+for _code, _opcode in op.OPCODES.items():
+    _SIZE[_code] = _SIZES.get(_opcode.arg, _UNSUPPORTED)
+_SIZE[op.INST[0]] = _UNSUPPORTED  # two lines too, but never written by a binary pickler
+del _code, _opcode
+
+# Literals an element may be, and the memo stores that may follow one.
+_LITERALS = frozenset(c[0] for c in (
+    op.SHORT_BINUNICODE, op.BINUNICODE, op.BINUNICODE8, op.SHORT_BINBYTES, op.BINBYTES,
+    op.BINBYTES8, op.BININT, op.BININT1, op.BININT2, op.LONG1, op.BINFLOAT, op.NONE,
+    op.NEWTRUE, op.NEWFALSE))
+_MEMOIZE, _BINPUT, _LONG_BINPUT = op.MEMOIZE[0], op.BINPUT[0], op.LONG_BINPUT[0]
+_STORES = frozenset((_MEMOIZE, _BINPUT, _LONG_BINPUT))
+_ELEMENT_OPS = _LITERALS | _STORES
+_BINGET, _LONG_BINGET = op.BINGET[0], op.LONG_BINGET[0]
+_MARK, _ADDITEMS, _FROZENSET = op.MARK, op.ADDITEMS[0], op.FROZENSET[0]
+_EMPTY_LIST, _APPENDS, _TUPLE1, _REDUCE = (op.EMPTY_LIST[0], op.APPENDS[0], op.TUPLE1[0],
+                                          op.REDUCE[0])
+_GLOBAL = op.GLOBAL[0]
+_SET_TYPES = frozenset((b"builtins\nset\n", b"builtins\nfrozenset\n",
+                        b"__builtin__\nset\n", b"__builtin__\nfrozenset\n"))
+
+
+class _NotProven(Exception):
+    pass
+
+
+def _scan(data: bytes, start: int, stop: int) -> Tuple[bytes, List[int]]:
+    """The opcodes of ``data[start:stop]`` (one byte each) and where each starts; the
+    offsets end with ``stop``, where the last argument must end exactly."""
+    offsets: List[int] = []
+    add_offset = offsets.append
+    sizes = _SIZE
+    pos = start
+    while pos < stop:
+        add_offset(pos)
+        size = sizes[data[pos]]
+        if size >= 0:
+            pos += 1 + size
+        elif size == _PREFIX1:
+            pos += 2 + data[pos + 1]
+        elif size == _PREFIX4:
+            pos += 5 + _u4(data, pos + 1)[0]
+        elif size == _PREFIX8:
+            pos += 9 + _u8(data, pos + 1)[0]
+        elif size == _SIGNED4:
+            length = _i4(data, pos + 1)[0]
+            if length < 0:
+                raise _NotProven
+            pos += 5 + length
+        elif size == _TWO_LINES:
+            pos = data.index(b"\n", data.index(b"\n", pos + 1) + 1) + 1
+        else:
+            raise _NotProven
+    if pos != stop:
+        raise _NotProven
+    codes = bytes(map(data.__getitem__, offsets))
+    add_offset(stop)
+    return codes, offsets
+
+
+def _elements(data: bytes, codes: bytes, offsets: List[int], first: int, last: int
+              ) -> Optional[Tuple[List[bytes], List[bytes]]]:
+    """(literal opcodes, memo stores -- b"" where none) of the elements in tokens
+    ``first``..``last - 1``, or None when those are not all elements."""
+    literals, stores = [], []
+    i = first
+    while i < last:
+        if codes[i] not in _LITERALS:
+            return None
+        literals.append(data[offsets[i]:offsets[i + 1]])
+        i += 1
+        if i < last and codes[i] in _STORES:
+            stores.append(data[offsets[i]:offsets[i + 1]])
+            i += 1
+        else:
+            stores.append(b"")
+    return literals, stores
+
+
+def _set_argument_list(fresh: bytes, codes: bytes, offsets: List[int], mark: int, close: int,
+                       stores: dict) -> Optional[int]:
+    """For MARK..APPENDS: the token index of the list's memo store (-1: none) when the
+    list is the one argument of builtins.set/frozenset -- ``GLOBAL [store] EMPTY_LIST
+    [store] MARK ... APPENDS TUPLE1 [store] REDUCE`` -- else None."""
+    i = mark - 1
+    store = -1
+    if i >= 0 and codes[i] in _STORES:
+        store, i = i, i - 1
+    if i < 0 or codes[i] != _EMPTY_LIST:
+        return None
+    i -= 1
+    if i >= 0 and codes[i] in _STORES:
+        i -= 1
+    if i >= 0 and (codes[i] == _BINGET or codes[i] == _LONG_BINGET):
+        i = _stored_from(fresh, codes, offsets, i, stores)  # the class again, from the memo
+    if i < 0 or codes[i] != _GLOBAL or fresh[offsets[i] + 1:offsets[i + 1]] not in _SET_TYPES:
+        return None
+    j = close + 1
+    if j >= len(codes) or codes[j] != _TUPLE1:
+        return None
+    j += 1
+    if j < len(codes) and codes[j] in _STORES:
+        j += 1
+    if j >= len(codes) or codes[j] != _REDUCE:
+        return None
+    return store
+
+
+def _stored_from(fresh: bytes, codes: bytes, offsets: List[int], read: int,
+                 stores: dict) -> int:
+    """For the memo read at token ``read``: the token whose value the store of that slot
+    saved (the token before the store), or -1.  ``stores``: slot -> store token, filled
+    on first use."""
+    if not stores:
+        memoized = 0
+        for index in range(len(codes)):
+            code = codes[index]
+            if code == _MEMOIZE:
+                slot, memoized = memoized, memoized + 1
+            elif code == _BINPUT or code == _LONG_BINPUT:
+                slot = _slot(fresh, codes, offsets, index)
+            else:
+                continue
+            if slot in stores:
+                raise _NotProven  # a slot stored twice: not what a binary pickler writes
+            stores[slot] = index
+        stores[None] = -1  # filled (even when the pickle stores nothing)
+    index = stores.get(_read_slot(fresh, codes, offsets, read), -1)
+    return index - 1 if 0 < index < read else -1
+
+
+def _slot(fresh: bytes, codes: bytes, offsets: List[int], index: int) -> int:
+    """The memo slot the store at token ``index`` fills (a binary pickler uses MEMOIZE or
+    BINPUT/LONG_BINPUT, never both; MEMOIZE fills the next slot)."""
+    code = codes[index]
+    if code == _MEMOIZE:
+        return codes.count(_MEMOIZE, 0, index)
+    if code == _BINPUT:
+        return fresh[offsets[index] + 1]
+    return _u4(fresh, offsets[index] + 1)[0]
+
+
+def _reads(codes: bytes) -> List[int]:
+    """Token indices of the memo reads, in order."""
+    found = []
+    for code in (_BINGET, _LONG_BINGET):
+        i = codes.find(code)
+        while i >= 0:
+            found.append(i)
+            i = codes.find(code, i + 1)
+    return sorted(found)
+
+
+def _read_slot(data: bytes, codes: bytes, offsets: List[int], index: int) -> int:
+    at = offsets[index] + 1
+    return data[at] if codes[index] == _BINGET else _u4(data, at)[0]
+
+
+def _first_difference(a: bytes, b: bytes) -> int:
+    """Offset of the first byte where two equal-length byte strings differ (they do)."""
+    lo, hi = 0, len(a)  # a[:lo] == b[:lo]; a[:hi] != b[:hi]
+    while hi - lo > 16:
+        mid = (lo + hi) // 2
+        if a[lo:mid] == b[lo:mid]:
+            lo = mid
+        else:
+            hi = mid
+    while a[lo] == b[lo]:
+        lo += 1
+    return lo
+
+
+def same_up_to_set_order(golden: bytes, fresh: bytes) -> bool:
+    """Whether ``golden`` is ``fresh`` with only the elements of some sets reordered.
+
+    ``fresh`` must be the current object's own pickle (trusted); ``golden`` may
+    be anything.  See the module docstring for what "only" means exactly.
+    """
+    if (len(golden) != len(fresh) or golden == fresh or len(fresh) < 3
+            or fresh[0] != op.PROTO[0] or golden[:2] != fresh[:2] or fresh[1] < 2
+            or fresh.find(_MARK) < 0):
+        return False
+    try:
+        codes, offsets = _scan(fresh, 0, len(fresh))
+        if _MEMOIZE in codes and (_BINPUT in codes or _LONG_BINPUT in codes):
+            return False
+        changed: List[Tuple[int, int]] = []  # (start, stop) of the permuted bodies
+        read_slots = None
+        ours_by_slot, theirs_by_slot, stored_at = {}, {}, {}  # slot -> literal, body end
+        for mark, close, list_store in _set_bodies(fresh, codes, offsets):
+            start, stop = offsets[mark + 1], offsets[close]
+            if golden[start:stop] == fresh[start:stop]:
+                continue
+            ours = _elements(fresh, codes, offsets, mark + 1, close)
+            theirs_codes, theirs_offsets = _scan(golden, start, stop)
+            theirs = _elements(golden, theirs_codes, theirs_offsets, 0, len(theirs_codes))
+            if ours is None or theirs is None:
+                return False
+            if theirs[1] != ours[1] or sorted(theirs[0]) != sorted(ours[0]):
+                return False
+            if read_slots is None:
+                read_slots = {_read_slot(fresh, codes, offsets, i) for i in _reads(codes)}
+            if list_store >= 0 and _slot(fresh, codes, offsets, list_store) in read_slots:
+                return False
+            memoized = codes.count(_MEMOIZE, 0, mark)  # slots MEMOIZE filled before the body
+            element = -1
+            for index in range(mark + 1, close):
+                code = codes[index]
+                if code in _LITERALS:
+                    element += 1
+                    continue
+                if code == _MEMOIZE:
+                    slot, memoized = memoized, memoized + 1
+                else:
+                    slot = _slot(fresh, codes, offsets, index)
+                ours_by_slot[slot] = ours[0][element]
+                theirs_by_slot[slot] = theirs[0][element]
+                stored_at[slot] = stop
+            changed.append((start, stop))
+        if not changed:
+            return False  # the bytes differ, but not inside a set
+        if ours_by_slot:
+            golden = _reads_matched(golden, fresh, codes, offsets, ours_by_slot, theirs_by_slot,
+                                    stored_at)
+            if golden is None:
+                return False
+        done = 0
+        for start, stop in changed:
+            if golden[done:start] != fresh[done:start]:
+                return False
+            done = stop
+        return golden[done:] == fresh[done:]
+    except (_NotProven, IndexError, ValueError, struct.error):
+        return False
+
+
+def _set_bodies(fresh: bytes, codes: bytes, offsets: List[int]):
+    """(MARK token, closing token, list store token or -1) of each set body."""
+    count = len(codes)
+    stores: dict = {}
+    mark = codes.find(_MARK)
+    while mark >= 0:
+        next_mark = codes.find(_MARK, mark + 1)
+        close = mark + 1
+        while close < count and codes[close] in _ELEMENT_OPS:
+            close += 1
+        if close < count and close > mark + 1:
+            closer = codes[close]
+            if closer == _ADDITEMS or closer == _FROZENSET:
+                yield mark, close, -1
+            elif closer == _APPENDS:
+                list_store = _set_argument_list(fresh, codes, offsets, mark, close, stores)
+                if list_store is not None:
+                    yield mark, close, list_store
+        mark = next_mark
+
+
+def _reads_matched(golden: bytes, fresh: bytes, codes: bytes, offsets: List[int],
+                   ours_by_slot: dict, theirs_by_slot: dict, stored_at: dict) -> Optional[bytes]:
+    """``golden`` with the slot numbers of its reads of permuted slots replaced by the
+    current pickle's, when each reads an earlier slot holding the same literal; else None."""
+    if _BINPUT in codes or _LONG_BINPUT in codes:  # a permuted slot must be stored once
+        stores = 0
+        for code in (_BINPUT, _LONG_BINPUT):
+            i = codes.find(code)
+            while i >= 0:
+                stores += _slot(fresh, codes, offsets, i) in ours_by_slot
+                i = codes.find(code, i + 1)
+        if stores != len(ours_by_slot):
+            return None
+    patched = bytearray(golden)
+    for index in _reads(codes):
+        ours = _read_slot(fresh, codes, offsets, index)
+        if ours not in ours_by_slot:
+            continue
+        at, end = offsets[index], offsets[index + 1]
+        if golden[at] != codes[index]:
+            return None
+        theirs = _read_slot(golden, codes, offsets, index)
+        if theirs_by_slot.get(theirs) != ours_by_slot[ours] or stored_at[theirs] > at:
+            return None
+        patched[at + 1:end] = fresh[at + 1:end]
+    return bytes(patched)
