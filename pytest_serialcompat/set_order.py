@@ -199,10 +199,10 @@ def _slot(fresh: bytes, codes: bytes, offsets: List[int], index: int) -> int:
     return _u4(fresh, offsets[index] + 1)[0]
 
 
-def _reads(codes: bytes) -> List[int]:
-    """Token indices of the memo reads, in order."""
+def _indices(codes: bytes, *wanted: int) -> List[int]:
+    """Token indices of the opcodes ``wanted``, in order."""
     found = []
-    for code in (_BINGET, _LONG_BINGET):
+    for code in wanted:
         i = codes.find(code)
         while i >= 0:
             found.append(i)
@@ -215,20 +215,6 @@ def _read_slot(data: bytes, codes: bytes, offsets: List[int], index: int) -> int
     return data[at] if codes[index] == _BINGET else _u4(data, at)[0]
 
 
-def _first_difference(a: bytes, b: bytes) -> int:
-    """Offset of the first byte where two equal-length byte strings differ (they do)."""
-    lo, hi = 0, len(a)  # a[:lo] == b[:lo]; a[:hi] != b[:hi]
-    while hi - lo > 16:
-        mid = (lo + hi) // 2
-        if a[lo:mid] == b[lo:mid]:
-            lo = mid
-        else:
-            hi = mid
-    while a[lo] == b[lo]:
-        lo += 1
-    return lo
-
-
 def same_up_to_set_order(golden: bytes, fresh: bytes) -> bool:
     """Whether ``golden`` is ``fresh`` with only the elements of some sets reordered.
 
@@ -237,14 +223,14 @@ def same_up_to_set_order(golden: bytes, fresh: bytes) -> bool:
     """
     if (len(golden) != len(fresh) or golden == fresh or len(fresh) < 3
             or fresh[0] != op.PROTO[0] or golden[:2] != fresh[:2] or fresh[1] < 2
-            or fresh.find(_MARK) < 0):
+            or not _may_hold_a_set(fresh)):
         return False
     try:
         codes, offsets = _scan(fresh, 0, len(fresh))
         if _MEMOIZE in codes and (_BINPUT in codes or _LONG_BINPUT in codes):
             return False
         changed: List[Tuple[int, int]] = []  # (start, stop) of the permuted bodies
-        read_slots = None
+        read_slots, reads = None, []
         ours_by_slot, theirs_by_slot, stored_at = {}, {}, {}  # slot -> literal, body end
         for mark, close, list_store in _set_bodies(fresh, codes, offsets):
             start, stop = offsets[mark + 1], offsets[close]
@@ -258,7 +244,8 @@ def same_up_to_set_order(golden: bytes, fresh: bytes) -> bool:
             if theirs[1] != ours[1] or sorted(theirs[0]) != sorted(ours[0]):
                 return False
             if read_slots is None:
-                read_slots = {_read_slot(fresh, codes, offsets, i) for i in _reads(codes)}
+                reads = _indices(codes, _BINGET, _LONG_BINGET)
+                read_slots = {_read_slot(fresh, codes, offsets, i) for i in reads}
             if list_store >= 0 and _slot(fresh, codes, offsets, list_store) in read_slots:
                 return False
             memoized = codes.count(_MEMOIZE, 0, mark)  # slots MEMOIZE filled before the body
@@ -279,8 +266,8 @@ def same_up_to_set_order(golden: bytes, fresh: bytes) -> bool:
         if not changed:
             return False  # the bytes differ, but not inside a set
         if ours_by_slot:
-            golden = _reads_matched(golden, fresh, codes, offsets, ours_by_slot, theirs_by_slot,
-                                    stored_at)
+            golden = _reads_matched(golden, fresh, codes, offsets, reads, ours_by_slot,
+                                    theirs_by_slot, stored_at)
             if golden is None:
                 return False
         done = 0
@@ -291,6 +278,13 @@ def same_up_to_set_order(golden: bytes, fresh: bytes) -> bool:
         return golden[done:] == fresh[done:]
     except (_NotProven, IndexError, ValueError, struct.error):
         return False
+
+
+def _may_hold_a_set(fresh: bytes) -> bool:
+    """False when no byte of the pickle could be a set's closing opcode or global (a
+    quick filter: these bytes may also sit inside arguments)."""
+    return (bytes((_ADDITEMS,)) in fresh or bytes((_FROZENSET,)) in fresh
+            or b"set\n" in fresh)
 
 
 def _set_bodies(fresh: bytes, codes: bytes, offsets: List[int]):
@@ -315,20 +309,16 @@ def _set_bodies(fresh: bytes, codes: bytes, offsets: List[int]):
 
 
 def _reads_matched(golden: bytes, fresh: bytes, codes: bytes, offsets: List[int],
-                   ours_by_slot: dict, theirs_by_slot: dict, stored_at: dict) -> Optional[bytes]:
+                   reads: List[int], ours_by_slot: dict, theirs_by_slot: dict, stored_at: dict
+                   ) -> Optional[bytes]:
     """``golden`` with the slot numbers of its reads of permuted slots replaced by the
     current pickle's, when each reads an earlier slot holding the same literal; else None."""
     if _BINPUT in codes or _LONG_BINPUT in codes:  # a permuted slot must be stored once
-        stores = 0
-        for code in (_BINPUT, _LONG_BINPUT):
-            i = codes.find(code)
-            while i >= 0:
-                stores += _slot(fresh, codes, offsets, i) in ours_by_slot
-                i = codes.find(code, i + 1)
-        if stores != len(ours_by_slot):
+        slots = [_slot(fresh, codes, offsets, i) for i in _indices(codes, _BINPUT, _LONG_BINPUT)]
+        if sum(slot in ours_by_slot for slot in slots) != len(ours_by_slot):
             return None
     patched = bytearray(golden)
-    for index in _reads(codes):
+    for index in reads:
         ours = _read_slot(fresh, codes, offsets, index)
         if ours not in ours_by_slot:
             continue

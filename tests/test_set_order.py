@@ -306,3 +306,4 @@ def test_a_body_storing_into_another_memo_slot_is_not_proven(protocol):
     assert not same_up_to_set_order(hijacked, fresh)
     with pytest.raises(TypeError):  # the second "set" would be built by calling a str
         pickle.loads(hijacked)
+
