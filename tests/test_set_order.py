@@ -307,3 +307,24 @@ def test_a_body_storing_into_another_memo_slot_is_not_proven(protocol):
     with pytest.raises(TypeError):  # the second "set" would be built by calling a str
         pickle.loads(hijacked)
 
+
+
+class SetOfShared:
+    """Reduces to set(items) with a list that the pickle also holds elsewhere."""
+
+    def __init__(self, items):
+        self.items = items
+
+    def __reduce__(self):
+        return set, (self.items,)
+
+
+@pytest.mark.parametrize("protocol", [2, 3])
+def test_a_list_fed_to_set_and_read_elsewhere_is_not_proven(protocol):
+    items = ["a", "bb", "ccc"]
+    fresh = pickle.dumps([SetOfShared(items), items], protocol)
+    body = set_bodies(fresh)[0]
+    assert _feeds_a_set(fresh, body)
+    golden = permuted(fresh, body, [2, 0, 1])
+    assert not same_up_to_set_order(golden, fresh)
+    assert pickle.loads(golden)[1] != items  # the list itself comes back in another order
