@@ -32,7 +32,6 @@ from .results import (
     NOT_EQUAL, PASSED, PICKLE, SKIPPED, STATE_CHANGED, UNREADABLE, UNSAFE, WRITE, GoldenResult,
     StoreRequest,
 )
-from .set_order import same_up_to_set_order
 from .store import GoldenFile, StoreError, obtained_filename
 
 
@@ -241,13 +240,18 @@ class Replayer:
         if protocol < 2 and golden.protocol in (0, 1):
             protocol = golden.protocol  # protocols 0 and 1 have no PROTO opcode
         fresh = self._fresh(PICKLE, protocol)
+        if fresh == data:
+            # Byte for byte what the current code writes for the current object: loading it is
+            # the project's own round trip, so there is nothing for the gate to find.
+            self._compare(pickle.loads(data), golden)
+            return
+        from .set_order import same_up_to_set_order  # first use only: not at plugin import
+
         verdicts = ctx.state.verdicts
-        if fresh == data or (fresh is not None and not verdicts.known(self._sha256, ctx.allow_prefixes)
-                             and same_up_to_set_order(data, fresh)):
-            # Byte for byte what the current code writes for the current object, or that with
-            # the elements of some sets in another order (another PYTHONHASHSEED): loading it
-            # is the project's own round trip, so there is nothing for the gate to find.
-            # (A golden the gate has already seen takes the gate's cheaper warm path.)
+        if fresh is not None and not verdicts.known(self._sha256, ctx.allow_prefixes) \
+                and same_up_to_set_order(data, fresh):
+            # The same, but for the order of some sets' elements (another PYTHONHASHSEED).
+            # A golden the gate has already seen takes the gate's cheaper warm path instead.
             self._compare(pickle.loads(data), golden)
             return
         from .reference.errors import MalformedPickle
