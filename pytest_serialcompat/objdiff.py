@@ -88,7 +88,7 @@ def state(obj) -> Dict[str, Any]:
             attrs = object.__getattribute__(obj, "__dict__")
         except AttributeError:
             attrs = _NO_STATE
-        if type(attrs) is not dict and not isinstance(attrs, dict):
+        if not isinstance(attrs, dict):
             attrs = _NO_STATE
     if not slots:
         return attrs
