@@ -12,7 +12,8 @@ import pytest
 
 from . import hookspecs, settings as settings_module, summary, xdist_support
 from .fixture import STATE_KEY, get_state, serialcompat  # noqa: F401  (registers the fixture)
-from .session import REPORT_ATTRIBUTE, SessionState, explicit_paths_reason
+from .ownership import CollectionWatcher, explicit_paths_reason
+from .session import REPORT_ATTRIBUTE, SessionState
 
 
 def pytest_addoption(parser):
@@ -32,6 +33,8 @@ def pytest_configure(config):
     setattr(config, STATE_KEY, state)
     if resolved.active:
         config.pluginmanager.register(RunHooks(state), "serialcompat-run")
+        config.pluginmanager.register(
+            CollectionWatcher(state.collection, config, state.store.root), "serialcompat-collection")
         xdist_support.register(config, state)
 
 
@@ -85,12 +88,6 @@ class RunHooks:
         collector.ihook.pytest_collectreport(report=report)
         if report.passed:
             items.extend(node for node in report.result if isinstance(node, pytest.Item))
-
-    def pytest_collection_finish(self, session):
-        self.state.collected.update(item.nodeid for item in session.items)
-
-    def pytest_deselected(self, items):
-        self.state.collected.update(item.nodeid for item in items)
 
     # -------------------------------------------------------------- running
     @pytest.hookimpl(hookwrapper=True)

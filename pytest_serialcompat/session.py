@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Dict, List, Optional, Set, Tuple
 
 from . import environment, project
+from .ownership import Collection
 from .results import (
     DELETE, FAILED, MANIFEST, WRITE, Ask, GoldenResult, Records, StoreRequest, UNUSED,
 )
 from .safety import Gate
-from .store import GoldenFile, Store, StoreError, is_obtained_for
+from .store import GoldenFile, Store, StoreError
 from .verdict_cache import VerdictCache
 
 REPORT_ATTRIBUTE = "serialcompat_records"
@@ -52,41 +53,6 @@ def records_from_wire(wire: dict) -> Records:
     )
 
 
-def explicit_paths_reason(config) -> Optional[str]:
-    """Why the paths or node ids given on the command line cover less than the whole suite."""
-    rootpath = Path(str(config.rootpath)).resolve()
-    kind = getattr(getattr(config, "args_source", None), "name", None)
-    invocation = Path(str(config.invocation_params.dir)).resolve()
-    if kind == "TESTPATHS":
-        return None
-    if kind == "INVOCATION_DIR":
-        return None if invocation == rootpath else "run from %s" % invocation
-    testpaths = {(rootpath / p).resolve() for p in config.getini("testpaths")}
-    for arg in config.args:
-        if "::" in arg:
-            return "node id %s" % arg
-        path = (invocation / arg).resolve()
-        if path != rootpath and path not in testpaths:
-            return "path %s" % arg
-    return None
-
-
-def partial_run_reason(config) -> Optional[str]:
-    """Why this run does not cover the whole test suite (None for a full run)."""
-    option = config.option
-    if getattr(option, "keyword", ""):
-        return "-k %s" % option.keyword
-    if getattr(option, "markexpr", ""):
-        return "-m %s" % option.markexpr
-    if getattr(option, "lf", False):
-        return "--lf"
-    if getattr(option, "deselect", None):
-        return "--deselect"
-    if getattr(option, "stepwise", False) or getattr(option, "stepwise_skip", False):
-        return "--stepwise"
-    return explicit_paths_reason(config)
-
-
 class SessionState:
     def __init__(self, config, settings):
         self.config = config
@@ -108,12 +74,14 @@ class SessionState:
         self.asks: List[Ask] = []
         self.written: List[Tuple[str, str]] = []       # (display path, reason)
         self.write_errors: List[str] = []
-        self.collected: Set[str] = set()
+        self.collection = Collection()
         self.completed: Set[str] = set()
         self.failed_items: Set[str] = set()
         self.unused: List[GoldenFile] = []
         self.pruned: List[str] = []
         self.prune_refused: Optional[str] = None
+        self.stale_temp_files: List[str] = []       # left by killed writes, still in the store
+        self._swept: Set[str] = set()                # sample folders cleared of our leftovers
         self.partial: Optional[str] = None
         self.duplicates: Dict[str, Set[str]] = collections.defaultdict(set)
         self._owners: Dict[str, str] = {}
@@ -197,6 +165,8 @@ class SessionState:
         self.results.extend(records.results)
         self.asks.extend(records.asks)
         for request in records.requests:
+            if request.op in (WRITE, MANIFEST) and request.reason != "obtained":
+                self._sweep(request.sample or request.path.rsplit("/", 1)[0])
             if request.op == WRITE and not request.reason == "obtained":
                 owner = self._owners.setdefault(request.path, report.nodeid)
                 if owner != report.nodeid:
@@ -212,6 +182,18 @@ class SessionState:
                 self.written.append((written, "manifest"))
             elif written is not None and request.op == DELETE and request.reason != "obtained":
                 self.written.append((written, "deleted"))
+
+    def _sweep(self, name: str) -> None:
+        """Before the first write into a sample folder: remove what our killed writes left there."""
+        if name in self._swept:
+            return
+        self._swept.add(name)
+        try:
+            removed = self.store.remove_leftovers(name, self.interpreter.tag)
+        except OSError as exc:
+            self.write_errors.append("%s: %s" % (name, exc))
+            return
+        self.written.extend((path, "removed: left by an interrupted update") for path in removed)
 
     # ---------------------------------------------------------------- finish
     def _owners_of(self, name: str, interpreters) -> Set[str]:
@@ -231,7 +213,8 @@ class SessionState:
             asks[ask.name].append(ask)
         full = self.partial is None
         unused = []
-        for name in self.store.samples():
+        samples, self.stale_temp_files = self.store.scan()
+        for name in samples:
             goldens = self.store.goldens(name)
             if not goldens:
                 continue
@@ -243,7 +226,7 @@ class SessionState:
                     owners = self._owners_of(name, {g.interpreter for g in goldens})
                 if asks[name] or owners & self.completed:
                     unused.append(golden)   # its test ran and did not ask for it
-                elif full and not owners & self.collected:
+                elif full and not owners & self.collection.collected:
                     unused.append(golden)   # no collected test owns it
         return unused
 
@@ -254,7 +237,7 @@ class SessionState:
             self.verdicts.save()
         except OSError as exc:
             self.write_errors.append("verdict cache: %s" % exc)
-        self.partial = partial_run_reason(self.config)
+        self.partial = self.collection.partial_reason(self.config)
         try:
             self.unused = self.find_unused()
         except OSError as exc:
@@ -267,39 +250,9 @@ class SessionState:
         if self.settings.prune:
             self._prune(exitstatus)
 
-    def _obtained_of(self, golden: GoldenFile) -> List[str]:
-        """The obtained files of a golden, from every replaying interpreter."""
-        try:
-            names = os.listdir(str(self.store.folder(golden.name)))
-        except OSError:
-            return []
-        return ["%s/%s" % (golden.name, n) for n in sorted(names)
-                if is_obtained_for(n, golden.filename)]
-
     def _prune(self, exitstatus) -> None:
-        if self.partial is not None:
-            self.prune_refused = "partial run (%s): unused goldens are only reported" % self.partial
-            return
-        failed = [r for r in self.results if r.status == FAILED]
-        if self.failed_items or failed or int(exitstatus) != 0:
-            self.prune_refused = "the run had failures: unused goldens are only reported"
-            return
-        by_manifest = collections.defaultdict(dict)
-        for golden in self.unused:
-            for relpath in [golden.relpath] + self._obtained_of(golden):
-                try:
-                    deleted = self.store.apply(StoreRequest(DELETE, relpath))
-                except OSError as exc:
-                    self.write_errors.append("%s: %s" % (relpath, exc))
-                    continue
-                if deleted is not None:
-                    self.pruned.append(deleted)
-            by_manifest[(golden.name, golden.interpreter)][golden.filename] = None
-        for (name, interp), entries in sorted(by_manifest.items()):
-            try:
-                self.store.apply(StoreRequest(MANIFEST, sample=name, interpreter=interp,
-                                              entries=entries))
-            except (OSError, StoreError) as exc:
-                self.write_errors.append("%s manifest %s: %s" % (name, interp, exc))
-        for name in sorted({golden.name for golden in self.unused}, reverse=True):
-            self.store.remove_empty_folders(name)
+        from . import prune
+
+        self.prune_refused = prune.refusal(self, exitstatus)
+        if self.prune_refused is None:
+            prune.run(self)

@@ -19,9 +19,10 @@ FLAG_OPTIONS = (
     ("--serialcompat-update", "serialcompat_update",
      "record goldens for the running interpreter (new and changed ones) and print what was written"),
     ("--serialcompat-allow-update-in-ci", "serialcompat_allow_update_in_ci",
-     "allow --serialcompat-update when a CI environment is detected"),
+     "allow --serialcompat-update and --serialcompat-prune when a CI environment is detected"),
     ("--serialcompat-prune", "serialcompat_prune",
-     "delete goldens that no collected test asks for (full runs only; implies --serialcompat)"),
+     "delete goldens that no test of the suite asks for (full runs only; lists them first and "
+     "asks on a terminal; implies --serialcompat)"),
 )
 VALUE_OPTIONS = (
     ("--serialcompat-dir", "serialcompat_dir", "PATH",
@@ -119,12 +120,18 @@ def resolve(config) -> Settings:
     update = bool(option.serialcompat_update)
     prune = bool(option.serialcompat_prune)
     replay = bool(option.serialcompat) or prune
-    if update and not option.serialcompat_allow_update_in_ci:
+    if (update or prune) and not option.serialcompat_allow_update_in_ci:
         ci = ci_variable()
-        if ci is not None:
+        if ci is not None and update:
             raise SettingsError(
                 "--serialcompat-update refused: CI environment detected (%s). Goldens are recorded "
                 "locally and committed; pass --serialcompat-allow-update-in-ci to record anyway." % ci
+            )
+        if ci is not None:
+            raise SettingsError(
+                "--serialcompat-prune refused: CI environment detected (%s). Goldens are deleted "
+                "locally, where the list can be read first, and the deletion committed; pass "
+                "--serialcompat-allow-update-in-ci to prune anyway." % ci
             )
     rootpath = Path(str(config.rootpath))
     if option.serialcompat_dir:  # command line: relative to where pytest was started

@@ -37,6 +37,12 @@ MANIFEST_VERSION = 1
 MANIFEST_SUFFIX = ".manifest.json"
 OBTAINED_SUFFIX = ".obtained"
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024
+# Temporary files of atomic writes: ``.<target>.unfinished-<random>.tmp``.  One that
+# outlives its write was left by a killed process; it is never a golden.
+TEMP_MARK = ".unfinished-"
+TEMP_SUFFIX = ".tmp"
+# (also the names of earlier versions: ``.<target>.<8 random characters>.tmp``)
+_TEMP_RE = re.compile(r"\.(?P<target>.+?)\.(?:unfinished-[a-z0-9_]+|[a-z0-9_]{8})\.tmp\Z")
 
 _TAG = r"(?P<interp>[a-z][a-z_]*\d+\.\d+)"
 
@@ -131,6 +137,24 @@ def parse_filename(filename: str) -> Optional[Tuple[str, Optional[int], str]]:
     return None
 
 
+def temp_target(filename: str) -> Optional[str]:
+    """The store file a leftover temporary file was going to become, None for other files."""
+    match = _TEMP_RE.match(filename)
+    if match is None:
+        return None
+    target = match.group("target")
+    return target if parse_filename(target) or _MANIFEST_RE.match(target) else None
+
+
+def producer_of(filename: str) -> Optional[str]:
+    """The interpreter tag of a golden or manifest file name."""
+    parsed = parse_filename(filename)
+    if parsed is not None:
+        return parsed[2]
+    match = _MANIFEST_RE.match(filename)
+    return match.group("interp") if match else None
+
+
 @functools.lru_cache(maxsize=256)
 def _version_key(interpreter: str):
     parsed = parse_tag(interpreter)
@@ -145,7 +169,8 @@ def canonical_bytes(value) -> bytes:
 
 def atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=str(path.parent))
+    fd, tmp = tempfile.mkstemp(prefix="." + path.name + TEMP_MARK, suffix=TEMP_SUFFIX,
+                               dir=str(path.parent))
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -230,16 +255,47 @@ class Store:
 
     def samples(self) -> List[str]:
         """Names of every sample folder holding goldens or manifests."""
-        names = []
+        return self.scan()[0]
+
+    def scan(self) -> Tuple[List[str], List[str]]:
+        """Sample names, and the relative paths of temporary files left by killed writes."""
+        names: List[str] = []
+        leftovers: List[str] = []
         if not self.root.is_dir():
-            return names
+            return names, leftovers
         for dirpath, dirnames, filenames in os.walk(str(self.root)):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            rel = os.path.relpath(dirpath, str(self.root)).replace(os.sep, "/")
+            if rel == ".":
+                continue
             if any(parse_filename(f) or _MANIFEST_RE.match(f) for f in filenames):
-                rel = os.path.relpath(dirpath, str(self.root))
-                if rel != ".":
-                    names.append(rel.replace(os.sep, "/"))
-        return sorted(names)
+                names.append(rel)
+            leftovers.extend("%s/%s" % (rel, f) for f in sorted(filenames) if temp_target(f))
+        return sorted(names), sorted(leftovers)
+
+    def remove_leftovers(self, name: str, interpreter: str) -> List[str]:
+        """Delete the temporary files that ``interpreter``'s killed writes left in one sample folder.
+
+        Only that interpreter's: another Python may be recording into the same
+        folder right now (a parallel matrix), and its temporary files are live.
+        Returns the paths removed.
+        """
+        folder = self.folder(name)
+        try:
+            filenames = os.listdir(str(folder))
+        except OSError:
+            return []
+        removed = []
+        for filename in sorted(filenames):
+            target = temp_target(filename)
+            if target is None or producer_of(target) != interpreter:
+                continue
+            try:
+                os.unlink(str(folder / filename))
+            except FileNotFoundError:
+                continue
+            removed.append(str(folder / filename))
+        return removed
 
     # ----------------------------------------------------------------- write
     def apply(self, request: StoreRequest) -> Optional[str]:

@@ -28,7 +28,8 @@ def mode_text(settings) -> str:
     return "+".join(modes) or "off"
 
 
-def _rel(path, config) -> str:
+def relative(path, config) -> str:
+    """``path`` as the user typed paths: relative to where pytest was started."""
     try:
         return os.path.relpath(str(path), str(config.invocation_params.dir))
     except ValueError:
@@ -43,7 +44,7 @@ def write_terminal(terminalreporter, state) -> None:
     config = state.config
     tr.write_sep("=", "serialcompat")
     tr.write_line("mode: %s on %s, store: %s" % (mode_text(settings), state.interpreter.tag,
-                                                 _rel(state.store.root, config)))
+                                                 relative(state.store.root, config)))
     table = totals(state.results)
     tr.write_line("%-8s %s" % ("format", " ".join("%9s" % c for c in COLUMNS)))
     for fmt in sorted(table, key=lambda f: (f not in ALL_FORMATS, f)):
@@ -76,7 +77,7 @@ def write_terminal(terminalreporter, state) -> None:
         if goldens:
             tr.write_line("written (%d):" % len(goldens))
             for path, reason in goldens[:MAX_LISTED * 5]:
-                tr.write_line("  %s (%s)" % (_rel(path, config), reason), green=True)
+                tr.write_line("  %s (%s)" % (relative(path, config), reason), green=True)
             if len(goldens) > MAX_LISTED * 5:
                 tr.write_line("  ... and %d more" % (len(goldens) - MAX_LISTED * 5))
         if obtained:
@@ -85,15 +86,23 @@ def write_terminal(terminalreporter, state) -> None:
     if state.unused:
         tr.write_line("unused (asked for by no test of this run): %d" % len(state.unused))
         for golden in state.unused[:MAX_LISTED]:
-            tr.write_line("  %s" % _rel(state.store.path(golden.relpath), config))
+            tr.write_line("  %s" % relative(state.store.path(golden.relpath), config))
         if len(state.unused) > MAX_LISTED:
             tr.write_line("  ... and %d more" % (len(state.unused) - MAX_LISTED))
         if not settings.prune:
-            tr.write_line("  delete them with --serialcompat-prune (full runs only)")
+            tr.write_line("  delete them with --serialcompat-prune (full runs only; it lists them first)")
+    if state.stale_temp_files:
+        tr.write_line("left by an interrupted update: %d temporary file(s), not goldens (the next "
+                      "--serialcompat-update on their interpreter removes them; never commit them):"
+                      % len(state.stale_temp_files), yellow=True)
+        for relpath in state.stale_temp_files[:MAX_LISTED]:
+            tr.write_line("  %s" % relative(state.store.path(relpath), config), yellow=True)
+        if len(state.stale_temp_files) > MAX_LISTED:
+            tr.write_line("  ... and %d more" % (len(state.stale_temp_files) - MAX_LISTED))
     if state.pruned:
         tr.write_line("pruned (%d):" % len(state.pruned))
         for path in state.pruned[:MAX_LISTED * 5]:
-            tr.write_line("  %s" % _rel(path, config))
+            tr.write_line("  %s" % relative(path, config))
     if state.prune_refused:
         tr.write_line("not pruning: %s" % state.prune_refused, yellow=True)
     for path, nodeids in sorted(state.duplicates.items()):
@@ -102,7 +111,7 @@ def write_terminal(terminalreporter, state) -> None:
     for error in state.write_errors:
         tr.write_line("error: %s" % error, red=True)
     if state.report_written:
-        tr.write_line("report: %s" % _rel(state.report_written, config))
+        tr.write_line("report: %s" % relative(state.report_written, config))
 
 
 def report_data(state) -> dict:
@@ -122,6 +131,7 @@ def report_data(state) -> dict:
         "written": [{"path": p, "reason": r} for p, r in state.written],
         "pruned": list(state.pruned),
         "prune_refused": state.prune_refused,
+        "stale_temp_files": list(state.stale_temp_files),
         "errors": list(state.write_errors),
     }
 

@@ -257,7 +257,7 @@ def test_unused_goldens_are_reported_and_pruned_only_on_full_clean_runs(app):
         ["unused (asked for by no test of this run): %d" % (len(unused) + 2)]
         + ["  " + u for u in unused]
         + ["  tests/__serialcompat__/tagged/%s-p4.pickle" % TAG,
-           "  delete them with --serialcompat-prune (full runs only)"])
+           "  delete them with --serialcompat-prune (full runs only; it lists them first)"])
     # partial runs: report only
     before = snapshot(app)
     result = run(app, "--serialcompat-prune", "-k", "config")
