@@ -83,25 +83,26 @@ def _confirm(state, paths: List[str]) -> Optional[str]:
     reporter.write_line("would delete (%d file(s), no test of the suite asks for them):" % len(paths))
     for relpath in paths:
         reporter.write_line("  %s" % _rel(state.store.display(relpath), config))
-    stdin = sys.stdin
-    if not (stdin is not None and stdin.isatty() and reporter.isatty):
-        return None
     capture = config.pluginmanager.get_plugin("capturemanager")
-    if capture is not None:
-        with capture.global_and_fixture_disabled():
-            answer = _ask(reporter, len(paths))
-    else:
+    if capture is None:
         answer = _ask(reporter, len(paths))
-    if answer.strip().lower() in YES:
+    else:
+        with capture.global_and_fixture_disabled():  # output now; restored afterwards
+            capture.suspend_global_capture(in_=True)  # and the real stdin, as pdb does
+            answer = _ask(reporter, len(paths))
+    if answer is None or answer.strip().lower() in YES:
         return None
     return "not confirmed at the prompt: nothing was deleted"
 
 
-def _ask(reporter, count: int) -> str:
+def _ask(reporter, count: int) -> Optional[str]:
+    """The line typed at the prompt; None when stdin or the output is not a terminal."""
+    stdin = sys.stdin
+    if stdin is None or not bool(reporter.isatty) or not stdin.isatty():
+        return None
     reporter.write(PROMPT % count)
     reporter.flush()
     try:
-        return sys.stdin.readline()
+        return stdin.readline()
     except (OSError, ValueError, KeyboardInterrupt):
         return ""
-
