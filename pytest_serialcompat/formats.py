@@ -62,11 +62,12 @@ def marshal_problem(obj, root: str = "obj") -> Optional[str]:
     return None
 
 
-def contains_code(value) -> bool:
+def contains_code(value, code_type=types.CodeType) -> bool:
+    """Whether a marshal value holds a code object (``code_type``: also the reference reader's)."""
     stack, seen = [value], set()
     while stack:
         item = stack.pop()
-        if isinstance(item, types.CodeType):
+        if isinstance(item, code_type):
             return True
         if id(item) in seen:
             continue

@@ -32,7 +32,7 @@ from .results import (
     NOT_EQUAL, PASSED, PICKLE, SKIPPED, STATE_CHANGED, UNREADABLE, UNSAFE, WRITE, GoldenResult,
     StoreRequest,
 )
-from .store import GoldenFile, StoreError, obtained_filename
+from .store import GoldenFile, StoreError, manifest_filename, obtained_filename
 
 
 _UNSET = object()
@@ -141,7 +141,12 @@ class Replayer:
 
     def entry(self, golden: GoldenFile) -> dict:
         manifest = self.manifest(golden.interpreter)
-        entry = (manifest or {}).get("goldens", {}).get(golden.filename)
+        if manifest is None:
+            raise _fail(INTEGRITY, *diagnosis.integrity(
+                "the manifest %s is missing, so nothing vouches for %s"
+                % (self.ctx.store.display("%s/%s" % (golden.name, manifest_filename(
+                    golden.interpreter))), golden.filename), golden.interpreter))
+        entry = manifest.get("goldens", {}).get(golden.filename)
         if not isinstance(entry, dict):
             raise _fail(INTEGRITY, *diagnosis.integrity(
                 "%s has no entry in the manifest %s.manifest.json" % (golden.filename, golden.interpreter),
@@ -358,34 +363,61 @@ class Replayer:
             raise _skip(UNREADABLE, diagnosis.unreadable_protocol(
                 MARSHAL, version, golden.interpreter, marshal.version))
         entry = self.entry(golden)
-        if golden.interpreter != ctx.interpreter.tag and (
-            entry.get("contains_code") or (data[:1] and data[0] & 0x7F == ord("c"))
-        ):
-            manifest = self.manifest(golden.interpreter) or {}
-            raise _skip(FOREIGN_CODE, diagnosis.foreign_code(
-                golden.interpreter, manifest.get("magic_number"), ctx.interpreter.tag,
-                ctx.interpreter.magic_number, _describe_code(data, golden.interpreter)))
+        foreign = golden.interpreter != ctx.interpreter.tag
+        if foreign and (entry.get("contains_code") or (data[:1] and data[0] & 0x7F == ord("c"))):
+            self._skip_foreign_code(golden, _describe_code(data, golden.interpreter))
+        if _may_hold_code(data) and self._holds_code(golden, data):
+            magic = (self.manifest(golden.interpreter) or {}).get("magic_number")
+            if foreign or (isinstance(magic, int) and magic != ctx.interpreter.magic_number):
+                self._skip_foreign_code(golden, None)
         try:
             loaded = marshal.loads(data)
         except (ValueError, EOFError, TypeError) as exc:
             raise _fail(CORRUPT, "The golden is not valid marshal data (%s)." % _exc_text(exc),
                         "Re-record it with `pytest --serialcompat-update` on %s, or delete it."
                         % golden.interpreter)
-        if contains_code(loaded) and golden.interpreter != ctx.interpreter.tag:
-            raise _skip(FOREIGN_CODE, diagnosis.foreign_code(
-                golden.interpreter, (self.manifest(golden.interpreter) or {}).get("magic_number"),
-                ctx.interpreter.tag, ctx.interpreter.magic_number, None))
         self._compare(loaded, golden)
+
+    def _skip_foreign_code(self, golden: GoldenFile, description: Optional[str]) -> None:
+        ctx = self.ctx
+        raise _skip(FOREIGN_CODE, diagnosis.foreign_code(
+            golden.interpreter, (self.manifest(golden.interpreter) or {}).get("magic_number"),
+            ctx.interpreter.tag, ctx.interpreter.magic_number, description))
+
+    def _holds_code(self, golden: GoldenFile, data: bytes) -> bool:
+        """Whether the golden holds code objects, read by the reference reader with the code
+        layout of the producer's version before ``marshal.loads`` builds anything: that trusts
+        its input, and builds a bogus code object from another version's bytes."""
+        from .environment import parse_tag
+        from .reference.codeinfo import CodeInfo, make_reader
+        from .reference.marshal_codec import MarshalError
+
+        parsed = parse_tag(golden.interpreter)
+        producer = parsed[1] if parsed is not None else self.ctx.interpreter.major_minor
+        try:
+            value = make_reader(data, producer).read()
+        except MarshalError as exc:
+            raise _fail(CORRUPT, "The golden is not valid %s marshal data (%s); it was NOT loaded "
+                        "(a code object of another Python version under %s's name reads like "
+                        "this)." % (golden.interpreter, exc, golden.interpreter),
+                        "Re-record it with `pytest --serialcompat-update` on %s, or delete it."
+                        % golden.interpreter)
+        if not contains_code(value, CodeInfo):
+            return False
+        if golden.interpreter == self.ctx.interpreter.tag:
+            problem = _running_bytecode_problem(value)
+            if problem is not None:
+                raise _fail(CORRUPT, "The golden holds a code object that is not %s bytecode (%s); "
+                            "it was NOT loaded (another Python version's code under %s's name "
+                            "reads like this)." % (golden.interpreter, problem, golden.interpreter),
+                            "Re-record it with `pytest --serialcompat-update` on %s, or delete it."
+                            % golden.interpreter)
+        return True
 
     # ----------------------------------------------------------------- json
     def _replay_json(self, golden: GoldenFile, data: bytes) -> None:
         ctx = self.ctx
-        try:
-            value = json.loads(data.decode("utf-8"))
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise _fail(CORRUPT, "The golden is not valid JSON (%s)." % _exc_text(exc),
-                        "Re-record it with `pytest --serialcompat-update` on %s, or delete it."
-                        % golden.interpreter)
+        value = _read_canonical_json(golden, data)
         fresh = self._fresh(JSON, None)
         fresh_value = json.loads(fresh.decode("utf-8")) if fresh is not None else None
         codec = ctx.fresh.codec
@@ -430,6 +462,51 @@ def _importable(name) -> bool:
     except Exception:
         return False
     return True
+
+
+_CODE_TYPES = (b"c", b"\xe3")  # TYPE_CODE, with and without FLAG_REF
+
+
+def _may_hold_code(data: bytes) -> bool:
+    """False only when no byte of ``data`` could start a code object (a quick filter)."""
+    return any(code in data for code in _CODE_TYPES)
+
+
+def _running_bytecode_problem(value) -> Optional[str]:
+    from .reference.codeinfo import CodeInfo, running_bytecode_problem
+
+    stack, seen = [value], set()
+    while stack:
+        item = stack.pop()
+        if isinstance(item, CodeInfo):
+            problem = running_bytecode_problem(item)
+            if problem is not None:
+                return problem
+        elif id(item) not in seen and isinstance(item, (tuple, list, set, frozenset, dict)):
+            seen.add(id(item))
+            stack.extend(item.values() if isinstance(item, dict) else item)
+    return None
+
+
+def _read_canonical_json(golden: GoldenFile, data: bytes):
+    """The value of a JSON golden, read strictly: what canonical JSON refuses is corrupt."""
+    from .reference.canonical_json import (
+        CanonicalJSONError, canonical_json_dumps, canonical_json_loads,
+    )
+
+    fix = "Re-record it with `pytest --serialcompat-update` on %s, or delete it." % golden.interpreter
+    try:
+        value = canonical_json_loads(data)
+    except CanonicalJSONError as exc:
+        raise _fail(CORRUPT, "The golden is not canonical JSON: %s." % exc, fix)
+    canonical = canonical_json_dumps(value)
+    if canonical != data:
+        at = next((i for i, (a, b) in enumerate(zip(canonical, data)) if a != b),
+                  min(len(canonical), len(data)))
+        raise _fail(CORRUPT, "The golden is valid JSON but not canonical JSON (sorted keys, no "
+                    "whitespace, shortest numbers; first difference at byte %d): this plugin did "
+                    "not write it." % at, fix)
+    return value
 
 
 def _describe_code(data: bytes, producer: str) -> Optional[str]:

@@ -239,6 +239,10 @@ class Store:
                 raw = handle.read(MAX_MANIFEST_BYTES + 1)
         except (FileNotFoundError, NotADirectoryError):
             return None
+        except IsADirectoryError:
+            raise StoreError("%s: is a directory, not a manifest file" % (path,)) from None
+        except OSError as exc:
+            raise StoreError("%s: cannot be read (%s)" % (path, exc.strerror or exc)) from None
         if len(raw) > MAX_MANIFEST_BYTES:
             raise StoreError("%s: manifest larger than %d bytes" % (path, MAX_MANIFEST_BYTES))
         try:

@@ -326,3 +326,38 @@ def test_to_code_only_on_the_same_interpreter(compiled, version):
         for nested in info.code.walk():
             with pytest.raises(CodeVersionError):
                 nested.to_code()
+
+
+@pytest.mark.parametrize("version", VERSIONS, ids=["py%d%d" % v for v in VERSIONS])
+def test_running_bytecode_check_knows_its_own_code_from_another_versions(compiled, version):
+    """Another version's code that reads with this version's layout is still told apart."""
+    from pytest_serialcompat.reference import codeinfo_layout
+    from pytest_serialcompat.reference.codeinfo import make_reader, running_bytecode_problem
+
+    data, _theirs = get_compiled(compiled, version)
+    if codeinfo_layout.layout_name(version) != codeinfo_layout.layout_name(RUNNING):
+        pytest.skip("%d.%d code does not even read with this version's layout" % version)
+    info = make_reader(data[16:], RUNNING).read()  # read as if this version had written it
+    problem = running_bytecode_problem(info)
+    if version == RUNNING:
+        assert problem is None
+    else:
+        assert problem is not None and "offset" in problem
+
+
+def test_running_bytecode_check_accepts_the_stdlib_of_this_interpreter():
+    """No false alarm on real code: every module of the stdlib's pickle/json/asyncio stack."""
+    import asyncio
+    import dataclasses
+    import json as json_module
+    import marshal
+    import pickle
+    import typing
+
+    from pytest_serialcompat.reference.codeinfo import make_reader, running_bytecode_problem
+
+    for module in (asyncio.base_events, dataclasses, json_module.decoder, pickle, typing):
+        with open(module.__file__, encoding="utf-8") as handle:
+            code = compile(handle.read(), module.__file__, "exec")
+        info = make_reader(marshal.dumps(code), RUNNING).read()
+        assert running_bytecode_problem(info) is None, module.__name__

@@ -82,6 +82,41 @@ def running_magic():
     return int.from_bytes(importlib.util.MAGIC_NUMBER[:2], "little")
 
 
+def running_bytecode_problem(info) -> Optional[str]:
+    """Why ``info``'s bytecode (and its nested code's) is not the running interpreter's, or None.
+
+    Another version's code object can read with this version's marshal layout
+    (3.11-3.13 share one), and ``marshal.loads`` builds whatever it is given.
+    Checked against this interpreter's own opcode table: every opcode defined,
+    and, from 3.11 on, each followed by the inline CACHE units it takes.
+    """
+    import dis
+
+    caches = getattr(dis, "_inline_cache_entries", None)
+    if isinstance(caches, dict):  # 3.13: by opcode name
+        caches = [caches.get(name, 0) for name in dis.opname]
+    cache_op = dis.opmap.get("CACHE")
+    stack = [info]
+    while stack:
+        code = stack.pop()
+        stack.extend(c for c in code.consts if isinstance(c, CodeInfo))
+        raw = code.code
+        i, size = 0, len(raw)
+        if size % 2:
+            return "%s: bytecode of odd length %d" % (code.name, size)
+        while i < size:
+            op = raw[i]
+            if dis.opname[op].startswith("<"):
+                return "%s: opcode %d at offset %d is not defined in this Python" % (code.name, op, i)
+            i += 2
+            for _ in range(caches[op] if caches else 0):
+                if i >= size or raw[i] != cache_op:
+                    return ("%s: %s at offset %d is not followed by its inline caches"
+                            % (code.name, dis.opname[op], i - 2))
+                i += 2
+    return None
+
+
 @dataclasses.dataclass(frozen=True)
 class CodeInfo:
     """One code object, as written by CPython ``python_version``."""
