@@ -1,5 +1,7 @@
 """A throw-away project for pytester runs of the plugin: myapp/models.py and tests/test_app.py."""
 
+import os
+import shutil
 import sys
 import textwrap
 
@@ -23,3 +25,14 @@ def make_app(pytester, monkeypatch, models, tests):
 
 def run(pytester, *args):
     return pytester.runpytest_inprocess(*args)
+
+
+def other_interpreter():
+    """(path, tag) of a CPython 3.8-3.13 other than the running one, or (None, None)."""
+    for minor in range(8, 14):
+        if (3, minor) == sys.version_info[:2]:
+            continue
+        for candidate in ("/work/venvs/py3%d/bin/python" % minor, shutil.which("python3.%d" % minor)):
+            if candidate and os.path.exists(candidate):
+                return candidate, "cpython3.%d" % minor
+    return None, None

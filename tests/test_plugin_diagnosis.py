@@ -11,7 +11,7 @@ import textwrap
 
 import pytest
 
-from plugin_app import make_app, run
+from plugin_app import make_app, other_interpreter, run
 from pytest_serialcompat.environment import CURRENT
 
 # In-process pytester runs drop modules first imported during a run; importing the
@@ -311,16 +311,6 @@ def test_added_lock_names_the_offending_path(app):
 
 
 # ------------------------------------------ (f) code from another version
-
-
-def other_interpreter():
-    for minor in range(8, 14):
-        if (3, minor) == sys.version_info[:2]:
-            continue
-        for candidate in ("/work/venvs/py3%d/bin/python" % minor, shutil.which("python3.%d" % minor)):
-            if candidate and os.path.exists(candidate):
-                return candidate, "cpython3.%d" % minor
-    return None, None
 
 
 def test_marshal_code_from_another_version_is_skipped_naming_both_magic_numbers(app):
