@@ -779,10 +779,14 @@ def _pandas(walk, a, b, where):
     """pandas objects: pandas' own testing comparators (NaN equal, dtypes checked)."""
     if not walk.enter(a, b, where):
         return
-    testing = sys.modules.get("pandas.testing") or __import__("pandas.testing").testing
-    name = type(a).__name__
-    check = {"DataFrame": testing.assert_frame_equal, "Series": testing.assert_series_equal}.get(
-        name, testing.assert_index_equal)
+    pandas = sys.modules["pandas"]
+    testing = pandas.testing
+    if isinstance(a, pandas.DataFrame):
+        check = testing.assert_frame_equal
+    elif isinstance(a, pandas.Series):
+        check = testing.assert_series_equal
+    else:
+        check = testing.assert_index_equal
     try:
         check(a, b)
     except AssertionError as exc:
@@ -804,17 +808,29 @@ for _cls in VALUE_TYPES:
 _MAX_HANDLERS = 4096
 
 
+def _is_numpy_array(cls) -> bool:
+    numpy = sys.modules.get("numpy")  # an array exists only where numpy is imported
+    return numpy is not None and cls is getattr(numpy, "ndarray", None)
+
+
+def _is_pandas_container(cls) -> bool:
+    pandas = sys.modules.get("pandas")
+    if pandas is None:
+        return False
+    kinds = tuple(getattr(pandas, name) for name in ("DataFrame", "Series", "Index")
+                  if isinstance(getattr(pandas, name, None), type))
+    return bool(kinds) and issubclass(cls, kinds)
+
+
 def _classify(cls) -> Callable:
     """The handler for a type met for the first time (remembered)."""
     if issubclass(cls, enum.Enum):
         handler = _enum
     elif issubclass(cls, type):
         handler = _global
-    elif cls.__module__ == "numpy" and cls.__name__ == "ndarray":
+    elif _is_numpy_array(cls):
         handler = _numpy_array
-    elif cls.__module__.startswith("pandas.") and cls.__name__ in (
-            "DataFrame", "Series", "Index", "RangeIndex", "MultiIndex", "DatetimeIndex",
-            "CategoricalIndex", "PeriodIndex", "TimedeltaIndex", "IntervalIndex"):
+    elif _is_pandas_container(cls):
         handler = _pandas
     else:
         handler = _instance
