@@ -373,8 +373,12 @@ class _Walk:
     def pair(self, a, b, where) -> None:
         cls = type(a)
         if cls is not type(b):
-            self.report(VALUE, where, lambda path: "%s: type %s (golden) != %s (current)"
-                        % (path, type_name(a), type_name(b)))
+            if HANDLERS.get(cls) is _value or cls in _ATOMS:  # a value: show it too
+                self.report(VALUE, where, lambda path: "%s: %s != %s (type %s (golden) != %s "
+                            "(current))" % (path, short(a), short(b), type_name(a), type_name(b)))
+            else:
+                self.report(VALUE, where, lambda path: "%s: type %s (golden) != %s (current)"
+                            % (path, type_name(a), type_name(b)))
             return
         if cls in _ATOMS:
             if a != b:

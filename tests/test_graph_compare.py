@@ -145,7 +145,7 @@ def test_nan_equals_nan_and_negative_zero_differs():
 
 
 def test_type_differences_name_both_qualified_names():
-    assert lines({"a": 1}, {"a": 1.0}) == ["obj['a']: type int (golden) != float (current)"]
+    assert lines({"a": 1}, {"a": 1.0}) == ["obj['a']: 1 != 1.0 (type int (golden) != float (current))"]
     assert lines([Config("a", 1, [])], [Node("a")]) == [
         "obj[0]: type test_graph_compare.Config (golden) != test_graph_compare.Node (current)"]
 
