@@ -323,9 +323,11 @@ class _Walk:
         self._comparators: Dict[type, Optional[Callable]] = {}
         self.found: List[Difference] = []
         self.total = 0
-        self.facts = 0      # SHAPE + IDENTITY differences, never excused
         self.stop = False
-        self.scopes = 0     # open __eq__ scopes
+        # id(where) -> (golden, current, final, where) of nodes whose own == may excuse a
+        # value difference below them; their verdicts, asked only when one is found
+        self.owners: Dict[int, tuple] = {}
+        self.verdicts: Dict[int, bool] = {}
         self.fwd: Dict[int, Tuple[Any, Any]] = {}   # id(golden node) -> (current node, where)
         self.rev: Dict[int, Tuple[Any, Any]] = {}   # id(current node) -> (golden node, where)
         self.pairs = set()  # (id, id) of immutable containers already compared
@@ -335,13 +337,38 @@ class _Walk:
     # ---------------------------------------------------------- reporting
     def report(self, kind: str, where, text: Callable[[], str]) -> None:
         """One difference; ``text(path)`` is called only if it is shown."""
-        self.total += 1
-        if kind is not VALUE:
-            self.facts += 1
-        if len(self.found) < self.limit:
-            self.found.append(Difference(kind, text(spell(where))))
-        if self.first and (kind is not VALUE or not self.scopes):
+        raised: List[Difference] = []
+        if kind is VALUE and self.owners and self.excused(where, raised):
+            return
+        for difference in [Difference(kind, text(spell(where)))] + raised:
+            self.total += 1
+            if len(self.found) < self.limit:
+                self.found.append(difference)
+        if self.first:
             self.stop = True
+
+    def excused(self, where, raised: List[Difference]) -> bool:
+        """Whether a class's own == above ``where`` says its objects are equal after all.
+
+        Asked once per such object, and only when something below it differs; an
+        exception from it is reported (at its path), never raised.
+        """
+        step = where
+        while step is not None:
+            owner = self.owners.get(id(step))
+            if owner is not None and owner[3] is step:
+                verdict = self.verdicts.get(id(step))
+                if verdict is None:
+                    a, b, final, _where = owner
+                    verdict, detail = guarded(final, a, b)
+                    self.verdicts[id(step)] = verdict
+                    if detail is not None:
+                        raised.append(Difference(VALUE, "%s: %s.__eq__ %s" % (
+                            spell(step), type_name(a), detail)))
+                if verdict:
+                    return True
+            step = step[0]
+        return False
 
     def outcome(self) -> Outcome:
         if self.total == 0:
@@ -358,17 +385,13 @@ class _Walk:
         budget = MAX_NODES
         pair = self.pair
         while stack and not self.stop:
-            frame = stack.pop()
-            if len(frame) == 3:
-                budget -= 1
-                if budget < 0:
-                    self.report(IDENTITY, where, lambda path: (
-                        "%s: too large to compare (more than %d objects); pass compare="
-                        % (path, MAX_NODES)))
-                    break
-                pair(*frame)
-            else:
-                self.close_scope(frame)
+            budget -= 1
+            if budget < 0:
+                self.report(IDENTITY, where, lambda path: (
+                    "%s: too large to compare (more than %d objects); pass compare="
+                    % (path, MAX_NODES)))
+                break
+            pair(*stack.pop())
 
     def pair(self, a, b, where) -> None:
         cls = type(a)
@@ -439,28 +462,6 @@ class _Walk:
             return False
         self.pairs.add(key)
         return True
-
-    # ------------------------------------------------------------- scopes
-    def open_scope(self, a, b, where, final) -> None:
-        """Differences found below (a, b) until the scope closes may be excused by ``final``."""
-        self.stack.append(("scope", a, b, where, final, self.total, self.facts, len(self.found)))
-        self.scopes += 1
-
-    def close_scope(self, frame) -> None:
-        _tag, a, b, where, final, total, facts, shown = frame
-        self.scopes -= 1
-        if self.total - total > self.facts - facts:  # some value differed below
-            ok, detail = guarded(final, a, b)
-            if ok:
-                kept = [d for d in self.found[shown:] if d.kind is not VALUE]
-                del self.found[shown:]
-                self.found.extend(kept)
-                self.total = total + (self.facts - facts)
-            elif detail:
-                self.report(VALUE, where, lambda path: "%s: %s.__eq__ %s" % (
-                    path, type_name(a), detail))
-        if self.first and self.total and not self.scopes:
-            self.stop = True
 
     # ---------------------------------------------------------- comparers
     def comparator(self, cls) -> Optional[Callable]:
@@ -737,7 +738,7 @@ def _instance(walk, a, b, where):
         return
     plan = _PLANS.get(cls) or _plan(cls)
     if plan.final is not None:
-        walk.open_scope(a, b, where, plan.final)
+        walk.owners[id(where)] = (a, b, plan.final, where)
     if plan.direct:
         walk.attributes(a.__dict__, b.__dict__, where)
     else:
