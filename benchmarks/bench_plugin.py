@@ -25,6 +25,14 @@ pickle differs).  Then it times each of these as a fresh process:
 * every golden gated (warm): the same with pytest's cache provider and a
   verdict cache filled by a previous run (the developer loop).
 
+A second workload, "plain classes": 1,000 goldens of accounts made of plain classes
+without ``__eq__`` (an owner, entries that point back at their account, a branch
+that points back too, a dict of settings), the gated store built with every
+attribute assigned in another order (the same graph, other bytes).  Its peer is
+``pickle.loads`` plus a straightforward recursive comparison of ``vars()`` (with a
+set of visited pairs for the back-pointers); the replays measured are "goldens =
+current bytes" and "every golden gated" (cold and warm).
+
 Printed ratios: total time against the raw loop, and per golden --
 (replay - pytest alone) against (raw loop - interpreter start-up).  Target:
 at most 3x.  Times are CPU seconds (user + sys) of each child, best of
@@ -148,6 +156,7 @@ import pytest_serialcompat.reference.analyzer
 import pytest_serialcompat.reference.tree
 import pytest_serialcompat.diagnosis
 import pytest_serialcompat.objdiff
+import pytest_serialcompat.graph_compare
 
 spent = [0.0]
 
@@ -168,6 +177,112 @@ code = pytest.main(["-q"] + sys.argv[1:])
 print("SPENT", spent[0], int(code))
 '''
 
+PLAIN_MODELS = '''
+import os
+
+REVERSED = os.environ.get("BENCH_DICT_ORDER") == "reversed"  # the same graph, other bytes
+
+
+class Person:
+    def __init__(self, n):
+        if REVERSED:
+            self.name = "person-%d" % (n % 97)
+            self.id = n % 97
+        else:
+            self.id = n % 97
+            self.name = "person-%d" % (n % 97)
+
+
+class Entry:
+    def __init__(self, account, index, amount):
+        if REVERSED:
+            self.memo, self.amount, self.index, self.account = "entry %d" % index, amount, index, account
+        else:
+            self.account, self.index, self.amount, self.memo = account, index, amount, "entry %d" % index
+
+
+class Branch:
+    def __init__(self, account, city):
+        if REVERSED:
+            self.city, self.account = city, account
+        else:
+            self.account, self.city = account, city
+
+
+class Account:
+    def __init__(self, n):
+        settings = [("currency", "EUR"), ("limit", 1000 + n), ("alerts", n % 2 == 0)]
+        if REVERSED:
+            settings.reverse()
+            self.settings = dict(settings)
+            self.branch = Branch(self, "city-%d" % (n % 7))
+            self.entries = [Entry(self, i, 100 * i + n) for i in range(1 + n % 6)]
+            self.owner = Person(n)
+            self.id = n
+        else:
+            self.id = n
+            self.owner = Person(n)
+            self.entries = [Entry(self, i, 100 * i + n) for i in range(1 + n % 6)]
+            self.branch = Branch(self, "city-%d" % (n % 7))
+            self.settings = dict(settings)
+
+
+def build(n):
+    return Account(n)
+'''
+
+PLAIN_TEST = '''
+import pytest
+
+from benchapp.plain import build
+
+
+@pytest.mark.parametrize("n", range({samples}))
+def test_account(serialcompat, n):
+    serialcompat.check(build(n), "account/%04d" % n, formats=("pickle",))
+'''
+
+PLAIN_RAW_LOOP = '''
+import os
+import pickle
+import sys
+import time
+
+start = time.perf_counter()
+sys.path.insert(0, os.getcwd())
+from benchapp.plain import build
+
+
+def same(a, b, seen):
+    """The straightforward peer: recursive, vars() for instances, visited pairs for cycles."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(same(x, y, seen) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k], seen) for k in a)
+    if hasattr(a, "__dict__"):
+        if (id(a), id(b)) in seen:
+            return True
+        seen.add((id(a), id(b)))
+        return same(vars(a), vars(b), seen)
+    return a == b
+
+
+root = os.path.join(sys.argv[1] if len(sys.argv) > 1 else "tests/__serialcompat__", "account")
+count = 0
+for folder in sorted(os.listdir(root)):
+    n = int(folder)
+    for name in sorted(os.listdir(os.path.join(root, folder))):
+        if not name.endswith(".pickle"):
+            continue
+        with open(os.path.join(root, folder, name), "rb") as handle:
+            data = handle.read()
+        assert same(pickle.loads(data), build(n), set())
+        count += 1
+print(count, time.perf_counter() - start)
+'''
+
 STARTUP = "import sys, os; sys.path.insert(0, os.getcwd()); import pickle, benchapp.models"
 
 
@@ -177,6 +292,9 @@ def make_project(root: Path, samples: int) -> None:
     (root / "benchapp" / "models.py").write_text(textwrap.dedent(MODELS))
     (root / "tests").mkdir()
     (root / "tests" / "test_orders.py").write_text(textwrap.dedent(TEST.format(samples=samples)))
+    (root / "benchapp" / "plain.py").write_text(textwrap.dedent(PLAIN_MODELS))
+    (root / "tests" / "test_plain.py").write_text(textwrap.dedent(PLAIN_TEST.format(samples=samples)))
+    (root / "raw_plain.py").write_text(textwrap.dedent(PLAIN_RAW_LOOP))
     (root / "pytest.ini").write_text("[pytest]\npythonpath = .\n")
     (root / "raw_loop.py").write_text(textwrap.dedent(RAW_LOOP))
     (root / "measure.py").write_text(textwrap.dedent(MEASURE))
@@ -260,11 +378,12 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="serialcompat-bench-") as tmp:
         root = Path(tmp)
         make_project(root, samples)
-        nocache = ["-p", "no:cacheprovider"]
+        orders = ["tests/test_orders.py"]
+        nocache = ["-p", "no:cacheprovider"] + orders
         same = dict(env, PYTHONHASHSEED="0")
         other = dict(env, PYTHONHASHSEED=str(_other_seed(python)))
         wall([python, "-m", "pytest", "-q", "--serialcompat-update"] + nocache, root, same, 1)
-        goldens = sum(1 for _ in (root / "tests" / "__serialcompat__").rglob("*.pickle"))
+        goldens = sum(1 for _ in (root / "tests" / "__serialcompat__" / "order").rglob("*.pickle"))
         gated_store = ["--serialcompat-dir", "gated-store"]
         wall([python, "-m", "pytest", "-q", "--serialcompat-update"] + nocache + gated_store, root,
              dict(same, BENCH_DICT_ORDER="reversed"), 1)
@@ -277,15 +396,16 @@ def main(argv=None) -> int:
         replay = _replay(python, root, same, nocache, args.repeat)
         reordered = _replay(python, root, other, nocache, args.repeat)
         gated = _replay(python, root, same, nocache + gated_store, args.repeat)
-        wall([python, "-m", "pytest", "-q", "--serialcompat"] + gated_store, root, same, 1)  # fill the cache
-        warm = _replay(python, root, same, gated_store, args.repeat)
+        wall([python, "-m", "pytest", "-q", "--serialcompat"] + gated_store + orders, root, same,
+             1)  # fill the cache
+        warm = _replay(python, root, same, gated_store + orders, args.repeat)
         # Interleaved rounds (raw loop, then each replay), best of each: a burst of load on
         # a shared machine then hits one round of every measurement, not one measurement.
         scenarios = {
             "goldens = current bytes": (same, nocache),
             "set order only (another hash seed)": (other, nocache),
             "every golden gated (cold)": (same, nocache + gated_store),
-            "every golden gated (warm)": (same, gated_store),
+            "every golden gated (warm)": (same, gated_store + orders),
         }
         inside = {label: float("inf") for label in scenarios}
         raw_loops = []
@@ -293,6 +413,8 @@ def main(argv=None) -> int:
             raw_loops.append(float(wall([python, "raw_loop.py"], root, same, 1)[1].split()[1]))
             for label, (scenario_env, extra) in scenarios.items():
                 inside[label] = min(inside[label], _inside(python, root, scenario_env, extra, 1))
+        plain_rows, plain_inside, plain_loop = _plain_workload(python, root, same, gated_store,
+                                                               args.repeat)
 
     raw_work = max(raw - startup, 1e-9)
     print("pytest-serialcompat replay benchmark: %d goldens (%d samples x protocols 2-%d), %s"
@@ -319,7 +441,57 @@ def main(argv=None) -> int:
     print("in-process wall time of the work itself (best of %d): raw loop %.3f s" % (args.repeat, loop))
     for label, seconds in inside.items():
         print("  %-46s %8.3f s  %6.2fx the raw loop" % (label, seconds, seconds / loop))
+    print()
+    print("plain classes without __eq__ (back-pointers), %d goldens; peer: pickle.loads + a "
+          "recursive vars() comparison" % goldens)
+    raw_plain, plain_alone = plain_rows[0][1], plain_rows[2][1]
+    for label, seconds in plain_rows:
+        print("  %-46s %8.3f s" % (label, seconds))
+    print("ratios against the raw loop (target <= 3x):")
+    for label, seconds in plain_rows[3:]:
+        print("  %-46s total %6.2fx   per golden %6.2fx" % (
+            label.replace("--serialcompat, ", ""), seconds / raw_plain,
+            (seconds - plain_alone) / max(raw_plain - startup, 1e-9)))
+    print("in-process wall time of the work itself (best of %d): raw loop %.3f s"
+          % (args.repeat, plain_loop))
+    for label, seconds in plain_inside.items():
+        print("  %-46s %8.3f s  %6.2fx the raw loop" % (label, seconds, seconds / plain_loop))
     return 0
+
+
+def _plain_workload(python, root, env, gated_store, repeat):
+    """The plain-class workload: (rows of CPU seconds, in-process seconds, raw loop seconds)."""
+    tests = ["tests/test_plain.py"]
+    nocache = ["-p", "no:cacheprovider"] + tests
+    wall([python, "-m", "pytest", "-q", "--serialcompat-update"] + nocache, root, env, 1)
+    wall([python, "-m", "pytest", "-q", "--serialcompat-update"] + nocache + gated_store, root,
+         dict(env, BENCH_DICT_ORDER="reversed"), 1)
+    raw, raw_out = wall([python, "raw_plain.py"], root, env, repeat)
+    alone, _ = wall([python, "-m", "pytest", "-q"] + nocache, root, env, repeat)
+    replay = _replay(python, root, env, nocache, repeat)
+    gated = _replay(python, root, env, nocache + gated_store, repeat)
+    wall([python, "-m", "pytest", "-q", "--serialcompat"] + gated_store + tests, root, env, 1)
+    warm = _replay(python, root, env, gated_store + tests, repeat)
+    scenarios = {
+        "goldens = current bytes": nocache,
+        "every golden gated (cold)": nocache + gated_store,
+        "every golden gated (warm)": gated_store + tests,
+    }
+    inside = {label: float("inf") for label in scenarios}
+    loops = [float(raw_out.split()[1])]
+    for _ in range(repeat):
+        loops.append(float(wall([python, "raw_plain.py"], root, env, 1)[1].split()[1]))
+        for label, extra in scenarios.items():
+            inside[label] = min(inside[label], _inside(python, root, env, extra, 1))
+    rows = [
+        ("raw loop (pickle.loads + vars() compare), process", raw),
+        ("  of which the loop itself (wall)", float(raw_out.split()[1])),
+        ("pytest without --serialcompat", alone),
+        ("--serialcompat, goldens = current bytes", replay),
+        ("--serialcompat, every golden gated (cold)", gated),
+        ("--serialcompat, every golden gated (warm)", warm),
+    ]
+    return rows, inside, min(loops)
 
 
 if __name__ == "__main__":

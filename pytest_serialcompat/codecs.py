@@ -102,7 +102,11 @@ def _field_codec(cls) -> Optional[Codec]:
         return None
 
     def to_json(obj):
-        return encode(obj, "$")
+        try:
+            return encode(obj, "$")
+        except RecursionError:  # a back-pointer (JSON has no cycles), or very deep nesting
+            raise CodecError("$: %s refers back to itself or nests too deeply for JSON"
+                             % _type_name(cls)) from None
 
     def from_json(value):
         return decode(cls, value, "$")

@@ -274,6 +274,18 @@ def not_equal(diff_lines: Sequence[str], detail: Optional[str], interpreter: str
     return "\n".join(text), UPDATE_HINT[0].upper() + UPDATE_HINT[1:] + "."
 
 
+def not_recorded(diff_lines: Sequence[str], detail: Optional[str]) -> Tuple[str, Optional[str]]:
+    """Recording's self-check: the bytes about to be written do not load back as the object."""
+    text = ["Not recorded: the bytes about to be written do not load back as the same object%s, "
+            "so this golden would never replay equal (golden -> current):"
+            % (" (%s)" % detail if detail else "")]
+    if diff_lines:
+        text.append(_indent(diff_lines))
+    return "\n".join(text), ("Make the pickle keep that state (fix __reduce__, __getstate__ or "
+                             "__setstate__), or pass compare= (or register a comparator) to say "
+                             "what counts as the same.")
+
+
 # -------------------------------------------------------- (d), (e), (f)
 
 

@@ -78,7 +78,10 @@ def run_check(state, nodeid: str, obj, name: str, formats: Sequence[str], explic
         problem = None
     if problem is not None:
         _usage(problem)
-    comparison = Comparison(compare or state.comparator_for(type(obj)))
+    try:
+        comparison = Comparison(compare, state.comparator_for)
+    except ValueError as exc:
+        _usage(str(exc))
     ctx = CheckContext(state, name, nodeid, obj, plan, fresh, comparison)
     replayer = Replayer(ctx)
     tag = state.interpreter.tag

@@ -14,8 +14,10 @@ def pytest_serialcompat_json_codec(config, cls):
 
 @pytest.hookspec(firstresult=True)
 def pytest_serialcompat_comparator(config, cls):
-    """Return ``compare(loaded, current) -> bool`` for instances of ``cls``, or None for ``==``.
+    """Return ``compare(loaded, current) -> bool`` for instances of ``cls``, or None.
 
-    Used when ``check()`` is called without ``compare=``.  The comparator may
-    also raise AssertionError with an explanation.
+    None leaves them to the object-graph comparison.  A comparator decides for
+    every instance of ``cls`` wherever it is in the compared graph (the checked
+    object itself included, unless ``check()`` got ``compare=``).  It may also
+    raise AssertionError with an explanation.
     """

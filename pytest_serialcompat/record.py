@@ -1,7 +1,10 @@
 """Record goldens for the running interpreter (``--serialcompat-update``).
 
 Only files named after the running interpreter are ever produced, plus that
-interpreter's own manifest.  A file is rewritten only when it is new or
+interpreter's own manifest.  Before a file is written its bytes are loaded back
+(as replay reads them) and compared with the object: one that would not replay
+equal -- a ``__reduce__`` that drops an attribute, a ``__setstate__`` that
+rebuilds something else -- is not written, and the test fails saying why.  A file is rewritten only when it is new or
 *changed*: bytes that differ but still replay equal (a set pickled in another
 hash order) are kept, so re-running an update does not churn the repository.
 Nothing is written here: the result is a list of store requests that the
@@ -15,7 +18,8 @@ from . import __version__, safety
 from .formats import EncodeFailure, contains_code
 from .objdiff import type_name
 from .results import (
-    JSON, MANIFEST, MARSHAL, PASSED, PICKLE, RECORDED, WRITE, GoldenResult, StoreRequest,
+    FAILED, JSON, MANIFEST, MARSHAL, NOT_RECORDED, PASSED, PICKLE, RECORDED, WRITE, GoldenResult,
+    StoreRequest,
 )
 from .store import GoldenFile, StoreError, golden_filename
 
@@ -73,6 +77,11 @@ def record(ctx, replayer) -> List[GoldenResult]:
                 entries[filename] = manifest_entry(ctx, item.format, item.protocol, existing)
             results.append(GoldenResult(ctx.name, item.format, item.protocol, tag, golden.relpath,
                                         PASSED, nodeid=ctx.nodeid, detail="unchanged"))
+            continue
+        problem = replayer.self_check(item.format, item.protocol, data)
+        if problem is not None:  # a golden that would not replay equal is never written
+            results.append(GoldenResult(ctx.name, item.format, item.protocol, tag, golden.relpath,
+                                        FAILED, NOT_RECORDED, problem[0], problem[1], ctx.nodeid))
             continue
         ctx.request(StoreRequest(WRITE, golden.relpath, data,
                                  reason="new" if existing is None else "changed"))

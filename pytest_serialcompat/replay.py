@@ -4,28 +4,30 @@ Order for a pickle golden (each step can end it with one diagnosis):
 
 1. sha256 against the producer's manifest (integrity);
 2. protocol readable by this interpreter, else skip (d);
-   a golden byte-identical to the current object's own pickle at that protocol,
-   or identical but for the order of set elements (:mod:`.set_order`), is the
-   project's round trip: it is loaded and compared at once;
+   a golden byte-identical to the current object's own pickle at that protocol
+   passes without being loaded: the bytes are the proof (recording checked
+   that they load back to the same object graph); one identical but for the
+   order of set elements (:mod:`.set_order`) is the project's round trip: it
+   is loaded and compared at once;
 3. reference analyzer + allow-list (safety gate) -- refused goldens are never loaded;
 4. every verified global still imports, else (a) class moved, with the fix;
-5. load with the guarded unpickler; compare the structure of the golden with
-   a fresh pickle of the current object (b); compare values (c).
+5. load with the guarded unpickler; compare the object graphs of the golden
+   and the current object (:mod:`.graph_compare`): attributes on one side only
+   are (b), anything else that differs is (c).
 
-   (b) is *detected* on the live objects -- attributes on only one side of the
-   loaded golden and the current object -- and *described* from the
+   (b) is *detected* on the live objects and *described* from the
    version-neutral structural trees, by attribute path.
 """
 
 import hashlib
 import json
 import marshal
+import operator
 import pickle
-from typing import Callable, Dict, List, Optional, Set, Tuple
+from typing import Callable, Dict, List, NamedTuple, Optional, Set, Tuple
 
-from . import diagnosis, safety
+from . import diagnosis, graph_compare, safety
 from .formats import EncodeFailure, contains_code
-from .objdiff import object_diff, shape_changes
 from .renames import Renames
 from .results import (
     CLASS_MOVED, CORRUPT, DELETE, FOREIGN_CODE, FAILED, INTEGRITY, JSON, LOAD_ERROR, MARSHAL,
@@ -57,22 +59,53 @@ def _skip(kind, message):
 _exc_text = safety.exc_text
 
 
+EQ = "eq"  # compare="eq": plain ==, where a user wants it
+
+
+class Compared(NamedTuple):
+    """The verdict on one loaded golden: differences by path, and why when no path says it."""
+
+    ok: bool
+    outcome: graph_compare.Outcome
+    detail: Optional[str] = None
+
+    def shape(self) -> List[str]:
+        return self.outcome.of_kind(graph_compare.SHAPE)
+
+
 class Comparison:
-    """How a loaded golden is compared with the current object."""
+    """How a loaded golden is compared with the current object.
 
-    def __init__(self, compare: Optional[Callable] = None):
+    By default, object graph against object graph (:mod:`.graph_compare`).
+    ``compare=`` (a callable, or ``"eq"`` for ``==``) decides for the whole
+    object; a ``pytest_serialcompat_comparator`` hook (``comparator_for``)
+    decides for the instances of the classes it covers, wherever they are.
+    Either way the engine's differences are what the diagnosis shows.
+    """
+
+    def __init__(self, compare=None, comparator_for: Optional[Callable] = None):
+        if isinstance(compare, str) and compare != EQ:
+            raise ValueError("compare= takes a callable or %r, not %r" % (EQ, compare))
         self.compare = compare
+        self.comparator_for = comparator_for
 
-    def equal(self, loaded, current) -> Tuple[bool, Optional[str]]:
-        try:
-            if self.compare is not None:
-                result = self.compare(loaded, current)
-                return (result is None or bool(result)), None
-            return bool(loaded == current), None
-        except AssertionError as exc:
-            return False, "comparator: %s" % (exc or "assertion failed")
-        except Exception as exc:
-            return False, "comparison raised %s" % _exc_text(exc)
+    def check(self, loaded, current, protocol: int = pickle.DEFAULT_PROTOCOL) -> Compared:
+        root = self.compare
+        if root is None and self.comparator_for is not None:
+            root = self.comparator_for(type(current))
+        if root is None:
+            outcome = graph_compare.compare(loaded, current, protocol=protocol,
+                                            comparator_for=self.comparator_for)
+            return Compared(outcome.same, outcome)
+        ok, detail = graph_compare.guarded(operator.eq if root == EQ else root, loaded, current)
+        if ok:
+            return Compared(True, graph_compare.SAME)
+        if detail is None:
+            detail = "== is False" if root == EQ else "the comparator returned False"
+        elif not detail.startswith("comparator"):
+            detail = "comparison " + detail
+        return Compared(False, graph_compare.compare(loaded, current, protocol=protocol,
+                                                     comparator_for=self.comparator_for), detail)
 
 
 class Replayer:
@@ -120,6 +153,25 @@ class Replayer:
         except (Verdict, OSError):
             return False
         return True
+
+    def self_check(self, fmt: str, protocol: Optional[int], data: bytes
+                   ) -> Optional[Tuple[str, Optional[str]]]:
+        """(message, fix) when ``data``, read back as replay reads it, is not the object.
+
+        Used by recording before it writes a golden.  The reader is the one replay
+        uses once the gate has passed a golden (the gate resolves names; it builds
+        the same objects).
+        """
+        ctx = self.ctx
+        try:
+            loaded = SELF_CHECK_READERS[fmt](self, data)
+        except Exception as exc:
+            return diagnosis.not_recorded([], "loading it raised %s" % _exc_text(exc))
+        reduce_protocol = max(protocol or 2, 2) if fmt == PICKLE else pickle.DEFAULT_PROTOCOL
+        compared = ctx.comparison.check(loaded, ctx.obj, reduce_protocol)
+        if compared.ok:
+            return None
+        return diagnosis.not_recorded(compared.outcome.lines(), compared.detail)
 
     def _replay_bytes(self, golden: GoldenFile, data: bytes) -> None:
         """Gate, load and compare verified bytes; raises Verdict unless they pass."""
@@ -191,12 +243,16 @@ class Replayer:
         if present:
             self.ctx.request(StoreRequest(DELETE, relpath, reason="obtained"))
 
-    def _compare(self, loaded, golden: GoldenFile) -> None:
+    def _compare(self, loaded, golden: GoldenFile, protocol: int = pickle.DEFAULT_PROTOCOL,
+                 current=_UNSET) -> Compared:
+        """Raise (c) unless ``loaded`` is the same as the current object."""
         ctx = self.ctx
-        ok, detail = ctx.comparison.equal(loaded, ctx.obj)
-        if not ok:
-            lines = object_diff(loaded, ctx.obj)
-            raise _fail(NOT_EQUAL, *diagnosis.not_equal(lines, detail, golden.interpreter))
+        compared = ctx.comparison.check(loaded, ctx.obj if current is _UNSET else current,
+                                        protocol)
+        if not compared.ok:
+            raise _fail(NOT_EQUAL, *diagnosis.not_equal(
+                compared.outcome.lines(), compared.detail, golden.interpreter))
+        return compared
 
     # --------------------------------------------------------------- pickle
     def _fresh_analysis_for(self, protocol: int):
@@ -246,9 +302,8 @@ class Replayer:
             protocol = golden.protocol  # protocols 0 and 1 have no PROTO opcode
         fresh = self._fresh(PICKLE, protocol)
         if fresh == data:
-            # Byte for byte what the current code writes for the current object: loading it is
-            # the project's own round trip, so there is nothing for the gate to find.
-            self._compare(pickle.loads(data), golden)
+            # Byte for byte what the current code writes for the current object: the bytes
+            # are the proof (recording checked that they load back to the same graph).
             return
         from .set_order import same_up_to_set_order  # first use only: not at plugin import
 
@@ -257,7 +312,7 @@ class Replayer:
                 and same_up_to_set_order(data, fresh):
             # The same, but for the order of some sets' elements (another PYTHONHASHSEED).
             # A golden the gate has already seen takes the gate's cheaper warm path instead.
-            self._compare(pickle.loads(data), golden)
+            self._compare(pickle.loads(data), golden, max(protocol, 2))
             return
         from .reference.errors import MalformedPickle
 
@@ -286,13 +341,18 @@ class Replayer:
             raise _fail(LOAD_ERROR, "Loading the golden raised %s." % _exc_text(exc),
                         "Make the class accept its old state (__setstate__, __reduce__ "
                         "arguments); " + diagnosis.UPDATE_HINT + ".")
-        # Not the current bytes: does the loaded object have the current object's shape?
-        # (a dataclass is == even when the golden left a stale attribute behind).
-        shape = shape_changes(loaded, self._pristine_for(fresh))
+        # Not the current bytes: compare the graphs.  Attributes on one side only are a
+        # state change (even where the class's == would not mind a stale attribute); the
+        # current side is the object as its own pickle rebuilds it (see _pristine).
+        current = ctx.obj if ctx.comparison.compare is not None else self._pristine_for(fresh)
+        compared = ctx.comparison.check(loaded, current, max(protocol, 2))
+        shape = compared.shape()
         if shape:
             lines = self._attribute_lines(verdict, golden) or shape
             raise _fail(STATE_CHANGED, *diagnosis.state_changed(lines, None, golden.interpreter))
-        self._compare(loaded, golden)
+        if not compared.ok:
+            raise _fail(NOT_EQUAL, *diagnosis.not_equal(
+                compared.outcome.lines(), compared.detail, golden.interpreter))
 
     def _attribute_lines(self, verdict, golden: GoldenFile) -> List[str]:
         """Readable structural changes when some object's attributes differ, else []."""
@@ -352,8 +412,7 @@ class Replayer:
             loaded = safety.load(data, verdict)
         except Exception:
             return False
-        ok, _detail = ctx.comparison.equal(loaded, ctx.obj)
-        return ok
+        return ctx.comparison.check(loaded, ctx.obj, max(analysis.protocol, 2)).ok
 
     # -------------------------------------------------------------- marshal
     def _replay_marshal(self, golden: GoldenFile, data: bytes) -> None:
@@ -366,6 +425,8 @@ class Replayer:
         foreign = golden.interpreter != ctx.interpreter.tag
         if foreign and (entry.get("contains_code") or (data[:1] and data[0] & 0x7F == ord("c"))):
             self._skip_foreign_code(golden, _describe_code(data, golden.interpreter))
+        if data == self._fresh(MARSHAL, version):
+            return  # the current object's own bytes (see _replay_pickle)
         if _may_hold_code(data) and self._holds_code(golden, data):
             magic = (self.manifest(golden.interpreter) or {}).get("magic_number")
             if foreign or (isinstance(magic, int) and magic != ctx.interpreter.magic_number):
@@ -417,8 +478,10 @@ class Replayer:
     # ----------------------------------------------------------------- json
     def _replay_json(self, golden: GoldenFile, data: bytes) -> None:
         ctx = self.ctx
-        value = _read_canonical_json(golden, data)
         fresh = self._fresh(JSON, None)
+        if fresh == data:
+            return  # the current object's own bytes (see _replay_pickle)
+        value = _read_canonical_json(golden, data)
         fresh_value = json.loads(fresh.decode("utf-8")) if fresh is not None else None
         codec = ctx.fresh.codec
         try:
@@ -430,13 +493,13 @@ class Replayer:
                     lines, _exc_text(exc), golden.interpreter))
             raise _fail(LOAD_ERROR, "Decoding the golden with %s raised %s." % (
                 codec.name, _exc_text(exc)), diagnosis.UPDATE_HINT)
-        ok, detail = ctx.comparison.equal(loaded, ctx.obj)
-        if not ok:
+        compared = ctx.comparison.check(loaded, ctx.obj)
+        if not compared.ok:
             lines = diagnosis.json_key_changes(value, fresh_value) if fresh is not None else []
             if lines:
                 raise _fail(STATE_CHANGED, *diagnosis.state_changed(lines, None, golden.interpreter))
-            raise _fail(NOT_EQUAL, *diagnosis.not_equal(object_diff(loaded, ctx.obj), detail,
-                                                        golden.interpreter))
+            raise _fail(NOT_EQUAL, *diagnosis.not_equal(
+                compared.outcome.lines(), compared.detail, golden.interpreter))
 
 
 # Formats whose replay outcome depends on the bytes alone, not on which interpreter wrote
@@ -447,6 +510,13 @@ REPLAYERS = {
     PICKLE: Replayer._replay_pickle,
     MARSHAL: Replayer._replay_marshal,
     JSON: Replayer._replay_json,
+}
+
+
+SELF_CHECK_READERS = {
+    PICKLE: lambda replayer, data: pickle.loads(data),
+    MARSHAL: lambda replayer, data: marshal.loads(data),
+    JSON: lambda replayer, data: replayer.ctx.fresh.codec.from_json(json.loads(data.decode("utf-8"))),
 }
 
 

@@ -43,6 +43,7 @@ DIAGNOSES = {
     "integrity": ("!", "golden does not match its manifest (not loaded)"),
     "corrupt": ("!", "golden is corrupt (not loaded)"),
     "load-error": ("!", "golden raises while loading"),
+    "not-recorded": ("!", "would not replay equal (not recorded)"),
     "missing": ("!", "goldens missing"),
     "usage": ("!", "invalid check() call"),
 }
@@ -57,6 +58,7 @@ UNSAFE = "unsafe"
 INTEGRITY = "integrity"
 CORRUPT = "corrupt"
 LOAD_ERROR = "load-error"
+NOT_RECORDED = "not-recorded"
 MISSING = "missing"
 USAGE = "usage"
 

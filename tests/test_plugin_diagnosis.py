@@ -228,33 +228,53 @@ def test_not_equal_shows_the_diff_and_writes_obtained(app):
 
 
 def test_custom_compare_and_comparator_hook(app):
+    """compare= and the comparator hook decide where they apply; a class without __eq__ is
+    compared by its state, with no advice about __eq__."""
     (app.path / "tests" / "test_cmp.py").write_text(textwrap.dedent('''
+        WHEN = "monday"
+
         class Box:
             def __init__(self, v):
                 self.v = v
+                self.when = WHEN
 
         def test_compare_arg(serialcompat):
             serialcompat.check(Box(1), "box1", formats=("pickle",), compare=lambda a, b: a.v == b.v)
 
         def test_hook(serialcompat):
-            serialcompat.check(Box(2), "box2", formats=("pickle",))
+            serialcompat.check([Box(2)], "box2", formats=("pickle",))
 
         def test_no_eq(serialcompat):
             serialcompat.check(Box(3), "box3", formats=("pickle",))
+
+        def test_plain_eq(serialcompat):
+            serialcompat.check(Box(4), "box4", formats=("pickle",), compare="eq")
     '''))
     (app.path / "tests" / "conftest.py").write_text(textwrap.dedent('''
         def pytest_serialcompat_comparator(config, cls):
             if cls.__name__ == "Box":
                 def same(a, b):
-                    return vars(a) == vars(b)
+                    return a.v == b.v  # "when" is not part of a Box's identity
                 return same
     '''))
-    run(app, "--serialcompat-update", "tests/test_cmp.py").assert_outcomes(passed=3)
-    run(app, "--serialcompat", "tests/test_cmp.py").assert_outcomes(passed=3)
+    # compare="eq" on a class without __eq__ is identity: it cannot even be recorded
+    result = run(app, "--serialcompat-update", "tests/test_cmp.py")
+    result.assert_outcomes(passed=3, failed=1)
+    result.stdout.fnmatch_lines(["would not replay equal (not recorded) -- box4/*",
+                                 "*(== is False)*"])
+    run(app, "--serialcompat", "tests/test_cmp.py").assert_outcomes(passed=3, failed=1)
+    test_file = app.path / "tests" / "test_cmp.py"
+    test_file.write_text(test_file.read_text().replace('WHEN = "monday"', 'WHEN = "tuesday"'))
+    # the comparator (for every Box, the one inside a list too) and compare= ignore "when"
+    run(app, "--serialcompat", "tests/test_cmp.py", "-k", "not plain_eq").assert_outcomes(passed=3)
     (app.path / "tests" / "conftest.py").write_text("")
-    result = run(app, "--serialcompat", "tests/test_cmp.py")
+    result = run(app, "--serialcompat", "tests/test_cmp.py", "-k", "not plain_eq")
     result.assert_outcomes(passed=1, failed=2)
-    result.stdout.fnmatch_lines(["*same state, but test_cmp.Box has no __eq__: pass compare=*"])
+    result.stdout.fnmatch_lines(["(c) loads but is not equal -- box2/*",
+                                 "*obj[[]0].when: 'monday' != 'tuesday'*",
+                                 "(c) loads but is not equal -- box3/*",
+                                 "*obj.when: 'monday' != 'tuesday'*"])
+    assert "__eq__" not in result.stdout.str() and " object at 0x" not in result.stdout.str()
 
 
 # ------------------------------------------------ (d) unreadable protocol
@@ -448,9 +468,9 @@ def test_same_bytes_from_several_producers_are_loaded_once(app):
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines(["golden does not match its manifest (not loaded) -- "
                                  "service/cpython3.3-p4.pickle*"])
-    # the current bytes once, the other bytes once (gated), and one pristine copy of the
-    # current object for the structure check -- not one load per golden file
-    assert sorted(log.read_text().split()) == ["hits", "hits", "miss"]
+    # the current bytes not at all (they are the proof), the other bytes once (gated), and
+    # one pristine copy of the current object to compare with -- not one load per golden file
+    assert sorted(log.read_text().split()) == ["hits", "miss"]
     result.stdout.fnmatch_lines(["pickle *13 *0 *1 *0 *0"])
 
 
