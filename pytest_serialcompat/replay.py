@@ -218,10 +218,8 @@ class Replayer:
         return self._pristine
 
     def _trusted_pairs(self, protocol: int):
-        analysis = self._fresh_analysis_for(protocol)
-        if analysis is None:
-            return frozenset()
-        return frozenset(analysis.globals)
+        """What the current object's own pickle does: each global it names, with its uses."""
+        return safety.trust_of(self._fresh_analysis_for(protocol))
 
     def _structure(self, analysis, protocol: int) -> List:
         fresh = self._fresh_analysis_for(protocol)
@@ -270,6 +268,9 @@ class Replayer:
                                     self._trusted_pairs(max(compare_protocol, 2)))
         if not verdict.safe:
             raise _fail(UNSAFE, *diagnosis.unsafe(verdict.refused))
+        refused = gate.verify(verdict)  # each allowed name is what it claims to be
+        if refused:
+            raise _fail(UNSAFE, *diagnosis.unsafe(refused))
         self._check_imports(verdict, golden, data)
         try:
             loaded = gate.load(data, verdict)
@@ -340,8 +341,9 @@ class Replayer:
     def _verify_renames(self, analysis, rules: List[str], data: bytes) -> Optional[bool]:
         ctx = self.ctx
         renames = Renames.from_lines([r.line for r in ctx.renames.rules] + rules)
-        verdict = safety.decide(analysis, ctx.allow_prefixes, renames)
-        if not verdict.safe:
+        protocol = max(2, min(analysis.protocol, pickle.HIGHEST_PROTOCOL))
+        verdict = safety.decide(analysis, ctx.allow_prefixes, renames, self._trusted_pairs(protocol))
+        if not verdict.safe or ctx.state.gate.verify(verdict):
             return None
         try:
             loaded = safety.load(data, verdict)
