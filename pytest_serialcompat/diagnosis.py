@@ -362,10 +362,8 @@ def unsafe(refusals) -> Tuple[str, Optional[str]]:
     if calls:
         fix.append("The golden calls %s: not %s." % (
             ", ".join(calls), "a data reconstructor" if len(calls) == 1 else "data reconstructors"))
-    if identity:
-        fix.append("%s %s not what %s name%s (a re-export); no setting allows that."
-                   % (", ".join(identity), "is" if len(identity) == 1 else "are",
-                      "its" if len(identity) == 1 else "their", "" if len(identity) == 1 else "s"))
+    for name in identity:
+        fix.append("%s is not what its name says (a re-export); no setting allows that." % name)
     if denied:
         fix.append("Denied globals can never be allowed.")
     if allow and not (calls or identity or denied or other):

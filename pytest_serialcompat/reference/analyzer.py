@@ -502,6 +502,10 @@ class _Machine:
                              % (module, qualname, i + 1, _describe(item)), KIND_CALL, at, USE_CALL)
                     else:
                         use_construct(item, cls, "%s.%s" % name, at)
+                elif i in entry.types and type(item) is Node and item.kind == GLOBAL:
+                    if category(item) not in _MAY_CONSTRUCT:
+                        flag(module, qualname, "%s.%s is called with %s as argument %d, which is not an "
+                             "allowed class" % (module, qualname, _describe(item), i + 1), KIND_CALL, at, USE_CALL)
                 elif i in entry.nones:
                     if item is not None:
                         flag(module, qualname, "%s.%s argument %d must be None (another value is opened "

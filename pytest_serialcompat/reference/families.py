@@ -8,8 +8,10 @@ write, each with the use the stream makes of it:
   positions that must be classes the stream may construct (the reconstructor
   makes an instance of that class: ``ndarray.__new__(cls, ...)``); ``nones``
   lists positions that must be ``None`` (where another value would make the
-  callee open a file).  Any other argument that is a bare global refuses the
-  call: no reconstructor here takes a callable.
+  callee open a file); ``types`` lists positions where a class allowed to the
+  stream may stand for data (``numpy.dtype(numpy.record, ...)``).  Any other
+  argument that is a bare global refuses the call: no reconstructor here takes
+  a callable.
 * ``CONSTRUCT``: a class the loader creates without ``__init__`` (``NEWOBJ``,
   ``copyreg.__newobj__``) and gives its state with the class's own
   ``__setstate__`` -- the library's deserializer.
@@ -44,6 +46,7 @@ class Reconstructor(NamedTuple):
     why: str                       # what the global does, for docs and reports
     classes: Tuple[int, ...] = ()  # CALL: argument positions that are classes it constructs
     nones: Tuple[int, ...] = ()    # CALL: argument positions that must be None
+    types: Tuple[int, ...] = ()    # CALL: argument positions that may hold an allowed class as a value
 
 
 class Family(NamedTuple):
@@ -78,7 +81,7 @@ for _core in ("numpy.core", "numpy._core"):
     _add(_numpy, [_core + ".records:recarray", _core + ".records:record"], Reconstructor(
         CONSTRUCT, "record array / record scalar class"))
 _add(_numpy, ["numpy:dtype"], Reconstructor(
-    CALL, "a dtype from its type code; BUILD then sets byte order and fields"))
+    CALL, "a dtype from its type code (or scalar type); BUILD then sets byte order and fields", types=(0,)))
 _add(_numpy, ["numpy.ma.core:_mareconstruct"], Reconstructor(
     CALL, "an empty masked array of the given classes; BUILD then sets data and mask", classes=(0, 1)))
 _add(_numpy, ["numpy:ndarray", "numpy:recarray", "numpy.rec:recarray", "numpy:record", "numpy.rec:record",
@@ -111,6 +114,11 @@ _add(_pandas, ["pandas._libs.tslibs.period:Period", "pandas:Period",
      Reconstructor(CALL, "a scalar from its value and frequency / bounds"))
 _add(_pandas, ["pandas.core.dtypes.dtypes:PeriodDtype", "pandas:PeriodDtype"], Reconstructor(
     CALL, "a PeriodDtype from its frequency string"))
+_add(_pandas, ["pandas.core.arrays.string_:StringDtype", "pandas:StringDtype"], Reconstructor(
+    CALL, "a StringDtype from its storage name and NA value"))
+_add(_pandas, ["pandas.core.internals.managers:BlockManager", "pandas.core.internals.managers:SingleBlockManager"],
+     Reconstructor(CALL, "a block manager from its blocks and axes (pandas 3.x calls it, 1.x-2.x construct "
+                   "it and BUILD its state)"))
 _OFFSETS = (
     "DateOffset", "Day", "Hour", "Minute", "Second", "Milli", "Micro", "Nano", "Tick",
     "BusinessDay", "BusinessHour", "CustomBusinessDay", "CustomBusinessHour",
@@ -125,7 +133,6 @@ _add(_pandas, ["pandas._libs.tslibs.offsets:" + name for name in _OFFSETS], Reco
 _PANDAS_CLASSES = {
     "pandas.core.frame": ("DataFrame",),
     "pandas.core.series": ("Series",),
-    "pandas.core.internals.managers": ("BlockManager", "SingleBlockManager"),
     "pandas.core.indexes.base": ("Index",),
     "pandas.core.indexes.range": ("RangeIndex",),
     "pandas.core.indexes.multi": ("MultiIndex",),
@@ -143,14 +150,13 @@ _PANDAS_CLASSES = {
     "pandas.core.arrays.boolean": ("BooleanArray",),
     "pandas.core.arrays.integer": ("IntegerArray",),
     "pandas.core.arrays.floating": ("FloatingArray",),
-    "pandas.core.arrays.string_": ("StringArray", "StringDtype"),
+    "pandas.core.arrays.string_": ("StringArray",),
     "pandas.core.dtypes.dtypes": ("CategoricalDtype", "DatetimeTZDtype", "IntervalDtype"),
 }
 for _module, _names in _PANDAS_CLASSES.items():
     for _name in _names:
-        _spellings = [_module + ":" + _name]
-        if not _module.startswith("pandas.core.internals"):  # pandas 3.x pickles the public name
-            _spellings.append(("pandas.arrays:" if _name.endswith("Array") else "pandas:") + _name)
+        _spellings = [_module + ":" + _name,  # pandas 3.x pickles the public name
+                      ("pandas.arrays:" if _name.endswith("Array") else "pandas:") + _name]
         _add(_pandas, _spellings, Reconstructor(
             CONSTRUCT, "pandas data class (constructed, state set by its __setstate__)"))
 
