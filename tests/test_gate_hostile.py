@@ -259,7 +259,8 @@ def test_getattr_chains_that_reach_a_module_are_refused(app):
 def test_memo_reuse_of_an_allowed_callable_is_judged_at_each_use(app):
     # getattr is used once in the shape pickle writes, then taken from the memo for another walk
     getattr_ = g("builtins", "getattr") + op.BINPUT + b"\x01"
-    first = getattr_ + g("zoneinfo", "ZoneInfo") + u("_unpickle") + op.TUPLE2 + op.REDUCE + op.POP
+    zoneinfo = "zoneinfo" if sys.version_info >= (3, 9) else "backports.zoneinfo"
+    first = getattr_ + g(zoneinfo, "ZoneInfo") + u("_unpickle") + op.TUPLE2 + op.REDUCE + op.POP
     second = op.BINGET + b"\x01" + g("myapp.util", "sh") + u("__call__") + op.TUPLE2 + op.REDUCE
     data = op.PROTO + b"\x02" + first + second + u("touch " + str(app.marker)) + op.TUPLE1 + op.REDUCE + op.STOP
     assert runs_unguarded(app, data)
