@@ -348,3 +348,47 @@ def test_a_curated_reconstructor_of_a_family_that_is_off_is_advised_by_family(ap
                     "family*",
             "*serialcompat_allow = numpy (a library family, or an exact class)*")
     assert "Denied globals" not in result.stdout.str()
+
+
+# --- trust is per use -------------------------------------------------------------------------
+
+def test_the_current_pickles_trust_is_per_use():
+    from pytest_serialcompat import safety
+    from pytest_serialcompat.reference.analyzer import analyze
+
+    calls = analyze(p4(sg("myapp.models", "Point") + op.EMPTY_TUPLE + op.REDUCE), allow=["myapp"], tree=False)
+    constructs = analyze(p4(sg("myapp.models", "Point") + op.EMPTY_TUPLE + op.NEWOBJ), allow=["myapp"], tree=False)
+    point = ("myapp.models", "Point")
+    assert constructs.uses == {point: frozenset({"construct"})}
+    # the current pickle constructing Point does not vouch for a golden calling it ...
+    verdict = safety.decide(calls, ("myapp",), None, safety.trust_of(constructs))
+    assert [(r.name, r.use) for r in verdict.refused] == [("myapp.models.Point", "call")]
+    # ... its calling Point does
+    assert safety.decide(calls, ("myapp",), None, safety.trust_of(calls)).safe
+    # and a name the current pickle only names (as a value) vouches for naming it, not for a call
+    named = analyze(p4(sg("thirdparty", "Thing")), tree=False)
+    called = analyze(p4(sg("thirdparty", "Thing") + op.EMPTY_TUPLE + op.REDUCE), tree=False)
+    assert safety.decide(named, (), None, safety.trust_of(named)).safe
+    refused = safety.decide(called, (), None, safety.trust_of(named)).refused
+    assert [(r.name, r.use) for r in refused] == [("thirdparty.Thing", "call")]
+
+
+def test_a_constructed_class_whose_new_comes_from_elsewhere_is_refused():
+    from pytest_serialcompat import safety
+
+    class Sneaky:
+        def __new__(cls, *args):  # defined here, in this test module, which is not allowed
+            raise AssertionError("never called by the check")
+
+    class Child(Sneaky):
+        pass
+
+    Sneaky.__module__, Sneaky.__qualname__ = "vendorlib", "Sneaky"
+    Child.__module__, Child.__qualname__ = "myapp.models", "Child"
+    problem = safety.identity_problem(("myapp.models", "Child"), Child, frozenset({"construct"}), ("myapp",))
+    assert problem == ("constructing myapp.models.Child runs vendorlib.Sneaky.__new__, which is not the "
+                       "project's (vendorlib.Sneaky is not on the allow-list)")
+    # the user vouches for that library's constructor: a prefix or its exact class name
+    for word in ("vendorlib", "vendorlib.Sneaky"):
+        assert safety.identity_problem(("myapp.models", "Child"), Child, frozenset({"construct"}),
+                                       ("myapp", word)) is None

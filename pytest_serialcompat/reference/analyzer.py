@@ -169,12 +169,14 @@ _IMPORT_MAPPING = _compat_pickle.IMPORT_MAPPING
 class _GlobalMeta:
     """Analyzer bookkeeping on a GLOBAL node (kept in Node.meta)."""
 
-    __slots__ = ("category", "uses", "pseudo")
+    __slots__ = ("category", "uses", "pseudo", "used", "family")
 
-    def __init__(self, category, pseudo=False):
-        self.category = category  # FREE, CHECKED or None (not allowed)
+    def __init__(self, category, pseudo=False, family=None):
+        self.category = category  # FREE, CHECKED, CONSTRUCT or None (not allowed)
         self.uses = 0  # pushes not yet consumed by a checked call
         self.pseudo = pseudo  # a placeholder for a global that cannot be named statically
+        self.used = None  # set of USE_* the stream makes of it, once it makes one
+        self.family = family  # the curated CALL entry (families.Reconstructor) when enabled as one
 
 
 def _is_str_in(value, names) -> bool:
@@ -263,7 +265,6 @@ class _Machine:
         memo: dict = {}
         counts = [0] * 256
         gnodes: Dict[Tuple[str, str], Node] = {}
-        uses: Dict[Tuple[str, str], set] = {}
         calls: List[CallSite] = []
         findings: List[UnsafeGlobal] = []
         finding_keys = set()
@@ -281,16 +282,16 @@ class _Machine:
                 finding_keys.add(key)
                 findings.append(UnsafeGlobal(module, qualname, reason, kind, at, use))
 
-        def note_use(name, use):
-            found = uses.get(name)
-            if found is None:
-                uses[name] = {use}
+        def note_use(node, use):
+            meta = node.meta
+            if meta.used is None:
+                meta.used = {use}
             else:
-                found.add(use)
+                meta.used.add(use)
 
         def use_call(func, name, how, at):
             """``func`` (the real global ``name``) is called; only FREE globals may be."""
-            note_use(name, USE_CALL)
+            note_use(func, USE_CALL)
             cat = func.meta.category
             if cat == _FREE:
                 return True
@@ -306,7 +307,7 @@ class _Machine:
 
         def use_construct(cls, name, how, at):
             """``cls`` (the real global ``name``) is instantiated without its __init__."""
-            note_use(name, USE_CONSTRUCT)
+            note_use(cls, USE_CONSTRUCT)
             cat = cls.meta.category
             if cat == _FREE or cat == _CONSTRUCT:
                 return True
@@ -381,7 +382,9 @@ class _Machine:
             if node is None:
                 category, reason = allowlist.classify(module, name, prefixes)
                 node = Node(GLOBAL, key)
-                node.meta = _GlobalMeta(category)
+                entry = _FAMILY.get(key) if category == _FREE else None
+                node.meta = _GlobalMeta(category, False, entry[1] if entry is not None
+                                        and entry[1].use == families.CALL else None)
                 gnodes[key] = node
                 if reason is not None:
                     flag(module, name, reason, KIND_GLOBAL, at)
@@ -550,9 +553,9 @@ class _Machine:
                     return tree.new_object(func, items)
                 return value
             if use_call(func, name, kind, at):
-                entry = _FAMILY.get(name)
-                if entry is not None and entry[1].use == families.CALL:
-                    family_call_rules(name, entry[1], items, kind, at)
+                entry = func.meta.family
+                if entry is not None:
+                    family_call_rules(name, entry, items, kind, at)
                 else:
                     free_call_rules(name, items, at)
             return tree.call(func, items)
@@ -586,7 +589,7 @@ class _Machine:
                     target = gname(inst)
             calls.append(CallSite("BUILD", target, at))
             if target is not None:
-                note_use(target, USE_BUILD)
+                note_use(inst.cls if inst.kind == OBJECT else inst, USE_BUILD)
             if type(inst) is Node and inst.kind == GLOBAL:
                 module, qualname = inst.value
                 flag(module, qualname, "BUILD on the global %s.%s changes a module-level object"
@@ -1201,11 +1204,11 @@ class _Machine:
 
         def run(data_, prefixes_, limits, allow_pids_, want_tree):
             nonlocal data, size, find, max_depth, max_memo, max_digits, prefixes, allow_pids
-            nonlocal calls, findings, gnodes, uses
+            nonlocal calls, findings, gnodes
             data, size, find = data_, len(data_), data_.find
             max_depth, max_memo, max_digits = limits.max_depth, limits.max_memo, limits.max_int_digits
             prefixes, allow_pids = prefixes_, allow_pids_
-            calls, findings, gnodes, uses = [], [], {}, {}
+            calls, findings, gnodes = [], [], {}
             counts[:] = _ZEROS
             proto_box[:] = [0, None]
             nbuffers[0] = 0
@@ -1256,7 +1259,8 @@ class _Machine:
                 opcode_counts = {op.OPCODES[c].name: counts[c] for c in range(256) if counts[c]}
                 globals_ = [key for key in gnodes]
                 return Analysis(protocol, opcode_counts, globals_, calls, nesting, len(memo), nbuffers[0],
-                                findings, root, end, {g: frozenset(u) for g, u in uses.items()})
+                                findings, root, end,
+                                {g: frozenset(n.meta.used) for g, n in gnodes.items() if n.meta.used})
             finally:
                 del stack[:], marks[:], result[:]
                 memo.clear()
