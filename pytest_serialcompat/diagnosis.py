@@ -322,7 +322,7 @@ def unsafe(refusals) -> Tuple[str, Optional[str]]:
             order.append(refusal.name)
             by_name[refusal.name] = []
         by_name[refusal.name].append(refusal)
-    calls, denied, identity, other, allow = [], [], [], [], []
+    calls, denied, identity, hooks, other, allow = [], [], [], [], [], []
     for name in order:
         group_ = by_name[name]
         reasons = []
@@ -343,6 +343,9 @@ def unsafe(refusals) -> Tuple[str, Optional[str]]:
             denied.append(name)
         elif any(r.kind == "identity" for r in group_):
             identity.append(name)
+        elif any(r.kind == "hook" for r in group_):
+            found = re.search(r" runs (\S+)\.(__new__|__setstate__),", first.reason)
+            hooks.append(found.groups() if found else (name, "__setstate__"))
         elif first.renamed_to is not None:
             other.append(name)
         else:
@@ -364,9 +367,12 @@ def unsafe(refusals) -> Tuple[str, Optional[str]]:
             ", ".join(calls), "a data reconstructor" if len(calls) == 1 else "data reconstructors"))
     for name in identity:
         fix.append("%s is not what its name says (a re-export); no setting allows that." % name)
+    for owner, hook in hooks:
+        fix.append("%s.%s is not the project's deserializer; allow %s by exact name only if you trust it with "
+                   "untrusted state." % (owner, hook, owner))
     if denied:
         fix.append("Denied globals can never be allowed.")
-    if allow and not (calls or identity or denied or other):
+    if allow and not (calls or identity or hooks or denied or other):
         words = []
         for word in allow:
             if word not in words:

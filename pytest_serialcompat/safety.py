@@ -355,8 +355,9 @@ class Gate:
                     self._identity[key] = problem
             if problem is not None:
                 names = [name for name, t in verdict.targets.items() if t == target] or [target]
+                hook = problem.startswith(("BUILD on ", "constructing "))  # an inherited __new__/__setstate__
                 refused.append(Refusal(names[0][0], names[0][1], problem, None if names[0] == target else target,
-                                       _main_use(uses), "identity"))
+                                       _main_use(uses), "hook" if hook else "identity"))
         return refused
 
     def resolve(self, target: Global) -> Resolution:

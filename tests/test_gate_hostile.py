@@ -275,7 +275,10 @@ def test_build_on_a_class_whose_setstate_is_not_the_projects_is_refused(app):
     plant(app, data)
     result = replay(app)
     refused(result, "*myapp.models.Widget: BUILD on myapp.models.Widget runs vendorlib.Base.__setstate__, "
-                    "which is not the project's*")
+                    "which is not the project's*",
+            "*vendorlib.Base.__setstate__ is not the project's deserializer; allow vendorlib.Base by exact name "
+            "only if you trust it*")
+    assert "no setting allows" not in result.stdout.str()
 
 
 def test_a_class_moved_and_reexported_at_its_old_path_passes(app):
