@@ -322,17 +322,19 @@ class Gate:
         self._decisions: Dict[tuple, Tuple[Dict[Global, Global], List[Refusal]]] = {}
         self._resolved: Dict[Global, Resolution] = {}
         self._identity: Dict[tuple, Optional[str]] = {}
+        self._keep: list = []
         # id(verdict.targets) -> (targets, resolved objects): a remembered decision hands out
         # the same targets dict, so its objects are looked up once
         self._objects: Dict[int, Tuple[Dict[Global, Global], Dict[Global, object]]] = {}
 
-    def decide(self, analysis, allow_prefixes: Iterable[str]) -> Verdict:
+    def decide(self, analysis, allow_prefixes: Iterable[str], trusted: Trust = None, trust_key=None) -> Verdict:
+        """:func:`decide`, remembered.  With ``trusted``, ``trust_key`` must identify it (hashable)."""
         allow_prefixes = tuple(allow_prefixes)
         key = (allow_prefixes, tuple(analysis.globals), tuple(analysis.unsafe),
-               tuple(sorted(getattr(analysis, "uses", {}).items())))
+               tuple(sorted(getattr(analysis, "uses", {}).items())), trust_key if trusted else None)
         known = self._decisions.get(key)
         if known is None:
-            verdict = decide(analysis, allow_prefixes, self.renames)
+            verdict = decide(analysis, allow_prefixes, self.renames, trusted or frozenset())
             self._decisions[key] = verdict[2:]
             return verdict
         return Verdict(analysis, analysis.protocol, *known)
@@ -343,16 +345,17 @@ class Gate:
         A target that does not import is left to the class-moved diagnosis.
         """
         refused = []
+        trusted = verdict.trusted
         for target, uses in verdict.checks.items():
-            # remembered only without trust (a trusted verdict is made per check, and rarely)
-            key = (target, uses, verdict.words) if not verdict.trusted else None
-            problem = self._identity.get(key, _MISSING) if key is not None else _MISSING
+            key = (target, uses, verdict.words, id(trusted) if trusted else None)
+            problem = self._identity.get(key, _MISSING)
             if problem is _MISSING:
                 found = self.resolve(target)
                 problem = None if found.problem is not None else identity_problem(
-                    target, found.obj, uses, verdict.words, verdict.trusted)
-                if key is not None:
-                    self._identity[key] = problem
+                    target, found.obj, uses, verdict.words, trusted)
+                if trusted:
+                    self._keep.append(trusted)  # id() stays unique while it is remembered
+                self._identity[key] = problem
             if problem is not None:
                 names = [name for name, t in verdict.targets.items() if t == target] or [target]
                 hook = problem.startswith(("BUILD on ", "constructing "))  # an inherited __new__/__setstate__
@@ -378,8 +381,9 @@ class Gate:
         known = self._objects.get(id(targets))
         if known is not None and known[0] is targets:
             return load(data, verdict, known[1])
-        if self.verify(verdict):  # callers verify first; never hand out an unverified object
-            raise pickle.UnpicklingError("serialcompat safety gate: %s" % self.verify(verdict)[0].reason)
+        refused = self.verify(verdict)  # callers verify first; never hand out an unverified object
+        if refused:
+            raise pickle.UnpicklingError("serialcompat safety gate: %s" % refused[0].reason)
         objects = {}
         for name, target in targets.items():
             found = self.resolve(target)

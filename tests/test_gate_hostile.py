@@ -8,7 +8,6 @@ the message must name the global and what the stream does with it.
 
 import copyreg
 import os
-import pickle
 import subprocess
 import sys
 import textwrap
