@@ -318,26 +318,82 @@ def foreign_code(producer: str, producer_magic: Optional[int], current: str, cur
 
 
 def unsafe(refusals) -> Tuple[str, Optional[str]]:
-    from .reference.allowlist import NOT_LISTED
+    """The refusal, one line per global, and a Fix that never advises allowing a refused call.
+
+    Only a refused *construction* (or mere naming) of a class, or a curated library
+    reconstructor whose family is off, gets a ``serialcompat_allow`` suggestion: the
+    family name, or the exact class.  A refused call says what it would run.
+    """
+    from .reference.allowlist import NOT_LISTED, family_entry, is_denied
 
     lines = ["Refused by the safety gate; the golden was NOT loaded:"]
-    listable = []
+    order: List[str] = []
+    by_name: Dict[str, list] = {}
     for refusal in refusals:
-        reason = refusal.reason
-        if reason.startswith(refusal.name + ": "):
-            reason = reason[len(refusal.name) + 2:]
-        lines.append("  %s: %s" % (refusal.name, reason))
-        if NOT_LISTED in reason:
-            listable.append(refusal)
+        if refusal.name not in by_name:
+            order.append(refusal.name)
+            by_name[refusal.name] = []
+        by_name[refusal.name].append(refusal)
+    calls, denied, identity, hooks, other, allow = [], [], [], [], [], []
+    for name in order:
+        group_ = by_name[name]
+        reasons = []
+        for refusal in group_:
+            reason = refusal.reason
+            if reason.startswith(name + ": "):
+                reason = reason[len(name) + 2:]
+            if reason not in reasons:
+                reasons.append(reason)
+        lines.append("  %s: %s" % (name, "; ".join(reasons)))
+        first = group_[0]
+        if not first.qualname:
+            other.append(name)
+            continue
+        global_ = first.renamed_to or (first.module, first.qualname)
+        uses = {r.use for r in group_ if r.use}
+        if is_denied(*global_):
+            denied.append(name)
+        elif any(r.kind == "identity" for r in group_):
+            identity.append(name)
+        elif any(r.kind == "hook" for r in group_):
+            found = re.search(r" runs (\S+)\.(__new__|__setstate__),", first.reason)
+            hooks.append(found.groups() if found else (name, "__setstate__"))
+        elif first.renamed_to is not None:
+            other.append(name)
+        else:
+            owned = family_entry(*global_)
+            curated_call = owned is not None and owned[1].use == "call"
+            if owned is not None and any("not enabled: " in r.reason for r in group_) \
+                    and (curated_call or "call" not in uses):
+                allow.append(owned[0])  # a curated reconstructor or class of a family that is off
+            elif "call" in uses and not curated_call:
+                calls.append(name)
+            elif owned is None and any(NOT_LISTED in r.reason for r in group_):
+                allow.append(name)      # a class the golden only constructs or names: that exact class
+            else:
+                other.append(name)      # a curated entry in a shape its library never writes, a guard
     hostile = "If you did not record this golden, treat it as hostile and delete it."
-    if len(listable) < len(refusals):
-        fix = "Denied globals can never be allowed. " + hostile
-    else:
-        prefixes = sorted({r.module.split(".", 1)[0] for r in listable})
-        fix = ("If you recorded this golden and these globals are legitimately part of your data, "
-               "allow them with the ini option serialcompat_allow = %s. %s"
-               % (" ".join(prefixes), hostile))
-    return "\n".join(lines), fix
+    fix = []
+    if calls:
+        fix.append("The golden calls %s: not %s." % (
+            ", ".join(calls), "a data reconstructor" if len(calls) == 1 else "data reconstructors"))
+    for name in identity:
+        fix.append("%s is not what its name says (a re-export); no setting allows that." % name)
+    for owner, hook in hooks:
+        fix.append("%s.%s is not the project's deserializer; allow %s by exact name only if you trust it with "
+                   "untrusted state." % (owner, hook, owner))
+    if denied:
+        fix.append("Denied globals can never be allowed.")
+    if allow and not (calls or identity or hooks or denied or other):
+        words = []
+        for word in allow:
+            if word not in words:
+                words.append(word)
+        fix.append("If you recorded this golden and these are legitimately part of your data, allow them "
+                   "with the ini option serialcompat_allow = %s (a library family, or an exact class)."
+                   % " ".join(words))
+    fix.append(hostile)
+    return "\n".join(lines), " ".join(fix)
 
 
 def integrity(problem: str, producer: str) -> Tuple[str, Optional[str]]:

@@ -38,6 +38,7 @@ from .store import GoldenFile, StoreError, manifest_filename, obtained_filename
 
 
 _UNSET = object()
+_TRUST_PROTOCOL = min(4, pickle.HIGHEST_PROTOCOL)  # the current pickle whose globals and uses the gate trusts
 
 
 class Verdict(Exception):
@@ -115,6 +116,7 @@ class Replayer:
         self.ctx = ctx
         self._manifests: Dict[str, Optional[dict]] = {}
         self._fresh_analysis: Dict[int, object] = {}
+        self._trust: Dict[int, tuple] = {}  # protocol -> (trust mapping, its hashable key)
         self._pristine = _UNSET
         self._sha256 = ""
         # (format, protocol, sha256) of goldens that passed: the same bytes from another
@@ -279,10 +281,18 @@ class Replayer:
         return self._pristine
 
     def _trusted_pairs(self, protocol: int):
-        analysis = self._fresh_analysis_for(protocol)
-        if analysis is None:
-            return frozenset()
-        return frozenset(analysis.globals)
+        """What the current object's own pickle does: each global it names, with its uses (once per check).
+
+        Protocols 2-5 name the same globals the same way (below 4 a nested class is also
+        reached through builtins.getattr, which trust never needs), so one analysis of
+        one protocol's bytes serves goldens of every protocol.
+        """
+        protocol = _TRUST_PROTOCOL
+        found = self._trust.get(protocol)
+        if found is None:
+            trust = safety.trust_of(self._fresh_analysis_for(protocol))
+            found = self._trust[protocol] = (trust, frozenset(trust.items()))
+        return found[0]
 
     def _structure(self, analysis, protocol: int) -> List:
         fresh = self._fresh_analysis_for(protocol)
@@ -325,11 +335,13 @@ class Replayer:
         gate = ctx.state.gate
         verdict = gate.decide(analysis, ctx.allow_prefixes)
         if not verdict.safe:  # (a verdict that needs the current object's globals is not shared)
-            compare_protocol = min(analysis.protocol, pickle.HIGHEST_PROTOCOL)
-            verdict = safety.decide(analysis, ctx.allow_prefixes, ctx.renames,
-                                    self._trusted_pairs(max(compare_protocol, 2)))
+            trusted = self._trusted_pairs(analysis.protocol)
+            verdict = gate.decide(analysis, ctx.allow_prefixes, trusted, self._trust[_TRUST_PROTOCOL][1])
         if not verdict.safe:
             raise _fail(UNSAFE, *diagnosis.unsafe(verdict.refused))
+        refused = gate.verify(verdict)  # each allowed name is what it claims to be
+        if refused:
+            raise _fail(UNSAFE, *diagnosis.unsafe(refused))
         self._check_imports(verdict, golden, data)
         try:
             loaded = gate.load(data, verdict)
@@ -405,8 +417,9 @@ class Replayer:
     def _verify_renames(self, analysis, rules: List[str], data: bytes) -> Optional[bool]:
         ctx = self.ctx
         renames = Renames.from_lines([r.line for r in ctx.renames.rules] + rules)
-        verdict = safety.decide(analysis, ctx.allow_prefixes, renames)
-        if not verdict.safe:
+        protocol = max(2, min(analysis.protocol, pickle.HIGHEST_PROTOCOL))
+        verdict = safety.decide(analysis, ctx.allow_prefixes, renames, self._trusted_pairs(protocol))
+        if not verdict.safe or ctx.state.gate.verify(verdict):
             return None
         try:
             loaded = safety.load(data, verdict)

@@ -2,20 +2,32 @@
 
 1. The reference analyzer runs the pickle symbolically (it imports and calls
    nothing) and lists every global the stream names.
-2. Each global, after ``serialcompat_renames``, must be accepted by the
-   allow-list: stdlib data types, the project's own top-level packages and
-   ``serialcompat_allow`` prefixes -- or be a global that the *current*
-   object's own pickle names (what the project itself writes, it may read).
-3. Only then is the golden loaded, by an unpickler whose ``find_class``
-   resolves exactly the verified globals and nothing else (defence in depth:
-   an analyzer bug cannot widen what gets imported).
+2. Each global, after ``serialcompat_renames``, is judged by its *use*
+   (:data:`~.reference.analyzer.USE_CALL`, ``USE_CONSTRUCT``, ``USE_BUILD``):
+   the stdlib table and enabled library families (exact entries) may be used
+   as their entries say; classes under the project's own top-level packages
+   and ``serialcompat_allow`` prefixes may be constructed and given state,
+   never called; a call needs an exact ``serialcompat_allow`` name, or the
+   *current* object's own pickle making that same call of that same global
+   (what the project itself writes, it may read).  Trust is per use: the
+   current pickle constructing X trusts constructing X, not calling it.
+3. Every allowed global that is not a curated entry is resolved and checked to
+   be what it claims (:func:`identity_problem`): its own ``__module__`` and
+   ``__qualname__`` must be the name or another allowed one for the same use
+   (``myapp.util.run`` that is really ``subprocess.run`` is refused), and a
+   constructed class's ``__new__``/``__setstate__`` must come from an allowed
+   class.
+4. Only then is the golden loaded, by an unpickler whose ``find_class``
+   resolves exactly the verified globals and checks them again (defence in
+   depth: an analyzer bug cannot widen what gets imported).
 """
 
 import importlib
 import io
 import pickle
 import sys
-from typing import Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Tuple
+import types
+from typing import Dict, FrozenSet, Iterable, List, Mapping, NamedTuple, Optional, Tuple
 
 import _compat_pickle
 
@@ -24,11 +36,18 @@ from .renames import Renames
 Global = Tuple[str, str]
 
 
+USE_CALL, USE_CONSTRUCT, USE_BUILD = "call", "construct", "build"   # as reference.analyzer names them
+
+Trust = Mapping[Global, FrozenSet[str]]  # global -> the uses the current object's own pickle makes
+
+
 class Refusal(NamedTuple):
     module: str
     qualname: str
     reason: str
     renamed_to: Optional[Global] = None
+    use: str = ""        # "call" / "construct" when the refusal is about that use of the global
+    kind: str = ""       # the analyzer finding's kind, or "identity" for a name that is not what it claims
 
     @property
     def name(self) -> str:
@@ -41,6 +60,10 @@ class Verdict(NamedTuple):
     protocol: int
     targets: Dict[Global, Global]    # stream global (py3 names) -> where it is loaded from
     refused: List[Refusal]
+    # targets that are not curated entries -> their uses: resolved and checked before loading
+    checks: Mapping[Global, FrozenSet[str]] = {}
+    words: Tuple[str, ...] = ()      # the allow words the verdict was made with
+    trusted: Trust = {}
 
     @property
     def safe(self) -> bool:
@@ -67,42 +90,163 @@ def analyze(data: bytes, allow_prefixes: Iterable[str], *, tree: bool = True):
     return reference_analyze(data, allow=list(allow_prefixes), tree=tree)
 
 
-def _is_allowed(module: str, qualname: str, allow_prefixes) -> Optional[str]:
-    from .reference.allowlist import is_allowed
+def _words(allow_prefixes) -> Tuple[str, ...]:
+    from .reference.allowlist import check_prefixes
 
-    return is_allowed(module, qualname, extra_prefixes=tuple(allow_prefixes))
+    return check_prefixes(tuple(allow_prefixes))
+
+
+def as_trust(trusted) -> Trust:
+    """A use-aware trust mapping; a plain set of globals trusts their names only."""
+    if isinstance(trusted, Mapping):
+        return trusted
+    return {g: frozenset() for g in trusted}
+
+
+def trust_of(analysis) -> Trust:
+    """What the current object's own pickle vouches for: each global it names, with its uses."""
+    if analysis is None:
+        return {}
+    uses = analysis.uses
+    return {g: uses.get(g, frozenset()) for g in analysis.globals}
+
+
+def _waived(item, trusted: Trust) -> bool:
+    """A finding the current object's own pickle vouches for: a name it names, a use it makes."""
+    uses = trusted.get((item.module, item.qualname))
+    if uses is None:
+        return False
+    use = getattr(item, "use", "")
+    if use:
+        return use in uses
+    return getattr(item, "kind", "global") == "global"  # only "not on the allow-list" names
+
+
+def use_problem(module: str, qualname: str, uses, words: Tuple[str, ...], trusted: Trust) -> Optional[str]:
+    """Why these uses of a global are refused (None when all are allowed)."""
+    from .reference.allowlist import CHECKED, CONSTRUCT, FREE, classify
+
+    category, reason = classify(module, qualname, words)
+    granted = trusted.get((module, qualname))
+    if category is None and granted is None:
+        return reason
+    if category == CHECKED:
+        return "%s.%s: a pickle helper allowed only in the call shapes pickle writes" % (module, qualname)
+    for use in uses:
+        if use == USE_CALL and category != FREE and not (granted and USE_CALL in granted):
+            return ("%s.%s is called, and only its construction is allowed" % (module, qualname)
+                    if category == CONSTRUCT else reason or "%s.%s is called" % (module, qualname))
+        if use == USE_CONSTRUCT and category not in (FREE, CONSTRUCT) and not (granted and use in granted):
+            return reason or "%s.%s is constructed" % (module, qualname)
+    return None
 
 
 def decide(analysis, allow_prefixes: Iterable[str], renames: Renames,
-           trusted: FrozenSet[Global] = frozenset()) -> Verdict:
-    """The gate's verdict on an analyzed golden."""
-    allow_prefixes = tuple(allow_prefixes)
+           trusted=frozenset()) -> Verdict:
+    """The gate's verdict on an analyzed golden.
+
+    ``trusted``: what the current object's own pickle does (:func:`trust_of`),
+    which waives the same findings in the golden -- a name it names, a use it
+    makes of that global.
+    """
+    from .reference.allowlist import curated
+
+    words = _words(allow_prefixes)
+    trusted = as_trust(trusted)
     protocol = analysis.protocol
-    unsafe = {}
+    uses = getattr(analysis, "uses", None) or {}
+    findings: Dict[Global, list] = {}
     targets: Dict[Global, Global] = {}
+    checks: Dict[Global, FrozenSet[str]] = {}
     refused: List[Refusal] = []
     # The analyzer already reports globals by the names the loader resolves
     # (Python 2 names mapped under the protocol in force), so no re-mapping.
     for item in analysis.unsafe:
         if not item.module:
-            refused.append(Refusal(getattr(item, "kind", "") or "stream", "", item.reason))
+            refused.append(Refusal(getattr(item, "kind", "") or "stream", "", item.reason,
+                                   kind=getattr(item, "kind", "")))
             continue
-        unsafe[(item.module, item.qualname)] = item.reason
+        findings.setdefault((item.module, item.qualname), []).append(item)
     names = list(analysis.globals)
-    names.extend(g for g in unsafe if g not in names)
+    names.extend(g for g in findings if g not in names)
     for name in names:
         target = renames.apply(*name) if renames else name
+        used = uses.get(name, frozenset())
         if target != name:
-            reason = _is_allowed(target[0], target[1], allow_prefixes)
-            if reason is not None and target not in trusted:
+            reason = use_problem(target[0], target[1], used, words, trusted)
+            if reason is not None:
                 refused.append(Refusal(name[0], name[1], "renamed to %s.%s, which is refused: %s"
-                                       % (target + (reason,)), target))
+                                       % (target + (reason,)), target, _main_use(used)))
                 continue
-        elif name in unsafe and name not in trusted:
-            refused.append(Refusal(name[0], name[1], unsafe[name]))
-            continue
+        else:
+            kept = [item for item in findings.get(name, ()) if not _waived(item, trusted)]
+            if kept:
+                for item in kept:
+                    refused.append(Refusal(name[0], name[1], item.reason, None,
+                                           getattr(item, "use", ""), getattr(item, "kind", "")))
+                continue
         targets[name] = target
-    return Verdict(analysis, protocol, targets, refused)
+        if not curated(target[0], target[1], words):
+            checks[target] = checks.get(target, frozenset()) | used
+    return Verdict(analysis, protocol, targets, refused, checks, words, trusted)
+
+
+def _main_use(uses) -> str:
+    return USE_CALL if USE_CALL in uses else USE_CONSTRUCT if USE_CONSTRUCT in uses else ""
+
+
+def _name_of(obj) -> Optional[Global]:
+    module = getattr(obj, "__module__", None)
+    qualname = getattr(obj, "__qualname__", None)
+    if isinstance(module, str) and isinstance(qualname, str):
+        return module, qualname
+    return None
+
+
+def identity_problem(target: Global, obj, uses, words: Tuple[str, ...], trusted: Trust = {}) -> Optional[str]:
+    """Why the object a verified name resolved to may not be used so (None when it may).
+
+    Pickle itself writes a class or function by its own ``__module__`` and
+    ``__qualname__``; a golden naming it elsewhere is naming a re-export.  That is
+    accepted only when the real name is allowed for the same uses (a class moved and
+    re-exported at its old path is still the project's class).  A constructed class
+    runs its ``__new__`` and, under BUILD, its ``__setstate__``: each must come
+    from an allowed class (or be a builtin type's), not from whatever it inherits.
+    """
+    from .reference.allowlist import CONSTRUCT, FREE, classify
+
+    label = "%s.%s" % target
+    if isinstance(obj, types.ModuleType):
+        return "%s resolves to the module %s, not a class or function" % (label, obj.__name__)
+    real = _name_of(obj)
+    if real is None:
+        return "%s resolves to a %s object, not a class or function" % (label, type(obj).__name__)
+    if real != target:
+        problem = use_problem(real[0], real[1], uses or (), words, trusted)
+        if problem is not None:
+            return "%s is really %s.%s (re-exported), and %s" % (label, real[0], real[1], _tail(problem, real))
+    constructed = USE_CONSTRUCT in uses or USE_BUILD in uses
+    if constructed and not isinstance(obj, type):
+        return "%s is constructed, but is a %s, not a class" % (label, type(obj).__name__)
+    if constructed:
+        for hook, use in (("__new__", USE_CONSTRUCT), ("__setstate__", USE_BUILD)):
+            if use not in uses:
+                continue
+            owner = next((c for c in obj.__mro__ if hook in vars(c)), None)
+            if owner is None or owner.__module__ == "builtins":
+                continue  # object's, or a builtin type's
+            owner_name = _name_of(owner)
+            category = classify(owner_name[0], owner_name[1], words)[0] if owner_name else None
+            if category not in (FREE, CONSTRUCT) and owner_name not in trusted:
+                owner_label = "%s.%s" % owner_name if owner_name else repr(owner)
+                return "%s %s runs %s.%s, which is not the project's (%s is not on the allow-list)" % (
+                    "BUILD on" if use == USE_BUILD else "constructing", label, owner_label, hook, owner_label)
+    return None
+
+
+def _tail(problem: str, real: Global) -> str:
+    prefix = "%s.%s: " % real
+    return problem[len(prefix):] if problem.startswith(prefix) else problem
 
 
 def resolve(module: str, qualname: str):
@@ -131,6 +275,7 @@ class GuardedUnpickler(pickle.Unpickler):
         self._targets = verdict.targets
         self._protocol = verdict.protocol
         self._objects = objects if objects is not None else {}
+        self._verdict = verdict
 
     def find_class(self, module, name):
         key = (module, name) if self._protocol >= 3 else py3_name(module, name, self._protocol)
@@ -142,7 +287,13 @@ class GuardedUnpickler(pickle.Unpickler):
             raise pickle.UnpicklingError(
                 "global %s.%s was not verified by the serialcompat safety gate" % key
             )
-        return resolve(*target)
+        obj = resolve(*target)
+        verdict = self._verdict
+        if target in verdict.checks:
+            problem = identity_problem(target, obj, verdict.checks[target], verdict.words, verdict.trusted)
+            if problem is not None:
+                raise pickle.UnpicklingError("serialcompat safety gate: " + problem)
+        return obj
 
 
 def load(data: bytes, verdict: Verdict, objects: Optional[Dict[Global, object]] = None):
@@ -170,19 +321,47 @@ class Gate:
         self.renames = renames
         self._decisions: Dict[tuple, Tuple[Dict[Global, Global], List[Refusal]]] = {}
         self._resolved: Dict[Global, Resolution] = {}
+        self._identity: Dict[tuple, Optional[str]] = {}
+        self._keep: list = []
         # id(verdict.targets) -> (targets, resolved objects): a remembered decision hands out
         # the same targets dict, so its objects are looked up once
         self._objects: Dict[int, Tuple[Dict[Global, Global], Dict[Global, object]]] = {}
 
-    def decide(self, analysis, allow_prefixes: Iterable[str]) -> Verdict:
+    def decide(self, analysis, allow_prefixes: Iterable[str], trusted: Trust = None, trust_key=None) -> Verdict:
+        """:func:`decide`, remembered.  With ``trusted``, ``trust_key`` must identify it (hashable)."""
         allow_prefixes = tuple(allow_prefixes)
-        key = (allow_prefixes, tuple(analysis.globals), tuple(analysis.unsafe))
+        key = (allow_prefixes, tuple(analysis.globals), tuple(analysis.unsafe),
+               tuple(sorted(getattr(analysis, "uses", {}).items())), trust_key if trusted else None)
         known = self._decisions.get(key)
         if known is None:
-            verdict = decide(analysis, allow_prefixes, self.renames)
-            self._decisions[key] = (verdict.targets, verdict.refused)
+            verdict = decide(analysis, allow_prefixes, self.renames, trusted or frozenset())
+            self._decisions[key] = verdict[2:]
             return verdict
-        return Verdict(analysis, analysis.protocol, known[0], known[1])
+        return Verdict(analysis, analysis.protocol, *known)
+
+    def verify(self, verdict: Verdict) -> List[Refusal]:
+        """Refusals for allowed names that resolve to something else (see identity_problem).
+
+        A target that does not import is left to the class-moved diagnosis.
+        """
+        refused = []
+        trusted = verdict.trusted
+        for target, uses in verdict.checks.items():
+            key = (target, uses, verdict.words, id(trusted) if trusted else None)
+            problem = self._identity.get(key, _MISSING)
+            if problem is _MISSING:
+                found = self.resolve(target)
+                problem = None if found.problem is not None else identity_problem(
+                    target, found.obj, uses, verdict.words, trusted)
+                if trusted:
+                    self._keep.append(trusted)  # id() stays unique while it is remembered
+                self._identity[key] = problem
+            if problem is not None:
+                names = [name for name, t in verdict.targets.items() if t == target] or [target]
+                hook = problem.startswith(("BUILD on ", "constructing "))  # an inherited __new__/__setstate__
+                refused.append(Refusal(names[0][0], names[0][1], problem, None if names[0] == target else target,
+                                       _main_use(uses), "hook" if hook else "identity"))
+        return refused
 
     def resolve(self, target: Global) -> Resolution:
         found = self._resolved.get(target)
@@ -202,6 +381,9 @@ class Gate:
         known = self._objects.get(id(targets))
         if known is not None and known[0] is targets:
             return load(data, verdict, known[1])
+        refused = self.verify(verdict)  # callers verify first; never hand out an unverified object
+        if refused:
+            raise pickle.UnpicklingError("serialcompat safety gate: %s" % refused[0].reason)
         objects = {}
         for name, target in targets.items():
             found = self.resolve(target)
@@ -209,6 +391,9 @@ class Gate:
                 objects[name] = found.obj
         self._objects[id(targets)] = (targets, objects)
         return load(data, verdict, objects)
+
+
+_MISSING = object()
 
 
 def exc_text(exc: BaseException) -> str:

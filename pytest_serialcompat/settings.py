@@ -36,7 +36,8 @@ INI_OPTIONS = (
     ("serialcompat_renames", "linelist", [],
      "old.module.Name = new.module.Name, one per line: where old goldens' globals live now"),
     ("serialcompat_allow", "linelist", [],
-     "extra module prefixes the safety gate accepts in goldens (e.g. numpy)"),
+     "what the safety gate accepts in goldens: library families (numpy pandas), module prefixes "
+     "(their classes may be constructed, never called) and exact names (may be called)"),
     ("serialcompat_required_pythons", "linelist", [],
      "producer versions that must have goldens (e.g. 3.8 3.12); missing ones fail"),
     ("serialcompat_protocols", "linelist", [],

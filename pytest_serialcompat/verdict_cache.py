@@ -32,26 +32,29 @@ class UnsafeEntry(NamedTuple):
     module: str
     qualname: str
     reason: str
+    kind: str = "global"
+    use: str = ""   # the use of the global the finding is about (the gate's trust is per use)
 
 
 class GoldenAnalysis:
     """The parts of an Analysis the gate needs; the tree is computed only on demand."""
 
-    __slots__ = ("protocol", "globals", "unsafe", "_data", "_analysis")
+    __slots__ = ("protocol", "globals", "unsafe", "uses", "_data", "_analysis")
 
     def __init__(self, protocol: int, globals_: List[Tuple[str, str]], unsafe: List[UnsafeEntry],
-                 data: bytes, analysis=None):
+                 data: bytes, analysis=None, uses=None):
         self.protocol = protocol
         self.globals = globals_
         self.unsafe = unsafe
+        self.uses = uses if uses is not None else {}
         self._data = data
         self._analysis = analysis
 
     @classmethod
     def from_analysis(cls, analysis, data: bytes) -> "GoldenAnalysis":
         return cls(analysis.protocol, [tuple(g) for g in analysis.globals],
-                   [UnsafeEntry(u.module, u.qualname, u.reason) for u in analysis.unsafe], data,
-                   analysis if analysis.max_depth is not None else None)
+                   [UnsafeEntry(u.module, u.qualname, u.reason, u.kind, u.use) for u in analysis.unsafe], data,
+                   analysis if analysis.max_depth is not None else None, dict(analysis.uses))
 
     @property
     def tree(self):
@@ -63,13 +66,15 @@ class GoldenAnalysis:
 
     def to_entry(self) -> dict:
         return {"protocol": self.protocol, "globals": [list(g) for g in self.globals],
-                "unsafe": [list(u) for u in self.unsafe]}
+                "unsafe": [list(u) for u in self.unsafe],
+                "uses": [[list(g), sorted(u)] for g, u in self.uses.items()]}
 
     @classmethod
     def from_entry(cls, entry: dict, data: bytes) -> Optional["GoldenAnalysis"]:
         try:
             return cls(int(entry["protocol"]), [(str(m), str(q)) for m, q in entry["globals"]],
-                       [UnsafeEntry(str(m), str(q), str(r)) for m, q, r in entry["unsafe"]], data)
+                       [UnsafeEntry(*map(str, u)) for u in entry["unsafe"]], data, None,
+                       {(str(g[0]), str(g[1])): frozenset(map(str, u)) for g, u in entry.get("uses", ())})
         except (KeyError, TypeError, ValueError):
             return None  # a damaged entry is simply a miss
 
@@ -78,7 +83,7 @@ def namespace(allow_prefixes: Sequence[str]) -> str:
     """Digest of everything a verdict depends on besides the bytes."""
     digest = hashlib.sha256(__version__.encode())
     reference = Path(__file__).with_name("reference")
-    for name in ("analyzer.py", "allowlist.py", "opcodes.py"):
+    for name in ("analyzer.py", "allowlist.py", "families.py", "opcodes.py"):
         try:
             digest.update((reference / name).read_bytes())
         except OSError:

@@ -1,5 +1,7 @@
 """A throw-away project for pytester runs of the plugin: myapp/models.py and tests/test_app.py."""
 
+import hashlib
+import json
 import os
 import shutil
 import sys
@@ -36,3 +38,23 @@ def other_interpreter():
             if candidate and os.path.exists(candidate):
                 return candidate, "cpython3.%d" % minor
     return None, None
+
+
+STORE = "tests/__serialcompat__"
+
+
+def write_golden(pytester, name, filename, data, interpreter, extra=None):
+    """A golden as another interpreter would have written it (file + its matching manifest entry)."""
+    folder = pytester.path / STORE / name
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / filename).write_bytes(data)
+    manifest_path = folder / ("%s.manifest.json" % interpreter)
+    manifest = {"kind": "pytest-serialcompat golden manifest", "manifest_version": 1,
+                "interpreter": interpreter, "recorded_by": "tests/test_app.py::test_service",
+                "sample": name, "goldens": {}}
+    if manifest_path.exists():
+        manifest = json.loads(manifest_path.read_text())
+    entry = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+    entry.update(extra or {})
+    manifest["goldens"][filename] = entry
+    manifest_path.write_text(json.dumps(manifest))

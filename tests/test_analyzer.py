@@ -201,7 +201,7 @@ def test_to_dict_is_json_with_the_contract_keys():
     result = analyze(pickle.dumps({"a": [1.5, b"x"]}, 4))
     d = json.loads(json.dumps(result.to_dict()))
     assert set(d) == {"protocol", "opcode_counts", "globals", "calls", "max_depth", "memo_size",
-                      "buffer_count", "safe", "unsafe", "tree"}
+                      "buffer_count", "safe", "unsafe", "tree", "uses"}
     assert d["safe"] is True and d["protocol"] == 4
 
 
@@ -356,8 +356,19 @@ def test_ext_codes_resolve_through_copyreg():
 def test_allow_prefixes_and_their_guards():
     thing = p(call(g("myapp.models", "Thing"), i1(1)))
     assert not analyze(thing).safe
-    assert analyze(thing, allow=["myapp"]).safe
+    # a prefix grants construction, never calls: REDUCE on a prefix global is refused ...
+    called = analyze(thing, allow=["myapp"])
+    assert [(u.module, u.qualname, u.kind, u.use) for u in called.unsafe] == [
+        ("myapp.models", "Thing", "call", "call")]
+    assert "REDUCE calls myapp.models.Thing" in reasons(called)
+    assert called.uses == {("myapp.models", "Thing"): frozenset({"call"})}
+    # ... a call needs the exact name, and construction (NEWOBJ, then BUILD) needs the prefix
+    assert analyze(thing, allow=["myapp.models.Thing"]).safe
+    built = p(g("myapp.models", "Thing") + op.EMPTY_TUPLE + op.NEWOBJ + op.EMPTY_DICT + op.BUILD)
+    result = analyze(built, allow=["myapp"])
+    assert result.safe and result.uses == {("myapp.models", "Thing"): frozenset({"construct", "build"})}
     assert not analyze(thing, allow=["myap"]).safe  # a prefix is a whole dotted component
+    assert not analyze(built, allow=["myap"]).safe
     walk = analyze(p(call(g("myapp", "os.system"), u("id")), proto=4), allow=["myapp"])
     assert "denied module" in reasons(walk)
     dunder = analyze(p(call(g("myapp", "Thing.__init__.__globals__")), proto=4), allow=["myapp"])
@@ -397,7 +408,7 @@ def test_analyzing_never_imports_named_modules(tmp_path, monkeypatch):
         "open(%r, 'w').close()\ndef f():\n    return 1\n" % str(marker))
     monkeypatch.syspath_prepend(str(tmp_path))
     data = p(call(g("sc_canary_module", "f")))
-    result = analyze(data, allow=["sc_canary_module"])
+    result = analyze(data, allow=["sc_canary_module.f"])  # a call needs the exact name
     assert result.safe and result.globals == [("sc_canary_module", "f")]
     assert "sc_canary_module" not in sys.modules
     assert not marker.exists()

@@ -11,7 +11,7 @@ import textwrap
 
 import pytest
 
-from plugin_app import make_app, other_interpreter, run
+from plugin_app import make_app, other_interpreter, run, write_golden
 from pytest_serialcompat.environment import CURRENT
 
 # In-process pytester runs drop modules first imported during a run; importing the
@@ -278,23 +278,6 @@ def test_custom_compare_and_comparator_hook(app):
 
 
 # ------------------------------------------------ (d) unreadable protocol
-
-
-def write_golden(pytester, name, filename, data, interpreter, extra=None):
-    """A golden as another interpreter would have written it (file + its manifest entry)."""
-    folder = pytester.path / STORE / name
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / filename).write_bytes(data)
-    manifest_path = folder / ("%s.manifest.json" % interpreter)
-    manifest = {"kind": "pytest-serialcompat golden manifest", "manifest_version": 1,
-                "interpreter": interpreter, "recorded_by": "tests/test_app.py::test_service",
-                "sample": name, "goldens": {}}
-    if manifest_path.exists():
-        manifest = json.loads(manifest_path.read_text())
-    entry = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
-    entry.update(extra or {})
-    manifest["goldens"][filename] = entry
-    manifest_path.write_text(json.dumps(manifest))
 
 
 def test_newer_protocol_is_skipped_with_the_reason(app):

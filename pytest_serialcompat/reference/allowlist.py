@@ -24,10 +24,20 @@ Three tables, consulted in this order:
 2. :data:`DENY` -- modules and names known to run code, touch files, processes
    or the network.  A deny entry wins over the caller's extra prefixes: passing
    ``allow=["os"]`` does not make ``os.system`` safe.
-3. The caller's extra module prefixes (``"myapp"`` accepts ``myapp`` and
-   ``myapp.*``), with a guard on the qualname: no ``__dunder__``/mangled
-   component and no component named like a denied module, because a dotted
-   qualname is resolved by ``getattr`` walks (``myapp.os.system``).
+3. The caller's extra words (``allow=`` of the analyzer, ``serialcompat_allow``
+   of the plugin), each one of:
+
+   * a *family* name (``numpy``, ``pandas``, ...; see :mod:`.families`): that
+     library's curated reconstructors and classes, each with its use, and
+     nothing else (a family name is not a module prefix);
+   * an exact dotted name (``myapp.admin.reset_db``): that global may be
+     called (category ``FREE``);
+   * a module prefix (``"myapp"`` accepts ``myapp`` and ``myapp.*``): classes
+     under it may be *constructed* and given state (category ``CONSTRUCT``),
+     never called -- a call needs an exact name.  A guard on the qualname
+     applies: no ``__dunder__``/mangled component and no component named like
+     a denied module, because a dotted qualname is resolved by ``getattr``
+     walks (``myapp.os.system``).
 
 Everything else is unsafe: the list is an allow-list.
 
@@ -37,10 +47,13 @@ Importing this module imports nothing named by any pickle.
 import builtins
 import re
 from types import MappingProxyType
-from typing import Dict, Iterable, Mapping, NamedTuple, Optional, Pattern, Tuple
+from typing import Dict, FrozenSet, Iterable, Mapping, NamedTuple, Optional, Pattern, Tuple
+
+from . import families as _families
 
 FREE = "free"
 CHECKED = "checked"
+CONSTRUCT = _families.CONSTRUCT  # may be constructed (NEWOBJ, copyreg.__newobj__) and built, never called
 
 
 class Entry(NamedTuple):
@@ -252,8 +265,7 @@ _DENY_ROOTS = frozenset(name.split(".")[0] for name in _DENY_MODULES) | {"builti
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
 
-NOT_LISTED = ("not on the allow-list of stdlib data types "
-              "(extend it with allow=['package'] for your own code)")
+NOT_LISTED = "not on the allow-list of stdlib data types and enabled library families"
 
 
 def _deny_reason(module: str, qualname: str) -> Optional[str]:
@@ -280,7 +292,7 @@ def entry(module: str, qualname: str) -> Optional[Entry]:
 
 
 def check_prefixes(prefixes: Iterable[str]) -> Tuple[str, ...]:
-    """Validate caller-supplied module prefixes; returns them as a tuple."""
+    """Validate caller-supplied allow words (prefixes, exact names, families); returns a tuple."""
     if isinstance(prefixes, str):
         prefixes = (prefixes,)
     result = []
@@ -289,6 +301,46 @@ def check_prefixes(prefixes: Iterable[str]) -> Tuple[str, ...]:
             raise ValueError("allow prefix must be a dotted module name, got %r" % (prefix,))
         result.append(prefix)
     return tuple(result)
+
+
+class AllowSpec(NamedTuple):
+    """The caller's allow words, sorted by what each grants."""
+
+    prefixes: Tuple[str, ...]        # construction of classes under them
+    exact: FrozenSet[str]            # calls of exactly these dotted names
+    families: FrozenSet[str]         # enabled family names (defaults and inclusions added)
+
+
+def spec(words: Tuple[str, ...]) -> AllowSpec:
+    """What validated allow words grant (cached: the plugin passes the same tuple every time)."""
+    found = _specs.get(words)
+    if found is None:
+        prefixes = tuple(w for w in words if _families.family_of(w) is None)
+        found = AllowSpec(prefixes, frozenset(prefixes), frozenset(_families.enabled(words)))
+        if len(_specs) >= 64:
+            _specs.clear()
+        _specs[words] = found
+    return found
+
+
+_specs: Dict[Tuple[str, ...], AllowSpec] = {}
+
+
+def family_entry(module: str, qualname: str):
+    """``(family name, Reconstructor)`` of a curated third-party global, whether enabled or not."""
+    return _families.OWNER.get((module, qualname))
+
+
+def curated(module: str, qualname: str, words: Tuple[str, ...] = ()) -> bool:
+    """Whether a global is an exact entry of the stdlib table or of an enabled family.
+
+    Curated entries are what they claim (they were read, one by one); every other
+    allowed global is verified against the object it resolves to before loading.
+    """
+    if entry(module, qualname) is not None:
+        return True
+    owned = _families.OWNER.get((module, qualname))
+    return owned is not None and owned[0] in spec(words).families
 
 
 def _prefix_reason(module: str, qualname: str, prefixes: Tuple[str, ...]) -> Optional[str]:
@@ -310,8 +362,9 @@ def _prefix_reason(module: str, qualname: str, prefixes: Tuple[str, ...]) -> Opt
 def classify(module: str, qualname: str, extra_prefixes: Tuple[str, ...] = ()) -> Tuple[Optional[str], Optional[str]]:
     """``(category, None)`` when the global is allowed, ``(None, reason)`` when not.
 
-    ``category`` is FREE or CHECKED (see the module docstring).  ``extra_prefixes``
-    must already be validated (:func:`check_prefixes`).
+    ``category`` is FREE, CHECKED or CONSTRUCT (see the module docstring).
+    ``extra_prefixes`` are the caller's allow words, already validated
+    (:func:`check_prefixes`).
     """
     key = (module, qualname, extra_prefixes)
     known = _classified.get(key)
@@ -329,20 +382,46 @@ _classified: Dict[Tuple[str, str, Tuple[str, ...]], Tuple[Optional[str], Optiona
 _CLASSIFIED_MAX = 4096
 
 
+def family_hint(module: str, qualname: str) -> Optional[str]:
+    """``"<library> data reconstructor (family numpy)"`` for a curated global, else None."""
+    owned = _families.OWNER.get((module, qualname))
+    if owned is None:
+        return None
+    family = _families.FAMILIES[owned[0]]
+    what = "data reconstructor" if owned[1].use == _families.CALL else "data class"
+    return "a %s %s of the %s family (serialcompat_allow = %s)" % (family.library, what, family.name, family.name)
+
+
 def _classify(module: str, qualname: str, extra_prefixes: Tuple[str, ...]) -> Tuple[Optional[str], Optional[str]]:
     found = entry(module, qualname)
     if found is not None:
         return found.category, None
+    allow = spec(extra_prefixes)
+    owned = _families.OWNER.get((module, qualname))
+    if owned is not None and owned[0] in allow.families:
+        return (FREE if owned[1].use == _families.CALL else CONSTRUCT), None
     why = _deny_reason(module, qualname)
     if why is not None:
         return None, "%s.%s: %s" % (module, qualname, why)
-    if extra_prefixes:
-        reason = _prefix_reason(module, qualname, extra_prefixes)
+    if allow.exact and module + "." + qualname in allow.exact:
+        reason = _prefix_reason(module, qualname, (module,))
         if reason is None:
             return FREE, None
+        return None, "%s.%s: %s" % (module, qualname, reason)
+    if owned is not None:
+        return None, "%s.%s: not enabled: %s" % (module, qualname, family_hint(module, qualname))
+    if allow.prefixes:
+        reason = _prefix_reason(module, qualname, allow.prefixes)
+        if reason is None:
+            return CONSTRUCT, None
     else:
         reason = NOT_LISTED
     return None, "%s.%s: %s" % (module, qualname, reason)
+
+
+def is_denied(module: str, qualname: str) -> bool:
+    """Whether the deny table names this global (no allow word can change that)."""
+    return entry(module, qualname) is None and _deny_reason(module, qualname) is not None
 
 
 def is_allowed(module: str, qualname: str, extra_prefixes: Iterable[str] = ()) -> Optional[str]:
@@ -350,7 +429,9 @@ def is_allowed(module: str, qualname: str, extra_prefixes: Iterable[str] = ()) -
 
     CHECKED globals (``builtins.getattr``, ``copyreg._reconstructor``, ...) are
     reported unsafe here: they are safe only in the call shapes that
-    :func:`pytest_serialcompat.reference.analyzer.analyze` verifies.
+    :func:`pytest_serialcompat.reference.analyzer.analyze` verifies.  A global
+    that a prefix grants (CONSTRUCT) is allowed here: it may be named and
+    constructed; the analyzer refuses a call of it.
     """
     category, reason = classify(module, qualname, check_prefixes(extra_prefixes))
     if category == CHECKED:

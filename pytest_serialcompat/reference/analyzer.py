@@ -35,7 +35,7 @@ from typing import Dict, Iterable, List, NamedTuple, Optional, Tuple
 
 import _compat_pickle
 
-from . import allowlist
+from . import allowlist, families
 from . import opcodes as op
 from . import tree
 from .errors import MalformedPickle
@@ -74,6 +74,11 @@ KIND_PERSISTENT_ID = "persistent_id"  # PERSID/BINPERSID: needs the caller's per
 KIND_BUILD = "build"  # BUILD that changes a module-level object or a special attribute
 KIND_MUTATION = "mutation"  # APPEND/SETITEM/ADDITEMS into a module-level object
 
+# What the stream does with a global (UnsafeGlobal.use, Analysis.uses)
+USE_CALL = "call"  # called: REDUCE, INST, OBJ, a defaultdict factory, a partial's function
+USE_CONSTRUCT = "construct"  # instantiated without __init__: NEWOBJ(_EX), copyreg.__newobj__(_ex__)/_reconstructor
+USE_BUILD = "build"  # an instance of it is given state by BUILD (its __setstate__ runs)
+
 
 class UnsafeGlobal(NamedTuple):
     module: str  # "" when the finding is not about one global
@@ -81,16 +86,17 @@ class UnsafeGlobal(NamedTuple):
     reason: str
     kind: str = KIND_GLOBAL
     offset: Optional[int] = None
+    use: str = ""  # USE_CALL / USE_CONSTRUCT when the finding is about that use of the global
 
 
 class Analysis:
     """What :func:`analyze` found.  See the module docstring and docs/analyzer.md."""
 
     __slots__ = ("protocol", "opcode_counts", "globals", "calls", "max_depth", "memo_size",
-                 "buffer_count", "unsafe", "tree", "end")
+                 "buffer_count", "unsafe", "tree", "end", "uses")
 
     def __init__(self, protocol, opcode_counts, globals_, calls, max_depth, memo_size,
-                 buffer_count, unsafe, root, end):
+                 buffer_count, unsafe, root, end, uses=None):
         self.protocol: int = protocol
         self.opcode_counts: Dict[str, int] = opcode_counts
         self.globals: List[Tuple[str, str]] = globals_
@@ -101,6 +107,9 @@ class Analysis:
         self.unsafe: List[UnsafeGlobal] = unsafe
         self.tree = root
         self.end: int = end  # offset just past STOP; bytes after it are not read
+        # global -> the uses the stream makes of it (USE_CALL, USE_CONSTRUCT, USE_BUILD);
+        # a global in ``globals`` but not here is only named (a value, or getattr's owner)
+        self.uses: Dict[Tuple[str, str], frozenset] = uses if uses is not None else {}
 
     @property
     def safe(self) -> bool:
@@ -118,6 +127,7 @@ class Analysis:
             "buffer_count": self.buffer_count,
             "safe": self.safe,
             "unsafe": [u._asdict() for u in self.unsafe],
+            "uses": [[list(g), sorted(u)] for g, u in self.uses.items()],
             "tree": tree.to_dict(self.tree) if self.max_depth is not None else None,
         }
 
@@ -142,6 +152,9 @@ _TYPE_OF = {  # builtins.type(x) shapes pickle writes for the singletons' types
 _PARTIAL = ("functools", "partial")
 _FREE = allowlist.FREE
 _CHECKED = allowlist.CHECKED
+_CONSTRUCT = allowlist.CONSTRUCT
+_MAY_CONSTRUCT = (_FREE, _CONSTRUCT)
+_FAMILY = families.OWNER
 
 _unpack_i4 = struct.Struct("<i").unpack_from
 _unpack_u4 = struct.Struct("<I").unpack_from
@@ -156,12 +169,14 @@ _IMPORT_MAPPING = _compat_pickle.IMPORT_MAPPING
 class _GlobalMeta:
     """Analyzer bookkeeping on a GLOBAL node (kept in Node.meta)."""
 
-    __slots__ = ("category", "uses", "pseudo")
+    __slots__ = ("category", "uses", "pseudo", "used", "family")
 
-    def __init__(self, category, pseudo=False):
-        self.category = category  # FREE, CHECKED or None (not allowed)
+    def __init__(self, category, pseudo=False, family=None):
+        self.category = category  # FREE, CHECKED, CONSTRUCT or None (not allowed)
         self.uses = 0  # pushes not yet consumed by a checked call
         self.pseudo = pseudo  # a placeholder for a global that cannot be named statically
+        self.used = None  # set of USE_* the stream makes of it, once it makes one
+        self.family = family  # the curated CALL entry (families.Reconstructor) when enabled as one
 
 
 def _is_str_in(value, names) -> bool:
@@ -261,11 +276,46 @@ class _Machine:
         def fail(message, at):
             raise MalformedPickle(message, at)
 
-        def flag(module, qualname, reason, kind, at):
+        def flag(module, qualname, reason, kind, at, use=""):
             key = (module, qualname, reason, kind)
             if key not in finding_keys:
                 finding_keys.add(key)
-                findings.append(UnsafeGlobal(module, qualname, reason, kind, at))
+                findings.append(UnsafeGlobal(module, qualname, reason, kind, at, use))
+
+        def note_use(node, use):
+            meta = node.meta
+            if meta.used is None:
+                meta.used = {use}
+            else:
+                meta.used.add(use)
+
+        def use_call(func, name, how, at):
+            """``func`` (the real global ``name``) is called; only FREE globals may be."""
+            note_use(func, USE_CALL)
+            cat = func.meta.category
+            if cat == _FREE:
+                return True
+            module, qualname = name
+            if cat == _CONSTRUCT:
+                flag(module, qualname, "%s calls %s.%s: the allow-list lets the pickle construct it, "
+                     "not call it (a name prefix grants construction of classes; a call needs the exact "
+                     "name)" % (how, module, qualname), KIND_CALL, at, USE_CALL)
+            elif cat is None:
+                flag(module, qualname, "%s calls %s.%s, which is not allowed" % (how, module, qualname),
+                     KIND_CALL, at, USE_CALL)
+            return False
+
+        def use_construct(cls, name, how, at):
+            """``cls`` (the real global ``name``) is instantiated without its __init__."""
+            note_use(cls, USE_CONSTRUCT)
+            cat = cls.meta.category
+            if cat == _FREE or cat == _CONSTRUCT:
+                return True
+            module, qualname = name
+            if cat is None:
+                flag(module, qualname, "%s constructs %s.%s, which is not allowed" % (how, module, qualname),
+                     KIND_CALL, at, USE_CONSTRUCT)
+            return False
 
         def charge(values, at):
             """Pay for copying/normalising ``values`` (direct args and their items)."""
@@ -332,7 +382,9 @@ class _Machine:
             if node is None:
                 category, reason = allowlist.classify(module, name, prefixes)
                 node = Node(GLOBAL, key)
-                node.meta = _GlobalMeta(category)
+                entry = _FAMILY.get(key) if category == _FREE else None
+                node.meta = _GlobalMeta(category, False, entry[1] if entry is not None
+                                        and entry[1].use == families.CALL else None)
                 gnodes[key] = node
                 if reason is not None:
                     flag(module, name, reason, KIND_GLOBAL, at)
@@ -356,10 +408,16 @@ class _Machine:
                 return value.meta.category
             return None
 
-        def callable_safe(value):
-            """May this value be called later by whoever holds it (partial func, factory)?"""
+        def callable_safe(value, how=None, at=None):
+            """May this value be called later by whoever holds it (partial func, factory)?
+
+            With ``how``, a real global is judged (and recorded) as called there.
+            """
             if type(value) is Node:
                 if value.kind == GLOBAL:
+                    name = gname(value)
+                    if how is not None and name is not None and value.meta.category != _CHECKED:
+                        return use_call(value, name, how, at)
                     return value.meta.category == _FREE
                 if value.kind == OBJECT and gname(value.cls) == _PARTIAL:
                     return True
@@ -371,7 +429,9 @@ class _Machine:
             module, qualname = name
             n = len(items)
             if name == ("builtins", "getattr"):
-                if n == 2 and category(items[0]) == _FREE and gname(items[0]) and type(items[1]) is str \
+                # getattr(<global>, "name") is how protocols 0-3 name a nested global: the
+                # result is the global owner.name, judged on its own (the owner is named too)
+                if n == 2 and gname(items[0]) and category(items[0]) != _CHECKED and type(items[1]) is str \
                         and items[1].isidentifier():
                     owner = items[0].value
                     return make_global(owner[0], owner[1] + "." + items[1], at, fix_imports=False)
@@ -388,17 +448,24 @@ class _Machine:
                     return tree.call(func, items)
                 return None
             if module == "copyreg":
+                # the class is constructed (cls.__new__, or base.__new__(cls) for _reconstructor);
+                # _reconstructor's base also runs base.__init__(obj, state): it must be FREE
+                cls = gname(items[0]) if n else None
                 if qualname == "_reconstructor":
-                    ok = n == 3 and category(items[0]) == _FREE and category(items[1]) == _FREE
+                    ok = n == 3 and cls is not None and category(items[1]) == _FREE
                 elif qualname == "__newobj__":
-                    ok = n >= 1 and category(items[0]) == _FREE
+                    ok = n >= 1 and cls is not None
                 else:  # __newobj_ex__
-                    ok = (n == 3 and category(items[0]) == _FREE
+                    ok = (n == 3 and cls is not None
                           and type(items[1]) is Node and items[1].kind == TUPLE
                           and type(items[2]) is Node and items[2].kind == DICT)
-                return tree.call(func, items) if ok else None
+                if not ok:
+                    return None
+                use_construct(items[0], cls, "%s.%s" % name, at)
+                return tree.call(func, items)
             if name == _PARTIAL:
-                return tree.new_object(func, items) if n >= 1 and callable_safe(items[0]) else None
+                return tree.new_object(func, items) if n >= 1 and callable_safe(items[0], "functools.partial", at) \
+                    else None
             if name == ("array", "_array_reconstructor"):
                 return tree.call(func, items) if n == 4 and gname(items[0]) == ("array", "array") else None
             return None
@@ -421,9 +488,39 @@ class _Machine:
                          % (module, qualname, _describe(items[1]) if type(items[1]) is not str
                             else repr(items[1])), KIND_CALL, at)
             elif name == ("collections", "defaultdict") and items:
-                if items[0] is not None and not callable_safe(items[0]):
+                factory = items[0]
+                if factory is not None and not callable_safe(factory, "a collections.defaultdict factory", at) \
+                        and (gname(factory) is None or category(factory) == _CHECKED):
                     flag(module, qualname, "collections.defaultdict default_factory is %s, "
                          "not an allowed callable" % _describe(items[0]), KIND_CALL, at)
+
+        def family_call_rules(name, entry, items, kind, at):
+            """A curated reconstructor: classes where it constructs one, None where it needs it."""
+            module, qualname = name
+            for i, item in enumerate(items):
+                if i in entry.classes:
+                    cls = gname(item)
+                    if cls is None:
+                        flag(module, qualname, "%s.%s needs a class as argument %d, got %s"
+                             % (module, qualname, i + 1, _describe(item)), KIND_CALL, at, USE_CALL)
+                    else:
+                        use_construct(item, cls, "%s.%s" % name, at)
+                elif i in entry.types and type(item) is Node and item.kind == GLOBAL:
+                    if category(item) not in _MAY_CONSTRUCT:
+                        flag(module, qualname, "%s.%s is called with %s as argument %d, which is not an "
+                             "allowed class" % (module, qualname, _describe(item), i + 1), KIND_CALL, at, USE_CALL)
+                elif i in entry.nones:
+                    if item is not None:
+                        flag(module, qualname, "%s.%s argument %d must be None (another value is opened "
+                             "as a file), got %s" % (module, qualname, i + 1, _describe(item)),
+                             KIND_CALL, at, USE_CALL)
+                elif type(item) is Node and item.kind == GLOBAL:
+                    flag(module, qualname, "%s.%s is called with the global %s as argument %d; it takes "
+                         "data there" % (module, qualname, _describe(item), i + 1), KIND_CALL, at, USE_CALL)
+            for i in entry.nones:
+                if i >= len(items):
+                    flag(module, qualname, "%s.%s needs None as argument %d" % (module, qualname, i + 1),
+                         KIND_CALL, at, USE_CALL)
 
         def do_call(func, args, at, kind):
             name = gname(func)
@@ -444,6 +541,8 @@ class _Machine:
                 if cat == _CHECKED:
                     flag(name[0], name[1], "%s.%s called with arguments computed at load time (%s)"
                          % (name[0], name[1], _describe(args)), KIND_CALL, at)
+                else:
+                    use_call(func, name, kind, at)
                 return tree.new_object(func, [args])
             if cat == _CHECKED:
                 value = checked_call(func, name, items, at)
@@ -453,11 +552,16 @@ class _Machine:
                          % (name[0], name[1], allowlist.DEFAULT_ALLOW[name].why), KIND_CALL, at)
                     return tree.new_object(func, items)
                 return value
-            if cat == _FREE:
-                free_call_rules(name, items, at)
+            if use_call(func, name, kind, at):
+                entry = func.meta.family
+                if entry is not None:
+                    family_call_rules(name, entry, items, kind, at)
+                else:
+                    free_call_rules(name, items, at)
             return tree.call(func, items)
 
         def check_class(cls, kind, at):
+            """NEWOBJ/NEWOBJ_EX construct ``cls``; INST/OBJ call it (``cls(*args)``)."""
             name = gname(cls)
             calls.append(CallSite(kind, name, at))
             if name is None:
@@ -467,6 +571,10 @@ class _Machine:
             elif cls.meta.category == _CHECKED:
                 flag(name[0], name[1], "%s on %s.%s, which is allowed only as %s"
                      % (kind, name[0], name[1], allowlist.DEFAULT_ALLOW[name].why), KIND_CALL, at)
+            elif kind == "INST" or kind == "OBJ":
+                use_call(cls, name, kind, at)
+            else:
+                use_construct(cls, name, kind, at)
 
         def do_build(inst, state, at):
             if type(state) is Node and state.kind == TUPLE:
@@ -480,6 +588,8 @@ class _Machine:
                 elif inst.kind == GLOBAL:
                     target = gname(inst)
             calls.append(CallSite("BUILD", target, at))
+            if target is not None:
+                note_use(inst.cls if inst.kind == OBJECT else inst, USE_BUILD)
             if type(inst) is Node and inst.kind == GLOBAL:
                 module, qualname = inst.value
                 flag(module, qualname, "BUILD on the global %s.%s changes a module-level object"
@@ -489,7 +599,7 @@ class _Machine:
                 if target == _PARTIAL:
                     s = state
                     ok = (type(s) is Node and s.kind == TUPLE and len(s.items) == 4
-                          and callable_safe(s.items[0])
+                          and callable_safe(s.items[0], "functools.partial (BUILD state)", at)
                           and type(s.items[1]) is Node and s.items[1].kind == TUPLE
                           and (s.items[2] is None or (type(s.items[2]) is Node and s.items[2].kind == DICT))
                           and (s.items[3] is None or (type(s.items[3]) is Node and s.items[3].kind == DICT)))
@@ -1149,7 +1259,8 @@ class _Machine:
                 opcode_counts = {op.OPCODES[c].name: counts[c] for c in range(256) if counts[c]}
                 globals_ = [key for key in gnodes]
                 return Analysis(protocol, opcode_counts, globals_, calls, nesting, len(memo), nbuffers[0],
-                                findings, root, end)
+                                findings, root, end,
+                                {g: frozenset(n.meta.used) for g, n in gnodes.items() if n.meta.used})
             finally:
                 del stack[:], marks[:], result[:]
                 memo.clear()
