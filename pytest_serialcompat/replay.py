@@ -280,19 +280,14 @@ class Replayer:
             self._pristine = _pristine(self.ctx.obj, fresh)
         return self._pristine
 
-    def _trusted_pairs(self, protocol: int):
-        """What the current object's own pickle does: each global it names, with its uses (once per check).
-
-        Protocols 2-5 name the same globals the same way (below 4 a nested class is also
-        reached through builtins.getattr, which trust never needs), so one analysis of
-        one protocol's bytes serves goldens of every protocol.
-        """
-        protocol = _TRUST_PROTOCOL
+    def _trusted(self, protocol: int) -> tuple:
+        """What the current object's own pickle at ``protocol`` does: (each global it names
+        with its uses, a hashable key of that), analyzed once per check and protocol."""
         found = self._trust.get(protocol)
         if found is None:
             trust = safety.trust_of(self._fresh_analysis_for(protocol))
             found = self._trust[protocol] = (trust, frozenset(trust.items()))
-        return found[0]
+        return found
 
     def _structure(self, analysis, protocol: int) -> List:
         fresh = self._fresh_analysis_for(protocol)
@@ -334,9 +329,16 @@ class Replayer:
                         % golden.interpreter)
         gate = ctx.state.gate
         verdict = gate.decide(analysis, ctx.allow_prefixes)
-        if not verdict.safe:  # (a verdict that needs the current object's globals is not shared)
-            trusted = self._trusted_pairs(analysis.protocol)
-            verdict = gate.decide(analysis, ctx.allow_prefixes, trusted, self._trust[_TRUST_PROTOCOL][1])
+        # A verdict that needs the current object's own pickle is not shared.  Most objects
+        # pickle the same globals the same way at protocols 2-5, so one protocol's pickle is
+        # asked first; the golden's own protocol only when that is not enough (numpy, for
+        # one, reduces arrays through another function at protocol 5).
+        own = max(2, min(analysis.protocol, pickle.HIGHEST_PROTOCOL))
+        for trust_protocol in [_TRUST_PROTOCOL] + ([own] if own != _TRUST_PROTOCOL else []):
+            if verdict.safe:
+                break
+            trusted, key = self._trusted(trust_protocol)
+            verdict = gate.decide(analysis, ctx.allow_prefixes, trusted, key)
         if not verdict.safe:
             raise _fail(UNSAFE, *diagnosis.unsafe(verdict.refused))
         refused = gate.verify(verdict)  # each allowed name is what it claims to be
@@ -418,7 +420,7 @@ class Replayer:
         ctx = self.ctx
         renames = Renames.from_lines([r.line for r in ctx.renames.rules] + rules)
         protocol = max(2, min(analysis.protocol, pickle.HIGHEST_PROTOCOL))
-        verdict = safety.decide(analysis, ctx.allow_prefixes, renames, self._trusted_pairs(protocol))
+        verdict = safety.decide(analysis, ctx.allow_prefixes, renames, self._trusted(protocol)[0])
         if not verdict.safe or ctx.state.gate.verify(verdict):
             return None
         try:

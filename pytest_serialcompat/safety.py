@@ -225,10 +225,11 @@ def identity_problem(target: Global, obj, uses, words: Tuple[str, ...], trusted:
         problem = use_problem(real[0], real[1], uses or (), words, trusted)
         if problem is not None:
             return "%s is really %s.%s (re-exported), and %s" % (label, real[0], real[1], _tail(problem, real))
-    constructed = USE_CONSTRUCT in uses or USE_BUILD in uses
-    if constructed and not isinstance(obj, type):
+    if USE_CONSTRUCT in uses and not isinstance(obj, type):
         return "%s is constructed, but is a %s, not a class" % (label, type(obj).__name__)
-    if constructed:
+    # (BUILD on what a called function returned is BUILD on an object of a type the
+    # stream never names: only a class's own hooks can be checked here)
+    if isinstance(obj, type) and (USE_CONSTRUCT in uses or USE_BUILD in uses):
         for hook, use in (("__new__", USE_CONSTRUCT), ("__setstate__", USE_BUILD)):
             if use not in uses:
                 continue
