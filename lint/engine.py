@@ -38,6 +38,7 @@ from .rules import ALL_RULES
 __all__ = ["FileResult", "Linter", "decode_source", "call_with_deep_stack"]
 
 _CLASS = re.compile(r"^[ \t]*class\b", re.MULTILINE)
+_IMPORT = re.compile(r"^[ \t]*(?:from|import)\b", re.MULTILINE)
 _NOQA = re.compile(r"#\s*noqa\s*:\s*(SC\d{3}(?:\s*,\s*SC\d{3})*)", re.IGNORECASE)
 _STACK_SIZE = 256 * 1024 * 1024
 _RECURSION_LIMIT = 30000
@@ -181,7 +182,7 @@ class Linter:
             module, is_package = module_name(relpath)
             classes: Tuple[Any, ...] = ()
             exports: Tuple[Any, ...] = ()
-            if _CLASS.search(text):
+            if _CLASS.search(text) or _IMPORT.search(text):  # classes, or re-exports of them
                 tree = _ast_or_none(text)
                 if tree is not None:
                     classes, exports = class_facts(tree, text, module, is_package)

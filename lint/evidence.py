@@ -423,6 +423,10 @@ class _Sites:
 
     def enclosing_class(self, name: cst.Name) -> Optional[str]:
         """For ``self``/``cls`` as the first parameter of a method: that class."""
+        owner = self.enclosing_class_node(name)
+        return None if owner is None else self._in_module(qualname_of(self.ctx, owner))
+
+    def enclosing_class_node(self, name: cst.Name) -> Optional[cst.ClassDef]:
         from .semantics import first_param
 
         for ancestor in self.ctx.ancestors(name):
@@ -434,7 +438,7 @@ class _Sites:
                 if not isinstance(ancestor, cst.FunctionDef) or first_param(ancestor) != name.value:
                     return None
                 owner = self.ctx.parent(self.ctx.parent(ancestor))
-                return self._in_module(qualname_of(self.ctx, owner)) if isinstance(owner, cst.ClassDef) else None
+                return owner if isinstance(owner, cst.ClassDef) else None
         return None
 
     def value_targets(self, expr: Any) -> Set[str]:
@@ -467,8 +471,14 @@ class _Sites:
 
     def add_bound_owner(self, callable_expr: Any, at: cst.CSTNode, via: str) -> None:
         """A bound method pickles its instance: ``pool.submit(self.run)``, ``Process(target=obj.work)``."""
-        if isinstance(callable_expr, cst.Attribute):
-            self.add(callable_expr.value, at, via + " (a bound method)", False)
+        if not isinstance(callable_expr, cst.Attribute):
+            return
+        owner = callable_expr.value
+        if isinstance(owner, cst.Name):
+            class_def = self.enclosing_class_node(owner)
+            if class_def is not None and _is_class_level_method(class_def, callable_expr.attr.value):
+                return  # self.some_classmethod: the class is pickled by reference, no instance
+        self.add(owner, at, via + " (a bound method)", False)
 
     def add_results(self, callable_expr: Any, at: cst.CSTNode, via: str) -> None:
         """What a function run in another process returns is pickled back."""
@@ -482,6 +492,14 @@ class _Sites:
                     if isinstance(node, cst.Return) and node.value is not None:
                         if self.ctx.enclosing(node, (cst.FunctionDef, cst.Lambda)) is value:
                             self.add(node.value, at, "the result of %s run by %s" % (value.name.value, via), False)
+
+
+def _is_class_level_method(class_def: cst.ClassDef, name: str) -> bool:
+    body = class_def.body
+    for statement in body.body if isinstance(body, cst.IndentedBlock) else ():
+        if isinstance(statement, cst.FunctionDef) and statement.name.value == name:
+            return any(terminal_name(d.decorator) in ("classmethod", "staticmethod") for d in statement.decorators)
+    return False
 
 
 def collect_sites(ctx: FileContext, module: str, is_package: bool, samples: Sequence[str] = ()) -> Tuple[Tuple[Site, ...], Tuple[Reducer, ...], Tuple[str, ...]]:
@@ -633,7 +651,7 @@ class ProjectIndex:
                 self.classes.setdefault(key, (module_facts, class_facts))
             for site in module_facts.sites:
                 self.sites.setdefault(self.canonical(site.target), []).append(
-                    Evidence(module_facts.path, site.line, site.via, site.target, site.durable))
+                    Evidence(module_facts.relpath, site.line, site.via, site.target, site.durable))
             for reducer in module_facts.reducers:
                 self.reducers.setdefault(self.canonical(reducer.target), reducer)
         # Re-resolve after every module's exports are known.
@@ -643,7 +661,7 @@ class ProjectIndex:
         reducers, self.reducers = self.reducers, {}
         for target, reducer in reducers.items():
             self.reducers.setdefault(self.canonical(target), reducer)
-        for manifest, line, module, qualname in golden:
+        for manifest, line, module, qualname in golden:  # manifest: relative to the project root
             target = self.canonical("%s.%s" % (module, qualname))
             self.sites.setdefault(target, []).append(Evidence(manifest, line, "the golden store", target, True))
 

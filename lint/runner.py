@@ -57,6 +57,12 @@ def run(
     full: bool = False,
 ) -> RunResult:
     found = discover(paths, settings.root, settings.exclude)
+    # Evidence is project-wide: with a project (a pyproject.toml at the root), the facts of the
+    # project's other files count too, e.g. when pre-commit passes only the changed files.
+    requested = set(found.files)
+    context_files: List[str] = []
+    if needs_evidence(settings) and os.path.isfile(os.path.join(settings.root, "pyproject.toml")):
+        context_files = [f for f in discover([settings.root], settings.root, settings.exclude).files if f not in requested]
     cache = Cache(cache_dir or os.path.join(settings.root, DEFAULT_DIRECTORY), settings.fingerprint()) if use_cache and not full else None
     findings: List[Finding] = []
     fixed: Dict[str, Tuple[str, str]] = {}
@@ -64,13 +70,19 @@ def run(
     pending: List[Tuple[str, str, bytes, bool]] = []
     keys: Dict[str, str] = {}
     facts: List[ModuleFacts] = []
-    for absolute in found.files:
+    context_paths: set = set()
+    for absolute in found.files + context_files:
         path = _display_path(absolute)
+        context = absolute not in requested
+        if context:
+            context_paths.add(path)
         relpath = os.path.relpath(absolute, settings.root).replace(os.sep, "/")
         try:
             with open(absolute, "rb") as handle:
                 data = handle.read()
         except OSError as exc:
+            if context:
+                continue
             findings.append(Finding(path, 1, 1, 1, 1, "SC000", "unanalysable-file", "cannot read the file: %s" % exc.strerror, "error"))
             continue
         if cache is not None:
@@ -80,32 +92,34 @@ def run(
                 cached_findings, cached_facts = cached
                 fixable = any(f.fixable for f in cached_findings) or (
                     cached_facts is not None and any(c.fixable for c in cached_facts.candidates))
-                if not (fix and fixable):
-                    findings.extend(cached_findings)
+                if context or not (fix and fixable):
+                    if not context:
+                        findings.extend(cached_findings)
                     if cached_facts is not None:
                         facts.append(cached_facts)
                     continue
             keys[path] = key
-        pending.append((path, relpath, data, fix))
+        pending.append((path, relpath, data, fix and not context))
 
     results = _lint_all(pending, settings, jobs, full)
     texts: Dict[str, Tuple[str, str]] = {}  # relpath -> (display path, current text), for --fix
     for (path, relpath, data, _fix), result in zip(pending, results):
-        findings.extend(result.findings)
+        if path not in context_paths:
+            findings.extend(result.findings)
         if result.facts is not None:
             facts.append(result.facts)
-        if result.internal_error:
+        if result.internal_error and path not in context_paths:
             internal_errors += 1
         if result.fixed is not None:
             fixed[path] = (data.decode("utf-8", "surrogateescape"), result.fixed)
         elif cache is not None and not result.internal_error and path in keys:
             cache.put(keys[path], list(result.findings), result.facts)
-        if fix:
+        if fix and path not in context_paths:
             texts[relpath] = (path, result.fixed if result.fixed is not None else data.decode("utf-8", "surrogateescape"))
 
     if facts and needs_evidence(settings):
         accepted: Dict[str, set] = {}
-        decided = decide(facts, settings, golden_entries(settings), accepted if fix else None)
+        decided = [f for f in decide(facts, settings, golden_entries(settings), accepted if fix else None) if f.path not in context_paths]
         if fix:
             decided = _fix_candidates(settings, full, texts, accepted, fixed, decided)
         findings.extend(decided)
