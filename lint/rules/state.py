@@ -72,7 +72,7 @@ class UnpicklableResourceAttribute(Rule):
     the class reach `pickle.dump(s)`, `copy.deepcopy`, a process pool, executor, `Process` or
     multiprocessing queue (arguments, `initargs`, bound methods, results), `shelve`,
     `joblib.dump`, the golden store or the `serialcompat` fixture; or the class defines or
-    inherits a pickling method; or a base class has such evidence (see "Evidence" below).
+    inherits a pickling method; or a base class has such evidence (see [Evidence](#evidence)).
     Without evidence it stays silent; `strict = true` (or `--strict`) reports every such class.
     A class deriving from one that can never be pickled (`threading.Thread`, an executor or
     pool, `socket.socket`, an `io` file class, `queue.Queue`) is not reported for what it stores;
