@@ -1,5 +1,9 @@
 """Per-file result cache keyed by file content, path, configuration and linter version.
 
+An entry holds the file's findings and its evidence facts (``evidence.ModuleFacts``: classes,
+sites, reducers, candidates), so that the project-wide decision of a warm run reads summaries
+only and still follows changes in any other file.
+
 One small JSON file per entry under ``<root>/.serialcompat-lint-cache/`` (which gets its own
 ``.gitignore``), so concurrent runs never corrupt each other (entries are written atomically)
 and an unchanged tree re-lints by reading and hashing files only.

@@ -14,6 +14,12 @@ The stages, cheapest first, each sound (it never drops a file or node a rule cou
    positions are computed only for files with findings.
 
 ``Linter(settings, full=True)`` disables stages 1, 2 and 4: the soundness test compares both.
+
+When a rule that needs evidence of pickling is enabled (SC102, SC105), every file also yields its
+``ModuleFacts``: class facts from CPython's ``ast`` (files with a class or an import), and sites
+from the libcst tree (files with one of ``EVIDENCE_TRIGGERS``; stage 1 again).  Rules yield
+``Report(pending=...)`` candidates for such findings; alone, a file decides them with its own
+facts, in a run (``project=True``) the runner decides them over every file (``project.decide``).
 """
 import ast
 import io
