@@ -307,3 +307,31 @@ def test_explicit_files_see_the_evidence_in_the_rest_of_the_project(tmp_path):
     assert code == 1 and out.startswith(os.path.join("shop", "counter.py") + ":6:") and "via ProcessPoolExecutor.submit" in out
     code, out, _ = cli("--no-cache", "shop/jobs.py", cwd=tmp_path)
     assert code == 0, out  # counter.py's finding is not reported for a run on jobs.py
+
+
+# -- strict mode keeps the pre-evidence behaviour --------------------------------------------------
+
+# The rules' INVALID examples before evidence was required (none of them pickles the class).
+PRE_EVIDENCE = [
+    ("SC102", "import threading\nclass Counter:\n    def __init__(self):\n        self.count = 0\n        self._lock = threading.Lock()\n", (5,)),
+    ("SC102", "from threading import RLock as L\nclass Counter:\n    def __init__(self):\n        self._lock = L()\n", (4,)),
+    ("SC102", "class Reader:\n    def __init__(self, path):\n        self.handle = open(path)\n        self.key = lambda item: item\n", (3, 4)),
+    ("SC102", "import sqlite3\nclass Store:\n    def __init__(self, path):\n        self.conn = sqlite3.connect(path)\n        self.cur = self.conn.cursor()\n", (4, 5)),
+    ("SC102", "import dataclasses, threading\n@dataclasses.dataclass\nclass Job:\n    name: str\n    lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)\n", (5,)),
+    ("SC102", "class Feed:\n    def __init__(self, items):\n        self.rows = (i for i in items)\n        self.pages = self._pages()\n    def _pages(self):\n        yield 1\n", (3, 4)),
+    ("SC105", "class S:\n    def __getstate__(self):\n        return {'a': self.a, 'b': self.b}\n", (3,)),
+    ("SC105", 'class S:\n    def __getstate__(self):\n        return {\n            "a": self.a,\n        }\n', (3,)),
+]
+
+
+@pytest.mark.parametrize("code, source, lines", PRE_EVIDENCE)
+def test_strict_mode_reports_what_the_rules_reported_before_evidence(code, source, lines):
+    from serialcompat_lint.config import Settings
+    from serialcompat_lint.engine import Linter
+
+    def findings(strict):
+        settings = Settings(root=os.getcwd(), select=(code,), strict=strict)
+        return Linter(settings).lint_text("example.py", "example.py", source).findings
+
+    assert findings(False) == ()
+    assert tuple(f.line for f in findings(True)) == lines
