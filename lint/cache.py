@@ -1,5 +1,9 @@
 """Per-file result cache keyed by file content, path, configuration and linter version.
 
+An entry holds the file's findings and its evidence facts (``evidence.ModuleFacts``: classes,
+sites, reducers, candidates), so that the project-wide decision of a warm run reads summaries
+only and still follows changes in any other file.
+
 One small JSON file per entry under ``<root>/.serialcompat-lint-cache/`` (which gets its own
 ``.gitignore``), so concurrent runs never corrupt each other (entries are written atomically)
 and an unchanged tree re-lints by reading and hashing files only.
@@ -8,14 +12,15 @@ import hashlib
 import json
 import os
 import tempfile
-from typing import List, Optional
+from typing import Any, List, Optional, Tuple
 
+from .evidence import ModuleFacts, facts_from_json, facts_to_json
 from .model import Finding
 
 __all__ = ["Cache", "linter_version", "DEFAULT_DIRECTORY"]
 
 DEFAULT_DIRECTORY = ".serialcompat-lint-cache"
-_LAYOUT = "1"
+_LAYOUT = "2"
 _VERSION: Optional[str] = None
 
 
@@ -52,15 +57,18 @@ class Cache:
     def _path(self, key: str) -> str:
         return os.path.join(self.directory, key[:2], key[2:] + ".json")
 
-    def get(self, key: str, path: str) -> Optional[List[Finding]]:
+    def get(self, key: str, path: str, relpath: str = "") -> Optional[Tuple[List[Finding], Optional[ModuleFacts]]]:
+        """The findings and evidence facts stored for ``key`` (None when absent or unreadable)."""
         try:
             with open(self._path(key), "rb") as handle:
-                rows = json.loads(handle.read())
-            return [Finding(path, *row) for row in rows]
-        except (OSError, ValueError, TypeError):
+                entry = json.loads(handle.read())
+            findings = [Finding(path, *row) for row in entry["findings"]]
+            facts = None if entry["facts"] is None else facts_from_json(entry["facts"], path, relpath)
+            return findings, facts
+        except (OSError, ValueError, TypeError, KeyError, IndexError):
             return None
 
-    def put(self, key: str, findings: List[Finding]) -> None:
+    def put(self, key: str, findings: List[Finding], facts: Optional[ModuleFacts] = None) -> None:
         target = self._path(key)
         try:
             if not self._ready:
@@ -71,10 +79,13 @@ class Cache:
                         handle.write("# created by serialcompat-lint\n*\n")
                 self._ready = True
             os.makedirs(os.path.dirname(target), exist_ok=True)
-            rows = [list(f)[1:] for f in findings]
+            entry: Any = {
+                "findings": [list(f)[1:] for f in findings],
+                "facts": None if facts is None else facts_to_json(facts),
+            }
             handle, temporary = tempfile.mkstemp(dir=os.path.dirname(target), suffix=".tmp")
             with os.fdopen(handle, "w") as stream:
-                json.dump(rows, stream)
+                json.dump(entry, stream)
             os.replace(temporary, target)
         except OSError:
             pass  # a read-only tree just runs uncached

@@ -36,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--extend-select", action="append", default=[], metavar="CODES", help="add codes, e.g. the off-by-default SC111")
     parser.add_argument("--ignore", action="append", default=[], metavar="CODES", help="skip these codes or prefixes")
     parser.add_argument("--format", choices=sorted(FORMATS), default="text", help="output format (default: text)")
+    parser.add_argument("--strict", action="store_true", help="report SC101/SC102/SC105 without evidence that anything is pickled")
     parser.add_argument("--fix", action="store_true", help="apply safe fixes, then report what is left")
     parser.add_argument("--diff", action="store_true", help="print the fixes as a unified diff; change nothing")
     parser.add_argument("--explain", metavar="CODE", help="print a rule's documentation")
@@ -54,6 +55,8 @@ def _settings(args: argparse.Namespace) -> Settings:
     if args.config and not os.path.isfile(args.config):
         raise ConfigError("--config: %s does not exist" % args.config)
     settings = load_settings(pyproject)
+    if args.strict:
+        settings = settings._replace(strict=True)
     return settings.with_cli(args.select and [c for group in args.select for c in group.split(",")], args.extend_select, args.ignore)
 
 

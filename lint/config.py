@@ -13,6 +13,11 @@ Keys (all optional)::
     exclude = ["generated/*"]        # globs, relative to the project root
     golden-store = "tests/__serialcompat__"
     requires-python = ">=3.8"        # default: [project] requires-python
+    pickler = "cloudpickle"          # pickle | cloudpickle | dill; default: detected per file
+    strict = false                   # true: SC101/SC102/SC105 fire without evidence of pickling
+
+``[tool.serialcompat] samples`` (the plugin's declared samples) is read too: those objects are
+recorded as goldens, which is evidence that their classes are pickled durably.
 
 The project root is the directory of the pyproject.toml used.
 """
@@ -39,8 +44,10 @@ DEFAULT_VERSION_FIELDS = ("version", "schema_version")
 DEFAULT_GOLDEN_STORE = "tests/__serialcompat__"
 _KEYS = (
     "select", "extend-select", "ignore", "per-file-ignores", "severity", "resource-types",
-    "version-fields", "exclude", "golden-store", "requires-python",
+    "version-fields", "exclude", "golden-store", "requires-python", "pickler", "strict",
 )
+#: Values of ``pickler``: the standard library's by-reference pickler, or a by-value one.
+PICKLERS = ("pickle", "cloudpickle", "dill")
 
 
 class ConfigError(ValueError):
@@ -59,6 +66,14 @@ class Settings(NamedTuple):
     exclude: Tuple[str, ...] = ()
     golden_store: str = DEFAULT_GOLDEN_STORE
     requires_python: Optional[str] = None
+    #: The pickler the project's pools, executors and reducers use (None: detect per file).
+    pickler: Optional[str] = None
+    #: Report evidence-dependent findings without evidence (the pre-evidence behaviour).
+    strict: bool = False
+    samples: Tuple[str, ...] = ()
+
+    def by_value_pickler(self) -> bool:
+        return self.pickler is not None and self.pickler != "pickle"
 
     # -- derived ----------------------------------------------------------------------------------
     def fingerprint(self) -> str:
@@ -212,6 +227,19 @@ def load_settings(pyproject: Optional[str]) -> Settings:
         if not isinstance(table["golden-store"], str):
             raise ConfigError("golden-store: expected a path string")
         values["golden_store"] = table["golden-store"]
+    if "pickler" in table:
+        if table["pickler"] not in PICKLERS:
+            raise ConfigError("pickler: %r; expected one of %s" % (table["pickler"], ", ".join(PICKLERS)))
+        values["pickler"] = table["pickler"]
+    if "strict" in table:
+        if not isinstance(table["strict"], bool):
+            raise ConfigError("strict: expected true or false")
+        values["strict"] = table["strict"]
+    samples = document.get("tool", {}).get("serialcompat", {}).get("samples", [])
+    if isinstance(samples, str):
+        samples = [samples]
+    if isinstance(samples, list) and all(isinstance(s, str) for s in samples):
+        values["samples"] = tuple(samples)  # malformed: the plugin reports it; the linter ignores it
     requires = table.get("requires-python", project.get("requires-python"))
     if requires is not None:
         if not isinstance(requires, str):

@@ -20,6 +20,64 @@ not analyse.
 | --- | --- | --- | --- | --- | --- |
 """
 
+_EVIDENCE = """
+## Evidence
+
+SC102 ("a class stores a lock") and SC105 ("a `__getstate__` record has no version") matter only
+for classes that are pickled; SC101 only for work that is really started.  The linter therefore
+reports them only with *evidence*, gathered over the whole project in the same run (not only the
+files named on the command line: with a `pyproject.toml` at the root, the project's other files
+contribute too, which is what makes the pre-commit hook, given only the changed files, see a
+`pool.submit` in a file that did not change).
+
+Each file contributes a small summary, cached with its findings (an unchanged tree re-decides from
+the cache without parsing anything):
+
+* **classes**: every class statement (read with CPython's `ast`, so files no rule looks at count
+  too), its bases resolved through the module's imports (absolute and relative, and through
+  re-exports such as `from .state import Stateful` in a package `__init__`), the pickling methods
+  it defines (`__getstate__`, `__setstate__`, `__reduce__`, `__reduce_ex__`, `__getnewargs__`,
+  `__getnewargs_ex__`) and which state keys its `__getstate__` mentions;
+* **sites**: values that reach a pickler, with the classes visible in them (constructor calls,
+  names bound to them, `self` in a method):
+
+  | Site | Durable |
+  | --- | --- |
+  | `pickle.dump`, `Pickler(f).dump`, `f.write(pickle.dumps(x))`, `joblib.dump`, `cloudpickle.dump`, `dill.dump` | yes |
+  | `shelve`: `db[key] = value` on a `shelve.open(...)` | yes |
+  | the golden store: every `[module, qualname]` in a manifest's `"globals"` | yes |
+  | `serialcompat.check(obj)` in a test; `[tool.serialcompat] samples` | yes |
+  | `pickle.dumps`, `cloudpickle.dumps`, `dill.dumps`, `copy.deepcopy` | no |
+  | process pools, `ProcessPoolExecutor`, `Process`: arguments, `initargs`, a bound method's instance (`target=self.run`), what the submitted function returns | no |
+  | `put`/`put_nowait` on a `multiprocessing` queue | no |
+
+* **reducers**: `copyreg.pickle(C, f)` and `multiprocessing.reduction.register(C, f)`; like the
+  pickler's dispatch table, they apply to exactly `C`, not its subclasses.
+
+A class has evidence when a site names it or a base class (a `Base`-typed value may hold a
+subclass), or when it defines or inherits a pickling method.  SC105 needs a durable site: a pickle
+sent to a worker or deep-copied lives no longer than the process.  The method resolution order is
+followed as far as the bases resolve to project classes (depth first, left to right); an
+unresolvable base (a third-party class) is treated as adding nothing.
+
+Classes that can never be pickled (subclasses of `threading.Thread`, the executors and
+`multiprocessing` pools, `socket.socket`, the `io` classes, `socketserver` servers, `queue.Queue`)
+are not reported for what they store; when a site pickles one, SC102 reports the class itself.
+
+`strict = true` in `[tool.serialcompat.lint]` (or `--strict`) reports SC101, SC102 and SC105
+without evidence, as the linter did before it gathered any.
+
+### The project's pickler
+
+`pickler = "cloudpickle"` (or `"dill"`) says that the project's pools, executors and reducers
+pickle by value (loky, dask/distributed, a `ForkingPickler` replaced by cloudpickle): functions and
+classes defined in functions travel by value, so the by-reference rules SC101, SC103 (except for
+explicit `pickle.dump`/`pickle.dumps`) and SC104 report nothing.  Without the setting, a file that
+imports exactly one of cloudpickle and dill is taken to pickle with it: SC104 (a `__reduce__`'s
+reconstructor) is silent there; standard-library pools in that file still pickle by reference.
+`pickler = "pickle"` turns the detection off.
+"""
+
 
 def _shift_headings(doc: str) -> str:
     return "\n".join("#" + line if line.startswith("## ") else line for line in doc.splitlines())
@@ -37,6 +95,7 @@ def rules_markdown(rules: Sequence[Type[Rule]] = ALL_RULES) -> str:
             % (rule.CODE, rule.CODE.lower(), rule.NAME, rule.SEVERITY, "on" if rule.DEFAULT_ENABLED else "off",
                "yes" if _fixable(rule) else "", rule.SUMMARY.replace("|", "\\|"))
         )
+    parts.append(_EVIDENCE)
     for rule in rules:
         parts.append("\n## %s\n\n`%s` (%s%s)\n\n%s\n" % (
             rule.CODE, rule.NAME, rule.SEVERITY, "" if rule.DEFAULT_ENABLED else ", off by default",

@@ -14,6 +14,12 @@ The stages, cheapest first, each sound (it never drops a file or node a rule cou
    positions are computed only for files with findings.
 
 ``Linter(settings, full=True)`` disables stages 1, 2 and 4: the soundness test compares both.
+
+When a rule that needs evidence of pickling is enabled (SC102, SC105), every file also yields its
+``ModuleFacts``: class facts from CPython's ``ast`` (files with a class or an import), and sites
+from the libcst tree (files with one of ``EVIDENCE_TRIGGERS``; stage 1 again).  Rules yield
+``Report(pending=...)`` candidates for such findings; alone, a file decides them with its own
+facts, in a run (``project=True``) the runner decides them over every file (``project.decide``).
 """
 import ast
 import io
@@ -22,19 +28,23 @@ import sys
 import threading
 import tokenize
 import warnings
-from typing import Any, Callable, List, NamedTuple, Optional, Pattern, Sequence, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Pattern, Sequence, Set, Tuple
 
 import libcst as cst
 
 from .config import Settings
 from .context import FileContext
+from .evidence import EVIDENCE_TRIGGERS, Candidate, ModuleFacts, class_facts, collect_sites, module_name
 from .fixes import apply_fixes
 from .guard import nesting_problem
 from .model import INTERNAL_ERROR, PARSE_ERROR, Finding, Rule
+from .project import decide, needs_evidence
 from .rules import ALL_RULES
 
 __all__ = ["FileResult", "Linter", "decode_source", "call_with_deep_stack"]
 
+_CLASS = re.compile(r"^[ \t]*class\b", re.MULTILINE)
+_IMPORT = re.compile(r"^[ \t]*(?:from|import)\b", re.MULTILINE)
 _NOQA = re.compile(r"#\s*noqa\s*:\s*(SC\d{3}(?:\s*,\s*SC\d{3})*)", re.IGNORECASE)
 _STACK_SIZE = 256 * 1024 * 1024
 _RECURSION_LIMIT = 30000
@@ -44,6 +54,8 @@ class FileResult(NamedTuple):
     findings: Tuple[Finding, ...]
     fixed: Optional[str] = None  # new source text when --fix changed the file
     internal_error: bool = False
+    #: What the file contributes to the project-wide evidence, including its candidates.
+    facts: Optional[ModuleFacts] = None
 
 
 def decode_source(data: bytes) -> str:
@@ -107,18 +119,28 @@ class Linter:
         ]
         self._triggers = [_trigger_pattern(rule.triggers(settings)) for rule in self.rules]
         self._requires = [re.compile(rule.TRIGGER_REQUIRES, re.MULTILINE) if rule.TRIGGER_REQUIRES else None for rule in self.rules]
+        #: Whether some enabled rule needs project-wide evidence (then every file contributes facts).
+        self.evidence = needs_evidence(settings)
+        self._evidence_trigger = _trigger_pattern(EVIDENCE_TRIGGERS)
+        self._sample_modules = frozenset(spec.partition(":")[0] for spec in settings.samples)
 
     # -- entry points -------------------------------------------------------------------------------
-    def lint_bytes(self, path: str, relpath: str, data: bytes, fix: bool = False) -> FileResult:
+    def lint_bytes(self, path: str, relpath: str, data: bytes, fix: bool = False, project: bool = False, accept: Any = None) -> FileResult:
         try:
             text = decode_source(data)
         except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
             return FileResult((self._file_diagnostic(path, 1, 1, "cannot decode the file: %s" % _short(exc)),))
-        return self.lint_text(path, relpath, text, fix=fix)
+        return self.lint_text(path, relpath, text, fix=fix, project=project, accept=accept)
 
-    def lint_text(self, path: str, relpath: str, text: str, fix: bool = False) -> FileResult:
+    def lint_text(self, path: str, relpath: str, text: str, fix: bool = False, project: bool = False, accept: Any = None) -> FileResult:
+        """Lint one file.
+
+        Alone (the default), evidence-dependent candidates are decided with this file's facts
+        only.  With ``project=True`` they are left in ``facts`` for the run to decide over every
+        file (``project.decide``); their fixes are applied only for the candidates in ``accept``.
+        """
         try:
-            return self._lint_text(path, relpath, text, fix)
+            result = self._lint_text(path, relpath, text, fix, project, accept)
         except RecursionError:
             return FileResult((self._file_diagnostic(path, 1, 1, "the file nests too deeply to analyse"),))
         except MemoryError:
@@ -133,6 +155,15 @@ class Linter:
                 "internal error: %s: %s" % (type(exc).__name__, _short(exc)), "error",
             )
             return FileResult((finding,), internal_error=True)
+        return result
+
+    def _lint_text(self, path: str, relpath: str, text: str, fix: bool, project: bool, accept: Any) -> FileResult:
+        result = self._analyse(path, relpath, text, fix, accept if project else None, local=not project)
+        if project or result.facts is None:
+            return result
+        decided = decide([result.facts], self.settings)
+        findings = tuple(sorted(result.findings + tuple(decided), key=Finding.sort_key))
+        return result._replace(findings=findings, facts=result.facts._replace(candidates=()))
 
     # -- stages ---------------------------------------------------------------------------------------
     def active_rules(self, text: str) -> List[Rule]:
@@ -149,19 +180,31 @@ class Linter:
                 active = [r for r in active if not hasattr(r, "ast_prefilter") or r.ast_prefilter(tree, text, self.settings)]
         return active
 
-    def _lint_text(self, path: str, relpath: str, text: str, fix: bool) -> FileResult:
+    def _analyse(self, path: str, relpath: str, text: str, fix: bool, accept: Any, local: bool) -> FileResult:
         active = self.active_rules(text)
-        if not active:
-            return FileResult(())
+        facts = None
+        collect = False
+        if self.evidence:
+            module, is_package = module_name(relpath)
+            classes: Tuple[Any, ...] = ()
+            exports: Tuple[Any, ...] = ()
+            if _CLASS.search(text) or _IMPORT.search(text):  # classes, or re-exports of them
+                tree = _ast_or_none(text)
+                if tree is not None:
+                    classes, exports = class_facts(tree, text, module, is_package)
+            facts = ModuleFacts(module, is_package, classes, exports, path=path, relpath=relpath)
+            collect = self.full or bool(self._evidence_trigger.search(text)) or module in self._sample_modules
+        if not active and not collect:
+            return FileResult((), facts=facts)
         problem = nesting_problem(text)
         if problem is not None:
             line, what = problem
-            return FileResult((self._file_diagnostic(path, line, 1, "not analysed: %s" % what),))
+            return FileResult((self._file_diagnostic(path, line, 1, "not analysed: %s" % what),), facts=facts)
         try:
-            module = cst.parse_module(text)
+            module_tree = cst.parse_module(text)
         except cst.ParserSyntaxError as exc:
-            return FileResult((self._file_diagnostic(path, exc.raw_line, exc.raw_column + 1, "syntax error: %s" % _short(exc.message)),))
-        ctx = FileContext(path, text, module, self.settings, full=self.full)
+            return FileResult((self._file_diagnostic(path, exc.raw_line, exc.raw_column + 1, "syntax error: %s" % _short(exc.message)),), facts=facts)
+        ctx = FileContext(path, text, module_tree, self.settings, full=self.full)
         ignored = self.settings.ignored_for_path(relpath)
         lines = text.splitlines()
         reports = []
@@ -173,9 +216,15 @@ class Linter:
         positions = ctx.positions([report.node for _rule, report in reports])
         findings = []
         fixes = []
+        candidates: List[Tuple[Candidate, Any]] = []
         for rule, report in reports:
             line, column, end_line, end_column = positions[report.node]
             if _suppressed(lines, line, rule.CODE):
+                continue
+            if report.pending is not None:
+                pending = report.pending
+                candidate = Candidate(rule.CODE, pending.cls, pending.key, pending.label, line, column, end_line, end_column, report.fix is not None)
+                candidates.append((candidate, report.fix))
                 continue
             severity = self.settings.severity_for(rule.CODE, rule.SEVERITY)
             findings.append(
@@ -183,14 +232,24 @@ class Linter:
             )
             if report.fix is not None:
                 fixes.append(report.fix)
+        if facts is not None:
+            sites, reducers, picklers = collect_sites(ctx, facts.module, facts.is_package, self.settings.samples) if collect else ((), (), ())
+            facts = facts._replace(sites=sites, reducers=reducers, picklers=picklers, candidates=tuple(c for c, _f in candidates))
+        if fix and facts is not None and any(f is not None for _c, f in candidates):
+            if local:
+                chosen: Dict[str, Set[Candidate]] = {}
+                decide([facts], self.settings, accepted=chosen)
+                accept = chosen.get(relpath, set())
+            fixes.extend(f for c, f in candidates if f is not None and c in (accept or ()))
         findings.sort(key=Finding.sort_key)
         fixed = None
         if fix and fixes:
-            new_text = apply_fixes(module, fixes)
+            new_text = apply_fixes(module_tree, fixes)
             if new_text != text:
                 fixed = new_text
-                findings = list(self._lint_text(path, relpath, new_text, fix=False).findings)
-        return FileResult(tuple(findings), fixed)
+                again = self._analyse(path, relpath, new_text, False, None, local)
+                return again._replace(fixed=fixed)
+        return FileResult(tuple(findings), fixed, facts=facts)
 
     def _file_diagnostic(self, path: str, line: int, column: int, message: str) -> Finding:
         return Finding(path, max(line, 1), max(column, 1), max(line, 1), max(column, 1), PARSE_ERROR.code, PARSE_ERROR.name, message, "error")

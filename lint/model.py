@@ -7,6 +7,7 @@ __all__ = [
     "SEVERITIES",
     "Finding",
     "Report",
+    "Pending",
     "Invalid",
     "ProjectExample",
     "Rule",
@@ -43,12 +44,25 @@ class Finding(NamedTuple):
         return (self.path, self.line, self.column, self.code)
 
 
+class Pending(NamedTuple):
+    """A finding that depends on whether the class is pickled: decided once the project is known.
+
+    The rule's ``decide(index, facts, candidate)`` turns it into a message (or drops it) after
+    every file's evidence has been joined (see evidence.py and project.py).
+    """
+
+    cls: str  # __qualname__ of the class in its module
+    key: str = ""  # the state key (mangled attribute name)
+    label: str = ""  # what the attribute holds
+
+
 class Report(NamedTuple):
     """What a rule yields: the node to blame, a message and, when safe, a fix."""
 
     node: Any
     message: str
     fix: Optional[Any] = None  # a fixes.Fix
+    pending: Optional[Pending] = None
 
 
 class Invalid(NamedTuple):

@@ -352,3 +352,48 @@ def local_class_of(ctx: FileContext, expr: Any, depth: int = 0) -> Optional[cst.
                 if found is not None:
                     return found
     return None
+
+
+def by_value_pickler(ctx: FileContext) -> Optional[str]:
+    """The by-value pickler (cloudpickle, dill) this file's code pickles with, if any.
+
+    The configured ``pickler`` wins; otherwise a file that imports exactly one by-value pickler
+    is taken to use it (a file importing both is ambiguous, and stays by reference).
+    """
+    configured = getattr(ctx.settings, "pickler", None)
+    if configured is not None:
+        return None if configured == "pickle" else configured
+    answer = ctx.cache.get("by_value_pickler", False)
+    if answer is False:
+        from .evidence import file_picklers
+
+        found = file_picklers(ctx)
+        answer = found[0] if len(found) == 1 else None
+        ctx.cache["by_value_pickler"] = answer
+    return answer
+
+
+def is_started(ctx: FileContext, call: cst.Call) -> bool:
+    """Whether the Process created by ``call`` may be started.
+
+    False only when it visibly is not: the call's value is bound to a name that is used only as
+    ``name.<attribute other than start>`` in the enclosing function (or module).  Anything else
+    (``.start()`` on it, the name passed on, stored, returned, put in a list) counts as started.
+    """
+    parent = ctx.parent(call)
+    if isinstance(parent, cst.Attribute):
+        return True
+    if not isinstance(parent, cst.Assign) or len(parent.targets) != 1 or not isinstance(parent.targets[0].target, cst.Name):
+        return True
+    name = parent.targets[0].target.value
+    scope = ctx.enclosing(call, (cst.FunctionDef, cst.Lambda)) or ctx.module
+    for node in ctx.walk(scope):
+        if not isinstance(node, cst.Name) or node.value != name or node is parent.targets[0].target:
+            continue
+        owner = ctx.parent(node)
+        if isinstance(owner, cst.Attribute) and owner.value is node:
+            if owner.attr.value == "start":
+                return True
+            continue
+        return True
+    return False

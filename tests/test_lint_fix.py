@@ -6,6 +6,8 @@ HOIST = "from multiprocessing import Pool\n\nSCALE = 3\n\ndef run(items):\n    w
 HOISTED = "from multiprocessing import Pool\n\nSCALE = 3\n\ndef _map_task(x):\n    return x * SCALE\n\ndef run(items):\n    with Pool() as pool:\n        return pool.map(_map_task, items)\n"
 LOCAL = "from multiprocessing import Pool\n\ndef run(items, k):\n    with Pool() as pool:\n        return pool.map(lambda x: x * k, items)\n"
 STATE = "class S:\n    def __getstate__(self):\n        return {'a': self.a}\n"
+# Evidence in another module that S is written to a file: only then is its state a durable record.
+STORE = "import pickle\nfrom state import S\n\ndef save(f):\n    pickle.dump(S(), f)\n"
 
 
 def cli(*args, cwd):
@@ -16,11 +18,21 @@ def cli(*args, cwd):
 def test_fix_hoists_a_lambda_and_versions_getstate(tmp_path):
     (tmp_path / "pool.py").write_text(HOIST)
     (tmp_path / "state.py").write_text(STATE)
+    (tmp_path / "store.py").write_text(STORE)
     code, out = cli("--fix", ".", cwd=tmp_path)
     assert code == 0, out
     assert (tmp_path / "pool.py").read_text() == HOISTED
     assert (tmp_path / "state.py").read_text() == "class S:\n    def __getstate__(self):\n        return {'version': 1, 'a': self.a}\n"
     assert cli("--fix", ".", cwd=tmp_path)[0] == 0  # idempotent
+
+
+def test_getstate_of_a_class_nothing_stores_is_left_alone(tmp_path):
+    (tmp_path / "state.py").write_text(STATE)
+    assert cli("--fix", ".", cwd=tmp_path)[0] == 0
+    assert (tmp_path / "state.py").read_text() == STATE
+    (tmp_path / "store.py").write_text(STORE)
+    code, out = cli("--diff", ".", cwd=tmp_path)
+    assert code == 1 and "+        return {'version': 1, 'a': self.a}" in out
 
 
 def test_a_lambda_using_local_names_is_reported_but_not_rewritten(tmp_path):

@@ -86,3 +86,17 @@ def test_own_positions_match_libcst_position_provider():
         for node in nodes:
             r = theirs[node]
             assert ours[node] == (r.start.line, r.start.column + 1, r.end.line, r.end.column + 1), path
+
+
+def test_full_and_prefiltered_evidence_facts_agree():
+    """The evidence each file contributes (classes, sites, reducers, candidates) is the same
+    whether or not the shortcuts run: the project-wide decision cannot depend on them."""
+
+    def facts(full):
+        linter = Linter(SETTINGS, full=full)
+        return call_with_deep_stack(lambda: [linter.lint_bytes(p, p, d, project=True).facts for p, d in CORPUS])
+
+    prefiltered, full = facts(False), facts(True)
+    for (path, _data), fast, slow in zip(CORPUS, prefiltered, full):
+        assert fast == slow, path
+    assert sum(len(f.sites) for f in full if f) > 5 and sum(len(f.candidates) for f in full if f) > 5

@@ -127,16 +127,16 @@ def test_names_are_resolved_through_aliases(source, expected, full):
 
 
 def test_shadowed_open_is_not_a_file():
-    source = "def open(path):\n    return path\nclass A:\n    def __init__(self):\n        self.x = open('p')\n"
+    source = "import copy\ndef open(path):\n    return path\nclass A:\n    def __init__(self):\n        self.x = open('p')\ncopy.deepcopy(A())\n"
     assert lint(source, "SC102") == ()
     assert len(lint(source.replace("def open(path):\n    return path\n", ""), "SC102")) == 1
 
 
 def test_configured_resource_types_and_version_fields():
-    source = "import mydb\nclass Repo:\n    def __init__(self):\n        self.db = mydb.connect('x')\n"
+    source = "import mydb, pickle\nclass Repo:\n    def __init__(self):\n        self.db = mydb.connect('x')\nblob = pickle.dumps(Repo())\n"
     assert lint(source, "SC102") == ()
     assert len(lint(source, "SC102", resource_types=("mydb.connect",))) == 1
-    record = "class S:\n    def __getstate__(self):\n        return {'rev': 1}\n"
+    record = "import pickle\nclass S:\n    def __getstate__(self):\n        return {'rev': 1}\npickle.dump(S(), open('f', 'wb'))\n"
     assert len(lint(record, "SC105")) == 1
     assert lint(record, "SC105", version_fields=("rev",)) == ()
 

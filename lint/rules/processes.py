@@ -11,6 +11,7 @@ from ..semantics import (
     argument,
     factory_kind,
     is_local_definition,
+    is_started,
     local_class_of,
     matches,
     object_kind,
@@ -86,7 +87,11 @@ class UnpicklableProcessCallable(Rule):
     as work to another process: `Process(target=...)`, the `Pool` methods (`map`, `imap`,
     `imap_unordered`, `starmap`, `apply`, `apply_async`, `map_async`, `starmap_async`),
     `ProcessPoolExecutor.submit`/`map`, and the `initializer=` of pools and executors.
-    Thread pools (`ThreadPoolExecutor`, `multiprocessing.dummy`, `ThreadPool`) are not flagged.
+    Thread pools (`ThreadPoolExecutor`, `multiprocessing.dummy`, `ThreadPool`) are not flagged,
+    nor is a `Process` that is visibly never started (bound to a name only ever used as
+    `p.<attribute>` other than `start`; `strict = true` reports it too).  With
+    `pickler = "cloudpickle"` (or `"dill"`) in `[tool.serialcompat.lint]`, the project's pools and
+    executors pickle by value (loky, dask, a cloudpickle `ForkingPickler`) and nothing is flagged.
 
     ## Why is this bad?
     Under the `spawn` and `forkserver` start methods the callable is pickled, and pickle stores
@@ -134,6 +139,8 @@ class UnpicklableProcessCallable(Rule):
         "import multiprocessing as mp\ndef work():\n    pass\ndef run():\n    p = mp.Process(target=work)\n    p.start()\n",
         # the callback runs in the parent: never pickled
         "from multiprocessing import Pool\ndef work(x):\n    return x\ndef run():\n    with Pool() as pool:\n        pool.apply_async(work, (1,), callback=lambda r: print(r))\n",
+        # never started
+        "import multiprocessing\ndef test_flush(f):\n    proc = multiprocessing.Process(target=lambda: f.flush())\n    assert proc.name\n",
     ]
     INVALID = [
         Invalid(
@@ -164,8 +171,12 @@ class UnpicklableProcessCallable(Rule):
     ]
 
     def check(self, ctx: FileContext) -> Iterator[Report]:
+        if self.settings.by_value_pickler():
+            return
         for work in work_calls(ctx):
             if work.callable_expr is None:
+                continue
+            if work.label.startswith("Process") and not self.settings.strict and not is_started(ctx, work.call):
                 continue
             reason = unpicklable_reason(ctx, work.callable_expr)
             if reason is None:
@@ -195,6 +206,9 @@ class LocalClassPickled(Rule):
     Flags instances (or the class object) of a class defined inside a function that are pickled
     with `pickle.dump`/`pickle.dumps`, or sent as data to a process pool, an executor or a
     `Process(args=...)`.
+
+    With `pickler = "cloudpickle"` (or `"dill"`) only explicit `pickle.dump`/`pickle.dumps`
+    calls are checked: the project's pools and executors pickle classes by value.
 
     ## Why is this bad?
     Pickle stores an instance's class by module and qualified name.  A class defined inside a
@@ -278,6 +292,8 @@ class LocalClassPickled(Rule):
                 obj = argument(call, 0, "obj")
                 if obj is not None:
                     yield call, [obj], "pickled by %s" % terminal_name(call.func)
+        if self.settings.by_value_pickler():
+            return  # the project's pools and executors pickle by value
         for work in work_calls(ctx):
             if work.payload:
                 yield work.call, work.payload, "sent to %s" % work.label

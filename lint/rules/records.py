@@ -5,8 +5,9 @@ from typing import Any, Iterator, Optional, Tuple
 import libcst as cst
 
 from ..context import FileContext, terminal_name
+from ..evidence import Candidate, ModuleFacts, ProjectIndex, qualname_of
 from ..fixes import add_version_key_fix
-from ..model import Invalid, Report, Rule
+from ..model import Invalid, Pending, Report, Rule
 from ..semantics import argument, int_value, matches, resolve, string_value
 
 #: Python version that first reads each pickle protocol.
@@ -21,6 +22,12 @@ _PICKLE_WRITERS = {
     "_pickle.Pickler": (1, True),
 }
 _RECORD_WRITERS = ("json.dump", "pickle.dump", "_pickle.dump")
+#: pytest's temporary-directory fixtures: files under them are test data, not durable records.
+_TEMPORARY_NAMES = frozenset(("tmp_path", "tmpdir", "tmp_path_factory", "tmpdir_factory"))
+_TEMPFILE = frozenset((
+    "tempfile.TemporaryFile", "tempfile.NamedTemporaryFile", "tempfile.SpooledTemporaryFile",
+    "tempfile.mkdtemp", "tempfile.mkstemp", "tempfile.TemporaryDirectory", "tempfile.gettempdir",
+))
 
 
 def _version_key_present(display: cst.Dict, fields: Tuple[str, ...]) -> Optional[bool]:
@@ -40,6 +47,13 @@ class UnversionedRecord(Rule):
     display without a `version` (or `schema_version`) key, and `json.dump`/`pickle.dump` of a dict
     display to a file without one.  The accepted names are configurable with `version-fields`.
     `json.dumps` (a response body, a log line) is not a durable record and is not flagged.
+
+    A `__getstate__` is reported only when the class (or a base) is written to durable storage:
+    `pickle.dump` or `Pickler.dump` to a file, `f.write(pickle.dumps(...))`, `shelve`,
+    `joblib.dump`, the golden store or the `serialcompat` fixture.  Pickles sent to processes,
+    queues or `copy.deepcopy` live no longer than the run, so a transient wrapper's state needs
+    no version (`strict = true` reports them too).  A dump to a file under pytest's `tmp_path`,
+    `tmpdir` or a `tempfile` location is test data, not a record.
 
     ## Why is this bad?
     Data written today is read by tomorrow's code.  Without a version field the reader cannot
@@ -69,6 +83,9 @@ class UnversionedRecord(Rule):
     SEVERITY = "warning"
     TRIGGERS = ("__getstate__", "json", "pickle", "_pickle")
     VALID = [
+        # nothing writes S durably: the state is only sent to a worker process
+        "from concurrent.futures import ProcessPoolExecutor\nclass S:\n    def __getstate__(self):\n        return {'a': self.a}\ndef run(work):\n    with ProcessPoolExecutor() as ex:\n        ex.submit(work, S())\n",
+        "import json\ndef test_load(tmp_path):\n    with open(tmp_path / 'f.json', 'w') as f:\n        json.dump({'a': 1}, f)\n",
         "class S:\n    def __getstate__(self):\n        return {'version': 2, 'a': self.a}\n",
         "class S:\n    def __getstate__(self):\n        return {'schema_version': 1, 'a': self.a}\n",
         "import json\ndef body(x):\n    return json.dumps({'a': x})\n",
@@ -77,14 +94,14 @@ class UnversionedRecord(Rule):
     ]
     INVALID = [
         Invalid(
-            "class S:\n    def __getstate__(self):\n        return {'a': self.a, 'b': self.b}\n",
-            (3,),
-            fixed="class S:\n    def __getstate__(self):\n        return {'version': 1, 'a': self.a, 'b': self.b}\n",
+            "import pickle\nclass S:\n    def __getstate__(self):\n        return {'a': self.a, 'b': self.b}\ndef save(f):\n    pickle.dump(S(), f)\n",
+            (4,),
+            fixed="import pickle\nclass S:\n    def __getstate__(self):\n        return {'version': 1, 'a': self.a, 'b': self.b}\ndef save(f):\n    pickle.dump(S(), f)\n",
         ),
         Invalid(
-            'class S:\n    def __getstate__(self):\n        return {\n            "a": self.a,\n        }\n',
-            (3,),
-            fixed='class S:\n    def __getstate__(self):\n        return {\n            "version": 1,\n            "a": self.a,\n        }\n',
+            'import shelve\nclass S:\n    def __getstate__(self):\n        return {\n            "a": self.a,\n        }\ndef save(path):\n    with shelve.open(path) as db:\n        db["s"] = S()\n',
+            (4,),
+            fixed='import shelve\nclass S:\n    def __getstate__(self):\n        return {\n            "version": 1,\n            "a": self.a,\n        }\ndef save(path):\n    with shelve.open(path) as db:\n        db["s"] = S()\n',
         ),
         Invalid("import json\ndef save(f, x):\n    json.dump({'a': x}, f)\n", (3,)),
         Invalid("import pickle as p\ndef save(f, x):\n    record = {'a': x}\n    p.dump(record, f)\n", (4,)),
@@ -101,14 +118,17 @@ class UnversionedRecord(Rule):
                     if ctx.enclosing(node, (cst.FunctionDef, cst.Lambda)) is not function:
                         continue
                     if _version_key_present(node.value, fields) is False:
+                        owner = ctx.parent(ctx.parent(function))
+                        if not isinstance(owner, cst.ClassDef):
+                            continue
                         yield Report(
-                            node.value,
-                            "__getstate__ returns a dict without a %s key; add one so that "
-                            "__setstate__ can migrate old pickles" % wanted,
-                            add_version_key_fix(ctx, node.value, fields[0]),
+                            node.value, "", add_version_key_fix(ctx, node.value, fields[0]),
+                            pending=Pending(qualname_of(ctx, owner)),
                         )
         for call in ctx.calls_named(("dump",)):
             if not ctx.resolves_to(call.func, _RECORD_WRITERS):
+                continue
+            if _to_temporary(ctx, argument(call, 1, "fp" if terminal_name(call.func) == "dump" else "file")):
                 continue
             for value in resolve(ctx, argument(call, 0, "obj")):
                 if isinstance(value, cst.Dict) and _version_key_present(value, fields) is False:
@@ -118,6 +138,34 @@ class UnversionedRecord(Rule):
                         "so that readers can tell old data from new" % (terminal_name(call.func), wanted),
                     )
                     break
+
+
+    def decide(self, index: ProjectIndex, facts: ModuleFacts, candidate: Candidate) -> Optional[str]:
+        """Report a __getstate__ only for classes written to durable storage (or in strict mode)."""
+        qname = "%s.%s" % (facts.module, candidate.cls) if facts.module else candidate.cls
+        evidence = index.site_evidence(index.mro(qname), durable=True)
+        if evidence is None and not self.settings.strict:
+            return None
+        wanted = " or ".join(repr(f) for f in self.settings.version_fields)
+        name = candidate.cls.rsplit(".", 1)[-1]
+        because = "" if evidence is None else " and %s is written durably (%s)" % (name, evidence.describe(qname))
+        return (
+            "__getstate__ returns a dict without a %s key%s; add one so that __setstate__ can "
+            "migrate old pickles" % (wanted, because)
+        )
+
+
+def _to_temporary(ctx: FileContext, file_expr: Any) -> bool:
+    """Whether the file written to visibly lies in a temporary directory (test data)."""
+    if file_expr is None:
+        return False
+    for value in [file_expr] + resolve(ctx, file_expr):
+        for node in ctx.walk(value):
+            if isinstance(node, cst.Name) and node.value in _TEMPORARY_NAMES:
+                return True
+            if isinstance(node, cst.Call) and ctx.resolves_to(node.func, _TEMPFILE):
+                return True
+    return False
 
 
 _CODE_NAME = re.compile(r"^(co|code|codeobj|code_?object|.*_code|code_.*)$")

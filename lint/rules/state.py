@@ -5,8 +5,9 @@ from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 import libcst as cst
 
 from ..context import FileContext, terminal_name
-from ..model import Invalid, Report, Rule
-from ..semantics import argument, first_param, matches, resolve, unpicklable_reason
+from ..evidence import PICKLING_METHODS, REDUCE_HOOKS, Candidate, ClassFacts, ModuleFacts, ProjectIndex, mangle, qualname_of
+from ..model import Invalid, Pending, Report, Rule
+from ..semantics import argument, by_value_pickler, first_param, matches, resolve, unpicklable_reason
 
 #: Constructors whose results cannot be pickled, with what to call them in messages.
 DEFAULT_RESOURCES: Dict[str, str] = {}
@@ -30,7 +31,7 @@ for _names, _label in (
         DEFAULT_RESOURCES[_name] = _label
 
 _SQLITE_CONNECT = frozenset(q for q, label in DEFAULT_RESOURCES.items() if label == "a sqlite3 connection")
-_STATE_HOOKS = ("__reduce__", "__reduce_ex__")
+_STATE_HOOKS = REDUCE_HOOKS
 _GETSTATE = "__getstate__"
 
 
@@ -61,9 +62,22 @@ class UnpicklableResourceAttribute(Rule):
     Flags a class that stores an unpicklable resource in an instance attribute (assigned through
     the first parameter of a method, usually `self`) or a dataclass field: locks and other
     `threading`/`multiprocessing` synchronisation objects, threads, sockets, open files, queues,
-    sqlite3 connections and cursors, subprocesses, generators and lambdas, when the class has no
-    `__reduce__`/`__reduce_ex__` and no `__getstate__` that leaves the attribute out.
+    sqlite3 connections and cursors, subprocesses, generators and lambdas, when no class in its
+    method resolution order (bases are followed through imports, across the project) defines
+    `__reduce__`/`__reduce_ex__` or a `__getstate__` that leaves the attribute out, and no
+    reducer is registered for it with `copyreg.pickle` or `multiprocessing.reduction.register`.
     More constructors can be added with `resource-types` in `[tool.serialcompat.lint]`.
+
+    It reports only classes with evidence that they are pickled, and says which: instances or
+    the class reach `pickle.dump(s)`, `copy.deepcopy`, a process pool, executor, `Process` or
+    multiprocessing queue (arguments, `initargs`, bound methods, results), `shelve`,
+    `joblib.dump`, the golden store or the `serialcompat` fixture; or the class defines or
+    inherits a pickling method; or a base class has such evidence (see [Evidence](#evidence)).
+    Without evidence it stays silent; `strict = true` (or `--strict`) reports every such class.
+    A class deriving from one that can never be pickled (`threading.Thread`, an executor or
+    pool, `socket.socket`, an `io` file class, `queue.Queue`) is not reported for what it stores;
+    if it is pickled, the class itself is reported: pickle the data it works on instead.
+    Messages name the state key (`_Timer__lock` for `self.__lock` in class `Timer`).
 
     ## Why is this bad?
     Pickling the object (for a cache, a process pool, `copy.deepcopy`, a session store) fails
@@ -105,6 +119,12 @@ class UnpicklableResourceAttribute(Rule):
     SUMMARY = "A class stores a lock, thread, socket, open file, generator or lambda in its state."
     SEVERITY = "warning"
     VALID = [
+        # nothing pickles it
+        "import threading\nclass Counter:\n    def __init__(self):\n        self._lock = threading.Lock()\n",
+        "import pickle, threading\nclass Worker(threading.Thread):\n    def __init__(self):\n        super().__init__()\n        self._lock = threading.Lock()\n",
+        "import copy, threading\nclass Base:\n    def __reduce__(self):\n        return (Base, ())\nclass Counter(Base):\n    def __init__(self):\n        self._lock = threading.Lock()\ncopy.deepcopy(Counter())\n",
+        "import copyreg, pickle, threading\nclass Counter:\n    def __init__(self):\n        self._lock = threading.Lock()\ndef reduce_counter(c):\n    return (Counter, ())\ncopyreg.pickle(Counter, reduce_counter)\n",
+        "import pickle, threading\nclass Outer:\n    def run(self):\n        class Inner:\n            def __init__(self):\n                self._lock = threading.Lock()\n        return Inner()\npickle.dumps(Outer())\n",
         "import threading\nclass Counter:\n    def __init__(self):\n        self._lock = threading.Lock()\n    def __getstate__(self):\n        state = self.__dict__.copy()\n        del state['_lock']\n        return state\n",
         "import threading\nclass Counter:\n    def __init__(self):\n        self._lock = threading.Lock()\n    def __reduce__(self):\n        return (Counter, ())\n",
         "class Lock:\n    pass\nclass Counter:\n    def __init__(self):\n        self._lock = Lock()\n",
@@ -112,13 +132,15 @@ class UnpicklableResourceAttribute(Rule):
         "import threading\nclass Point:\n    def __init__(self, x):\n        self.x = x\n    def __getstate__(self):\n        return {'x': self.x, 'version': 1}\n",
     ]
     INVALID = [
-        Invalid("import threading\nclass Counter:\n    def __init__(self):\n        self.count = 0\n        self._lock = threading.Lock()\n", (5,)),
-        Invalid("from threading import RLock as L\nclass Counter:\n    def __init__(self):\n        self._lock = L()\n", (4,)),
-        Invalid("class Reader:\n    def __init__(self, path):\n        self.handle = open(path)\n        self.key = lambda item: item\n", (3, 4)),
-        Invalid("import sqlite3\nclass Store:\n    def __init__(self, path):\n        self.conn = sqlite3.connect(path)\n        self.cur = self.conn.cursor()\n", (4, 5)),
-        Invalid("import dataclasses, threading\n@dataclasses.dataclass\nclass Job:\n    name: str\n    lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)\n", (5,)),
-        Invalid("class Feed:\n    def __init__(self, items):\n        self.rows = (i for i in items)\n        self.pages = self._pages()\n    def _pages(self):\n        yield 1\n", (3, 4)),
+        Invalid("import pickle, threading\nclass Counter:\n    def __init__(self):\n        self.count = 0\n        self._lock = threading.Lock()\ndef save(f):\n    pickle.dump(Counter(), f)\n", (5,)),
+        Invalid("import copy\nfrom threading import RLock as L\nclass Counter:\n    def __init__(self):\n        self._lock = L()\n    def clone(self):\n        return copy.deepcopy(self)\n", (5,)),
+        Invalid("import pickle\nclass Reader:\n    def __init__(self, path):\n        self.handle = open(path)\n        self.key = lambda item: item\nblob = pickle.dumps(Reader('p'))\n", (4, 5)),
+        Invalid("import sqlite3\nclass Store:\n    def __init__(self, path):\n        self.conn = sqlite3.connect(path)\n        self.cur = self.conn.cursor()\n    def __setstate__(self, state):\n        self.__dict__.update(state)\n", (4, 5)),
+        Invalid("import dataclasses, threading\nfrom concurrent.futures import ProcessPoolExecutor\n@dataclasses.dataclass\nclass Job:\n    name: str\n    lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)\ndef run(work):\n    with ProcessPoolExecutor() as ex:\n        ex.submit(work, Job('a'))\n", (6,)),
+        Invalid("import pickle\nclass Feed:\n    def __init__(self, items):\n        self.rows = (i for i in items)\n        self.pages = self._pages()\n    def _pages(self):\n        yield 1\ndef save(feed, f):\n    pickle.dump(Feed([]), f)\n", (4, 5)),
         Invalid("import threading\nclass Cache:\n    def __init__(self):\n        self._lock = threading.Lock()\n    def __getstate__(self):\n        return self.__dict__.copy()\n", (4,)),
+        Invalid("import multiprocessing, threading\nclass Timer:\n    def __init__(self):\n        self.__lock = threading.Lock()\n    def start(self):\n        multiprocessing.Process(target=self.tick).start()\n    def tick(self):\n        pass\n", (4,)),
+        Invalid("import pickle, threading\nclass Worker(threading.Thread):\n    def __init__(self):\n        super().__init__()\n        self._lock = threading.Lock()\ndef save():\n    return pickle.dumps(Worker())\n", (2,)),
     ]
 
     @classmethod
@@ -170,42 +192,55 @@ class UnpicklableResourceAttribute(Rule):
         return not called.isdisjoint(names)
 
     def check(self, ctx: FileContext) -> Iterator[Report]:
+        """Candidates only: whether each is reported is decided over the whole project."""
         resources = resources_for(self.settings)
-        classes = {c.name.value: c for c in ctx.nodes(cst.ClassDef)}
         for class_def in ctx.nodes(cst.ClassDef):
             methods = _methods(class_def)
-            hooks = self._hooks(class_def, classes)
-            if any(h in hooks for h in _STATE_HOOKS):
-                continue
-            getstate = hooks.get(_GETSTATE)
+            qualname = qualname_of(ctx, class_def)
             for node, attr, label in self._stored_resources(ctx, class_def, methods, resources):
-                if getstate is not None and self._getstate_handles(ctx, getstate, attr):
-                    continue
-                yield Report(
-                    node,
-                    "%s.%s holds %s, which cannot be pickled; exclude it in __getstate__ (and "
-                    "recreate it in __setstate__) or define __reduce__" % (class_def.name.value, attr, label),
-                )
+                yield Report(node, "", pending=Pending(qualname, mangle(class_def.name.value, attr), label))
 
-    @staticmethod
-    def _hooks(class_def: cst.ClassDef, classes: Dict[str, cst.ClassDef]) -> Dict[str, cst.FunctionDef]:
-        """State hooks defined by the class or its bases defined in the same module."""
-        found: Dict[str, cst.FunctionDef] = {}
-        pending = [class_def]
-        seen: Set[Any] = set()
-        while pending:
-            current = pending.pop()
-            if current in seen:
-                continue
-            seen.add(current)
-            for name, method in _methods(current).items():
-                if name in _STATE_HOOKS + (_GETSTATE,):
-                    found.setdefault(name, method)
-            for base in current.bases:
-                base_name = terminal_name(base.value)
-                if base_name in classes:
-                    pending.append(classes[base_name])
-        return found
+    # -- project-wide decision -------------------------------------------------------------------
+    def decide(self, index: ProjectIndex, facts: ModuleFacts, candidate: Candidate) -> Optional[str]:
+        qname = _qualified(facts, candidate.cls)
+        mro = index.mro(qname)
+        if index.first_with(mro, REDUCE_HOOKS) is not None or index.reducer_for(qname) is not None:
+            return None
+        getstate = index.first_with(mro, (_GETSTATE,))
+        if getstate is not None:
+            owner = getstate[1]
+            if candidate.key in owner.getstate_keys or not owner.getstate_copies:
+                return None
+        strict = self.settings.strict
+        if index.never_pickled(mro) is not None and not strict:
+            return None  # the class as a whole is the hazard: decide_class
+        evidence = class_evidence(index, qname, mro)
+        if evidence is None and not strict:
+            return None
+        name = candidate.cls.rsplit(".", 1)[-1]
+        because = "" if evidence is None else ", and %s is %s" % (name, evidence)
+        return (
+            "%s.%s holds %s, which cannot be pickled%s; exclude %r in __getstate__ (and recreate "
+            "it in __setstate__) or define __reduce__" % (name, candidate.key, candidate.label, because, candidate.key)
+        )
+
+    def decide_class(self, index: ProjectIndex, facts: ModuleFacts, class_facts: ClassFacts) -> Optional[str]:
+        """A class that can never be pickled (a Thread, executor, socket or file) but is."""
+        qname = _qualified(facts, class_facts.qualname)
+        mro = index.mro(qname)
+        never = index.never_pickled(mro)
+        if never is None:
+            return None
+        if index.first_with(mro, REDUCE_HOOKS + (_GETSTATE,)) is not None or index.reducer_for(qname) is not None:
+            return None
+        evidence = index.site_evidence(mro[:1])
+        if evidence is None:
+            return None
+        name = class_facts.qualname.rsplit(".", 1)[-1]
+        return (
+            "%s derives from %s (%s), whose instances cannot be pickled, but %s is %s: pickle the "
+            "data it works on instead, or give it a __reduce__" % (name, never[0], never[1], name, evidence.describe(qname))
+        )
 
     def _stored_resources(self, ctx: FileContext, class_def: cst.ClassDef, methods: Dict[str, cst.FunctionDef], resources: Dict[str, str]) -> Iterator[Tuple[Any, str, str]]:
         for method in methods.values():
@@ -213,6 +248,8 @@ class UnpicklableResourceAttribute(Rule):
             if receiver is None:
                 continue
             for node in ctx.walk(method.body):
+                if not isinstance(node, (cst.Assign, cst.AnnAssign)) or not _receiver_is_methods(ctx, node, method, receiver):
+                    continue
                 if isinstance(node, cst.Assign):
                     targets = [t.target for t in node.targets]
                 elif isinstance(node, cst.AnnAssign) and node.value is not None:
@@ -307,24 +344,40 @@ class UnpicklableResourceAttribute(Rule):
                     return value
         return None
 
-    @staticmethod
-    def _getstate_handles(ctx: FileContext, getstate: cst.FunctionDef, attr: str) -> bool:
-        copies_dict = False
-        for node in ctx.walk(getstate.body):
-            if isinstance(node, cst.SimpleString):
-                try:
-                    if node.evaluated_value == attr:
-                        return True
-                except Exception:
-                    continue
-            elif isinstance(node, cst.Attribute):
-                if node.attr.value == attr:
-                    return True
-                if node.attr.value in ("__dict__", "__getstate__"):
-                    copies_dict = True
-            elif isinstance(node, cst.Name) and node.value == "vars":
-                copies_dict = True
-        return not copies_dict
+
+def _qualified(facts: ModuleFacts, qualname: str) -> str:
+    return "%s.%s" % (facts.module, qualname) if facts.module else qualname
+
+
+def class_evidence(index: ProjectIndex, qname: str, mro: List[str]) -> Optional[str]:
+    """Why we believe the class is pickled, or None: a site, else a (possibly inherited) hook."""
+    site = index.site_evidence(mro)
+    if site is not None:
+        return site.describe(qname)
+    hooks = index.first_with(mro, PICKLING_METHODS)
+    if hooks is not None:
+        owner, facts = hooks
+        method = next(h for h in PICKLING_METHODS if h in facts.hooks)
+        if owner == qname:
+            return "meant to be pickled (it defines %s)" % method
+        return "meant to be pickled (it inherits %s from %s)" % (method, owner.rsplit(".", 1)[-1])
+    return None
+
+
+def _receiver_is_methods(ctx: FileContext, node: cst.CSTNode, method: cst.FunctionDef, receiver: str) -> bool:
+    """``node`` is in ``method`` itself, not in a class defined inside it, and ``receiver`` there
+    is still the method's first parameter (no nested function or lambda rebinds it)."""
+    for ancestor in ctx.ancestors(node):
+        if ancestor is method:
+            return True
+        if isinstance(ancestor, cst.ClassDef):
+            return False
+        if isinstance(ancestor, (cst.FunctionDef, cst.Lambda)):
+            params = ancestor.params
+            names = [p.name.value for p in list(params.posonly_params) + list(params.params) + list(params.kwonly_params)]
+            if receiver in names:
+                return False
+    return False
 
 
 class LocalReconstructor(Rule):
@@ -332,6 +385,9 @@ class LocalReconstructor(Rule):
     ## What it does
     Flags `__reduce__`/`__reduce_ex__` methods that return a lambda, a nested function or a class
     defined in a function as the reconstructor (the first item of the returned tuple).
+
+    Not reported where the code pickles by value: with `pickler = "cloudpickle"` (or `"dill"`)
+    in `[tool.serialcompat.lint]`, or in a file that imports exactly one of cloudpickle and dill.
 
     ## Why is this bad?
     The reconstructor is itself pickled by reference (module and qualified name).  A lambda or a
@@ -368,6 +424,8 @@ class LocalReconstructor(Rule):
         "class Point:\n    def __reduce__(self):\n        return (Point, (1,))\n",
         "def rebuild(x):\n    return x\nclass Point:\n    def __reduce_ex__(self, protocol):\n        return (rebuild, (1,))\n",
         "class Point:\n    def __reduce__(self):\n        def helper():\n            return 1\n        return (Point, (helper(),))\n",
+        # cloudpickle stores the lambda by value
+        "import cloudpickle\nclass Point:\n    def __reduce__(self):\n        return (lambda: Point(), ())\ndata = cloudpickle.dumps(Point())\n",
     ]
     INVALID = [
         Invalid("class Point:\n    def __reduce__(self):\n        return (lambda x: Point(), (1,))\n", (3,)),
@@ -375,6 +433,8 @@ class LocalReconstructor(Rule):
     ]
 
     def check(self, ctx: FileContext) -> Iterator[Report]:
+        if by_value_pickler(ctx) is not None:
+            return  # cloudpickle and dill pickle local functions by value
         for function in ctx.nodes(cst.FunctionDef):
             if function.name.value not in _STATE_HOOKS:
                 continue
