@@ -36,12 +36,14 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on older interpreters
     import tomli as _toml
 
+from pytest_serialcompat.store import DEFAULT_DIR as STORE_DEFAULT_DIR
+
 from .model import SEVERITIES
 
 __all__ = ["ConfigError", "Settings", "load_settings", "find_pyproject", "oldest_python", "DEFAULT_VERSION_FIELDS"]
 
 DEFAULT_VERSION_FIELDS = ("version", "schema_version")
-DEFAULT_GOLDEN_STORE = "tests/__serialcompat__"
+DEFAULT_GOLDEN_STORE = STORE_DEFAULT_DIR  # the plugin's default store, one definition
 _KEYS = (
     "select", "extend-select", "ignore", "per-file-ignores", "severity", "resource-types",
     "version-fields", "exclude", "golden-store", "requires-python", "pickler", "strict",

@@ -1,11 +1,13 @@
 """Read the plugin's golden store and decide statically whether a module still defines a name.
 
-Store layout (written by the pytest plugin)::
+The store is read through :mod:`pytest_serialcompat.store`, the same package the
+plugin writes it with (one format, no second reading of it here)::
 
-    <root>/tests/__serialcompat__/<sample>/manifest.json
+    <root>/tests/__serialcompat__/<sample, nested with />/<interpreter>.manifest.json
 
-Each manifest is a JSON object whose ``"globals"`` key lists ``[module, qualname]`` pairs: every
-class or function a golden pickle refers to by reference.  Other keys are ignored here.
+Each manifest's ``goldens`` entries list ``globals``: every class or function a
+golden pickle refers to by reference, as ``[module, qualname]`` pairs (older
+manifests: ``"module.qualname"`` strings, read by trying each split).
 
 ``defines(root, module, qualname)`` answers from the project's source files alone (libcst, no
 import of project code): the module must define the first part of the qualname (class, def,
@@ -13,72 +15,102 @@ assignment, or an import that re-exports it) and, for nested names, the class bo
 Names bound in ways that cannot be followed (``from x import *`` of a non-project module, a
 module-level ``__getattr__``, an attribute of an imported non-project object) count as defined.
 """
-import json
 import os
 from typing import Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 import libcst as cst
 
+from pytest_serialcompat.project import SOURCE_ROOTS
+from pytest_serialcompat.store import Store, StoreError, is_manifest_name, manifest as manifest_schema
+
 from .context import dotted_name
 from .guard import nesting_problem
 
-__all__ = ["GoldenGlobal", "read_store", "module_file", "defines"]
+__all__ = ["GoldenGlobal", "read_store", "line_of", "module_file", "defines"]
 
-MANIFEST = "manifest.json"
 _MAX_HOPS = 8
 
 
 class GoldenGlobal(NamedTuple):
     manifest: str  # path of the manifest file
-    line: int  # 1-based line of the entry in the manifest
     module: str
     qualname: str
+    sample: str  # the sample's name (its folder under the store)
+    goldens: Tuple[str, ...]  # the golden files of that manifest that name it
 
 
-def read_store(store: str) -> Tuple[List[GoldenGlobal], List[Tuple[str, str]]]:
-    """All globals referenced by manifests under ``store``, and (path, problem) for bad manifests."""
+def read_store(store: str, root: Optional[str] = None) -> Tuple[List[GoldenGlobal], List[Tuple[str, str]]]:
+    """All globals the goldens under ``store`` name, and (path, problem) for unusable manifests.
+
+    ``root`` (the project) picks the module/qualname split of old dotted names.
+    """
     found: List[GoldenGlobal] = []
     problems: List[Tuple[str, str]] = []
-    if not os.path.isdir(store):
-        return found, problems
-    for sample in sorted(os.listdir(store)):
-        path = os.path.join(store, sample, MANIFEST)
-        if not os.path.isfile(path):
-            continue
+    golden_store = Store(store)
+    try:
+        samples = golden_store.samples()
+    except OSError as exc:
+        return found, [(store, "cannot list the golden store: %s" % exc)]
+    for sample in samples:
+        folder = golden_store.folder(sample)
         try:
-            with open(path, "rb") as handle:
-                text = handle.read().decode("utf-8")
-            document = json.loads(text)
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
-            problems.append((path, "unreadable golden manifest: %s" % exc))
+            names = sorted(n for n in os.listdir(str(folder)) if is_manifest_name(n))
+        except OSError as exc:
+            problems.append((str(folder), "cannot list the sample folder: %s" % exc))
             continue
-        entries = document.get("globals", []) if isinstance(document, dict) else None
-        if not isinstance(entries, list):
-            problems.append((path, "golden manifest has no list under \"globals\""))
-            continue
-        for entry in entries:
-            if (
-                not isinstance(entry, list)
-                or len(entry) != 2
-                or not all(isinstance(part, str) and part for part in entry)
-            ):
-                problems.append((path, "malformed \"globals\" entry %r (expected [module, qualname])" % (entry,)))
+        for filename in names:
+            path = str(folder / filename)
+            interpreter = filename[: -len(".manifest.json")]
+            try:
+                document = golden_store.manifest(sample, interpreter)
+            except StoreError as exc:
+                problems.append((path, "unusable golden manifest: %s" % exc))
                 continue
-            module, qualname = entry
-            found.append(GoldenGlobal(path, _line_of(text, qualname), module, qualname))
+            if document is None:
+                continue
+            found.extend(_globals_of(document, path, sample, root, problems))
     return found, problems
 
 
-def _line_of(text: str, qualname: str) -> int:
-    index = text.find(json.dumps(qualname))
+def _globals_of(document: dict, path: str, sample: str, root: Optional[str],
+                problems: List[Tuple[str, str]]) -> List[GoldenGlobal]:
+    named: Dict[Tuple[str, str], List[str]] = {}
+    for golden, entry in sorted(document["goldens"].items()):
+        candidates, entry_problems = manifest_schema.global_candidates(entry)
+        problems.extend((path, "%s: %s" % (golden, p)) for p in entry_problems)
+        for options in candidates:
+            named.setdefault(_pick(options, root), []).append(golden)
+    return [GoldenGlobal(path, module, qualname, sample, tuple(goldens))
+            for (module, qualname), goldens in sorted(named.items())]
+
+
+def line_of(path: str, qualname: str) -> int:
+    """The line of a manifest where ``qualname`` first appears (1 for the one-line canonical form)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except (OSError, UnicodeDecodeError):
+        return 1
+    index = text.find('"%s"' % qualname)
     return 1 if index < 0 else text.count("\n", 0, index) + 1
 
 
+def _pick(options: List[Tuple[str, str]], root: Optional[str]) -> Tuple[str, str]:
+    """The split of an old dotted name whose module is a project module (else the longest)."""
+    if root is not None and len(options) > 1:
+        for module, qualname in options:
+            if module_file(root, module)[1] is not None:
+                return module, qualname
+    return options[0]
+
+
 def source_roots(root: str) -> List[str]:
-    roots = [root]
-    src = os.path.join(root, "src")
-    if os.path.isdir(src):
-        roots.append(src)
+    """The folders project modules are imported from: the plugin's own list (project.py)."""
+    roots = []
+    for sub in SOURCE_ROOTS:
+        path = root if sub == "." else os.path.join(root, sub)
+        if os.path.isdir(path):
+            roots.append(path)
     return roots
 
 

@@ -21,7 +21,7 @@ from .results import (
     FAILED, JSON, MANIFEST, MARSHAL, NOT_RECORDED, PASSED, PICKLE, RECORDED, WRITE, GoldenResult,
     StoreRequest,
 )
-from .store import GoldenFile, StoreError, golden_filename
+from .store import GoldenFile, StoreError, golden_filename, manifest
 
 
 def manifest_entry(ctx, fmt: str, protocol: Optional[int], data: bytes) -> Dict[str, object]:
@@ -35,7 +35,7 @@ def manifest_entry(ctx, fmt: str, protocol: Optional[int], data: bytes) -> Dict[
     if fmt == PICKLE:
         try:
             analysis = safety.analyze(data, ())
-            entry["globals"] = ["%s.%s" % pair for pair in analysis.globals]
+            entry["globals"] = manifest.encode_globals(analysis.globals)
         except Exception as exc:  # recorded anyway; the replay gate analyzes again
             entry["globals"] = None
             entry["analysis_error"] = "%s: %s" % (type(exc).__name__, exc)
@@ -73,7 +73,10 @@ def record(ctx, replayer) -> List[GoldenResult]:
         existing = ctx.store.read_if_exists(golden.relpath)
         if existing is not None and (existing == data or replayer.passes(golden)):
             # up to date; make sure the manifest describes the bytes that stay
-            if known.get(filename, {}).get("sha256") != hashlib.sha256(existing).hexdigest():
+            # (and rewrite a version-1 entry: its globals become [module, qualname] pairs)
+            old_entry = known.get(filename, {})
+            if old_entry.get("sha256") != hashlib.sha256(existing).hexdigest() \
+                    or not manifest.is_current(old_entry):
                 entries[filename] = manifest_entry(ctx, item.format, item.protocol, existing)
             results.append(GoldenResult(ctx.name, item.format, item.protocol, tag, golden.relpath,
                                         PASSED, nodeid=ctx.nodeid, detail="unchanged"))

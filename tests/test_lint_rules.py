@@ -1,4 +1,5 @@
 """Every rule's VALID/INVALID examples, alias handling, false-positive guards, rule docs."""
+import json
 import os
 
 import pytest
@@ -90,17 +91,33 @@ def test_project_rule_examples(tmp_path, example):
         assert finding.path.endswith("manifest.json") and "shop.models" in finding.message
 
 
+def _manifest(goldens, indent=None):
+    """A manifest as the plugin writes it (or, with ``indent``, as a person re-indented it)."""
+    return json.dumps({"kind": "pytest-serialcompat golden manifest", "manifest_version": 2,
+                       "interpreter": "cpython3.12", "sample": "s", "goldens": goldens},
+                      indent=indent, sort_keys=True)
+
+
 def test_golden_finding_points_at_the_manifest_line(tmp_path):
-    manifest = '{\n  "globals": [\n    ["shop.models", "Order"],\n    ["shop.models", "Gone"]\n  ]\n}\n'
-    _write(tmp_path, {"shop/__init__.py": "", "shop/models.py": "class Order:\n    pass\n", "tests/__serialcompat__/s/manifest.json": manifest})
+    manifest = _manifest({"cpython3.12-p4.pickle": {"globals": [["shop.models", "Order"],
+                                                                ["shop.models", "Gone"]]}}, indent=2)
+    _write(tmp_path, {"shop/__init__.py": "", "shop/models.py": "class Order:\n    pass\n",
+                      "tests/__serialcompat__/s/cpython3.12.manifest.json": manifest})
     result = run([str(tmp_path)], Settings(root=str(tmp_path), select=("SC110",)), use_cache=False, jobs=1)
-    assert [(f.line, "Gone" in f.message) for f in result.findings] == [(4, True)]
+    line = manifest.splitlines().index(next(l for l in manifest.splitlines() if '"Gone"' in l)) + 1
+    assert [(f.line, "Gone" in f.message) for f in result.findings] == [(line, True)]
 
 
 def test_malformed_manifest_is_reported_not_crashing(tmp_path):
-    _write(tmp_path, {"tests/__serialcompat__/s/manifest.json": '{"globals": [["only-one"]]}'})
+    _write(tmp_path, {
+        "tests/__serialcompat__/s/cpython3.12.manifest.json":
+            _manifest({"cpython3.12-p4.pickle": {"globals": [["only-one"]]}}),
+        "tests/__serialcompat__/t/cpython3.12.manifest.json": "{not json",
+    })
     result = run([str(tmp_path)], Settings(root=str(tmp_path), select=("SC110",)), use_cache=False, jobs=1)
-    assert len(result.findings) == 1 and "malformed" in result.findings[0].message
+    messages = sorted(f.message for f in result.findings)
+    assert len(messages) == 2
+    assert "malformed" in messages[0] and "not valid JSON" in messages[1]
 
 
 # -- name resolution: aliases and same-named unrelated things ----------------------------------------

@@ -113,7 +113,7 @@ def test_update_records_every_format_and_protocol_for_this_interpreter(app):
         assert entry["sha256"] == hashlib.sha256(data).hexdigest()
         if entry["format"] == "pickle":
             assert entry["protocol"] == data[1]
-            assert entry["globals"] == ["myapp.models.Point"]
+            assert entry["globals"] == [["myapp.models", "Point"]]
 
 
 TAGS = "{'alpha', 'beta', 'gamma', 'delta'}"

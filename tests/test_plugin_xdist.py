@@ -37,7 +37,7 @@ def test_record(serialcompat, n):
 CONFTEST = '''
 def pytest_configure(config):
     if hasattr(config, "workerinput"):
-        import pytest_serialcompat.store as store
+        import pytest_serialcompat.store.files as store
 
         def refuse(*args, **kwargs):
             raise RuntimeError("an xdist worker tried to write the golden store")

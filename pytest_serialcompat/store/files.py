@@ -1,0 +1,205 @@
+"""The store on disk: listing samples and goldens, reading manifests, atomic writes.
+
+Only :meth:`Store.apply` writes, and every write is atomic: a temporary file in
+the same folder (named so that nobody mistakes it for a golden, see
+:mod:`.layout`), fsync, ``os.replace``.  Each interpreter owns its own files
+*and* its own manifest, so recording on one interpreter never rewrites
+anything another recorded, and six interpreters recording in parallel never
+race on a shared file.
+"""
+
+import os
+import tempfile
+from pathlib import Path
+from typing import List, Optional, Tuple
+
+from ..results import DELETE, MANIFEST, WRITE, StoreRequest
+from . import manifest as manifest_schema
+from .layout import (
+    TEMP_MARK, TEMP_SUFFIX, GoldenFile, StoreError, is_manifest_name, manifest_filename,
+    parse_filename, producer_of, temp_target, version_key,
+)
+
+
+def canonical_bytes(value) -> bytes:
+    from ..reference.canonical_json import canonical_json_dumps
+
+    return canonical_json_dumps(value)
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix="." + path.name + TEMP_MARK, suffix=TEMP_SUFFIX,
+                               dir=str(path.parent))
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, str(path))
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+class Store:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self._root = str(self.root)
+
+    # ------------------------------------------------------------------ read
+    def folder(self, name: str) -> Path:
+        return self.root.joinpath(*name.split("/"))
+
+    def path(self, relpath: str) -> Path:
+        return self.root.joinpath(*relpath.split("/"))
+
+    def display(self, relpath: str) -> str:
+        return str(self.path(relpath))
+
+    def listing(self, name: str) -> Tuple[List[GoldenFile], frozenset]:
+        """Golden files of one sample (sorted by format, producer and protocol) and all file names."""
+        found = []
+        try:
+            names = os.listdir(os.path.join(self._root, *name.split("/")))
+        except (FileNotFoundError, NotADirectoryError):
+            return [], frozenset()
+        for filename in names:
+            parsed = parse_filename(filename)
+            if parsed is not None:
+                fmt, protocol, interp = parsed
+                found.append(GoldenFile(name, fmt, protocol, interp, filename))
+        found.sort(key=lambda g: (g.format, version_key(g.interpreter), g.protocol or 0))
+        return found, frozenset(names)
+
+    def goldens(self, name: str) -> List[GoldenFile]:
+        return self.listing(name)[0]
+
+    def read(self, relpath: str) -> bytes:
+        with open(os.path.join(self._root, *relpath.split("/")), "rb") as handle:
+            return handle.read()
+
+    def read_if_exists(self, relpath: str) -> Optional[bytes]:
+        try:
+            return self.read(relpath)
+        except FileNotFoundError:
+            return None
+
+    def manifest(self, name: str, interpreter: str) -> Optional[dict]:
+        """The manifest one producer wrote for one sample, None when absent.
+
+        Raises StoreError when it exists but is not a usable manifest.
+        """
+        path = os.path.join(self._root, *name.split("/"), manifest_filename(interpreter))
+        try:
+            with open(path, "rb") as handle:
+                raw = handle.read(manifest_schema.MAX_BYTES + 1)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except IsADirectoryError:
+            raise StoreError("%s: is a directory, not a manifest file" % (path,)) from None
+        except OSError as exc:
+            raise StoreError("%s: cannot be read (%s)" % (path, exc.strerror or exc)) from None
+        return manifest_schema.parse(raw, path)
+
+    def samples(self) -> List[str]:
+        """Names of every sample folder holding goldens or manifests."""
+        return self.scan()[0]
+
+    def scan(self) -> Tuple[List[str], List[str]]:
+        """Sample names, and the relative paths of temporary files left by killed writes."""
+        names: List[str] = []
+        leftovers: List[str] = []
+        if not self.root.is_dir():
+            return names, leftovers
+        for dirpath, dirnames, filenames in os.walk(str(self.root)):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            rel = os.path.relpath(dirpath, str(self.root)).replace(os.sep, "/")
+            if rel == ".":
+                continue
+            if any(parse_filename(f) or is_manifest_name(f) for f in filenames):
+                names.append(rel)
+            leftovers.extend("%s/%s" % (rel, f) for f in sorted(filenames) if temp_target(f))
+        return sorted(names), sorted(leftovers)
+
+    def remove_leftovers(self, name: str, interpreter: str) -> List[str]:
+        """Delete the temporary files that ``interpreter``'s killed writes left in one sample folder.
+
+        Only that interpreter's: another Python may be recording into the same
+        folder right now (a parallel matrix), and its temporary files are live.
+        Returns the paths removed.
+        """
+        folder = self.folder(name)
+        try:
+            filenames = os.listdir(str(folder))
+        except OSError:
+            return []
+        removed = []
+        for filename in sorted(filenames):
+            target = temp_target(filename)
+            if target is None or producer_of(target) != interpreter:
+                continue
+            try:
+                os.unlink(str(folder / filename))
+            except FileNotFoundError:
+                continue
+            removed.append(str(folder / filename))
+        return removed
+
+    # ----------------------------------------------------------------- write
+    def apply(self, request: StoreRequest) -> Optional[str]:
+        """Carry out one request; returns the path written or deleted, None if nothing changed."""
+        if request.op == WRITE:
+            path = self.path(request.path)
+            atomic_write(path, request.data)
+            return str(path)
+        if request.op == DELETE:
+            path = self.path(request.path)
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                return None
+            return str(path)
+        if request.op == MANIFEST:
+            return self._merge_manifest(request)
+        raise StoreError("unknown store request %r" % (request.op,))
+
+    def remove_empty_folders(self, name: str) -> None:
+        """Remove a sample folder left empty (and empty parents, up to the store root)."""
+        folder = self.folder(name)
+        while folder != self.root and self.root in folder.parents:
+            try:
+                folder.rmdir()
+            except OSError:  # not empty, or already gone
+                return
+            folder = folder.parent
+
+    def _merge_manifest(self, request: StoreRequest) -> Optional[str]:
+        path = self.folder(request.sample) / manifest_filename(request.interpreter)
+        try:
+            current = self.manifest(request.sample, request.interpreter)
+        except StoreError:
+            current = None  # unusable: replaced by a fresh one
+        goldens = dict(current["goldens"]) if current else {}
+        for filename, entry in (request.entries or {}).items():
+            if entry is None:
+                goldens.pop(filename, None)
+            else:
+                goldens[filename] = entry
+        if not goldens:
+            if path.exists():
+                path.unlink()
+                return str(path)
+            return None
+        manifest = dict(current or {})
+        manifest.update(request.header or {})
+        manifest.update(kind=manifest_schema.KIND, manifest_version=manifest_schema.VERSION,
+                        sample=request.sample, goldens=goldens)
+        data = canonical_bytes(manifest) + b"\n"
+        if path.exists() and path.read_bytes() == data:
+            return None
+        atomic_write(path, data)
+        return str(path)
