@@ -27,10 +27,11 @@ def needs_evidence(settings: Settings) -> bool:
 def golden_entries(settings: Settings) -> List[Tuple[str, int, str, str]]:
     """(manifest, line, module, qualname) of every global the golden store's manifests name
     (the manifest's path relative to the project root, as evidence messages show paths)."""
-    from .golden import read_store
+    from .golden import line_of, read_store
 
-    entries, _problems = read_store(os.path.join(settings.root, settings.golden_store))
-    return [(os.path.relpath(e.manifest, settings.root).replace(os.sep, "/"), e.line, e.module, e.qualname) for e in entries]
+    entries, _problems = read_store(os.path.join(settings.root, settings.golden_store), settings.root)
+    return [(os.path.relpath(e.manifest, settings.root).replace(os.sep, "/"), line_of(e.manifest, e.qualname),
+             e.module, e.qualname) for e in entries]
 
 
 def decide(

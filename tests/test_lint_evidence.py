@@ -103,9 +103,12 @@ def test_a_bound_method_sent_to_a_process_pickles_its_instance(tmp_path):
 
 
 def test_the_golden_store_is_evidence(tmp_path):
-    manifest = '{"globals": [["shop.counter", "Counter"]], "version": 1}\n'
-    found = lint(tmp_path, {"shop/counter.py": COUNTER, "tests/__serialcompat__/counter/manifest.json": manifest})
-    assert len(found) == 1 and "pickled at tests/__serialcompat__/counter/manifest.json:1 via the golden store" in found[0][3]
+    manifest = ('{"goldens":{"cpython3.12-p4.pickle":{"globals":[["shop.counter","Counter"]]}},'
+                '"kind":"pytest-serialcompat golden manifest","manifest_version":2}')
+    found = lint(tmp_path, {"shop/counter.py": COUNTER,
+                            "tests/__serialcompat__/counter/cpython3.12.manifest.json": manifest})
+    assert len(found) == 1 and ("pickled at tests/__serialcompat__/counter/cpython3.12.manifest.json:1 "
+                                "via the golden store") in found[0][3]
 
 
 def test_declared_samples_are_evidence(tmp_path):
