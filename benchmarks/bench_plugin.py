@@ -117,6 +117,8 @@ def test_order(serialcompat, n):
     serialcompat.check(build(n), "order/%04d" % n, formats=("pickle",))
 '''
 
+# The raw peer: read every golden of one sample family, load it, compare it with a fresh
+# build.  {module}, {folder} and {compare} pick the workload; {helpers} define the comparison.
 RAW_LOOP = '''
 import os
 import pickle
@@ -125,9 +127,10 @@ import time
 
 start = time.perf_counter()
 sys.path.insert(0, os.getcwd())
-from benchapp.models import build
+from benchapp.{module} import build
+{helpers}
 
-root = os.path.join(sys.argv[1] if len(sys.argv) > 1 else "tests/__serialcompat__", "order")
+root = os.path.join(sys.argv[1] if len(sys.argv) > 1 else "tests/__serialcompat__", "{folder}")
 count = 0
 for folder in sorted(os.listdir(root)):
     n = int(folder)
@@ -136,7 +139,7 @@ for folder in sorted(os.listdir(root)):
             continue
         with open(os.path.join(root, folder, name), "rb") as handle:
             data = handle.read()
-        assert pickle.loads(data) == build(n)
+        assert {compare}
         count += 1
 print(count, time.perf_counter() - start)
 '''
@@ -242,16 +245,8 @@ def test_account(serialcompat, n):
     serialcompat.check(build(n), "account/%04d" % n, formats=("pickle",))
 '''
 
-PLAIN_RAW_LOOP = '''
-import os
-import pickle
-import sys
-import time
-
-start = time.perf_counter()
-sys.path.insert(0, os.getcwd())
-from benchapp.plain import build
-
+# The plain-class peer's comparison: recursive, vars() for instances, visited pairs for cycles.
+SAME = '''
 
 def same(a, b, seen):
     """The straightforward peer: recursive, vars() for instances, visited pairs for cycles."""
@@ -267,20 +262,6 @@ def same(a, b, seen):
         seen.add((id(a), id(b)))
         return same(vars(a), vars(b), seen)
     return a == b
-
-
-root = os.path.join(sys.argv[1] if len(sys.argv) > 1 else "tests/__serialcompat__", "account")
-count = 0
-for folder in sorted(os.listdir(root)):
-    n = int(folder)
-    for name in sorted(os.listdir(os.path.join(root, folder))):
-        if not name.endswith(".pickle"):
-            continue
-        with open(os.path.join(root, folder, name), "rb") as handle:
-            data = handle.read()
-        assert same(pickle.loads(data), build(n), set())
-        count += 1
-print(count, time.perf_counter() - start)
 '''
 
 STARTUP = "import sys, os; sys.path.insert(0, os.getcwd()); import pickle, benchapp.models"
@@ -294,9 +275,11 @@ def make_project(root: Path, samples: int) -> None:
     (root / "tests" / "test_orders.py").write_text(textwrap.dedent(TEST.format(samples=samples)))
     (root / "benchapp" / "plain.py").write_text(textwrap.dedent(PLAIN_MODELS))
     (root / "tests" / "test_plain.py").write_text(textwrap.dedent(PLAIN_TEST.format(samples=samples)))
-    (root / "raw_plain.py").write_text(textwrap.dedent(PLAIN_RAW_LOOP))
+    (root / "raw_plain.py").write_text(textwrap.dedent(RAW_LOOP).format(
+        module="plain", folder="account", helpers=SAME, compare="same(pickle.loads(data), build(n), set())"))
     (root / "pytest.ini").write_text("[pytest]\npythonpath = .\n")
-    (root / "raw_loop.py").write_text(textwrap.dedent(RAW_LOOP))
+    (root / "raw_loop.py").write_text(textwrap.dedent(RAW_LOOP).format(
+        module="models", folder="order", helpers="", compare="pickle.loads(data) == build(n)"))
     (root / "measure.py").write_text(textwrap.dedent(MEASURE))
 
 
