@@ -157,9 +157,9 @@ import pytest_serialcompat.session as session
 # modules the plugin imports on first use: importing is start-up, not the work per golden
 import pytest_serialcompat.reference.analyzer
 import pytest_serialcompat.reference.tree
-import pytest_serialcompat.diagnosis
-import pytest_serialcompat.objdiff
-import pytest_serialcompat.graph_compare
+import pytest_serialcompat.diagnosis.messages
+import pytest_serialcompat.diagnosis.values
+import pytest_serialcompat.check.graph_compare
 
 spent = [0.0]
 

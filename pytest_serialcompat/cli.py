@@ -138,7 +138,7 @@ def _split_list(values):
 
 
 def _finish_matrix(matrix, args, stdout, stderr) -> int:
-    from . import matrix_tables
+    from .matrix import tables as matrix_tables
 
     stdout.write(matrix_tables.render_text(matrix))
     outputs = ((args.markdown, lambda: matrix_tables.render_markdown(matrix).encode("utf-8")),
@@ -156,7 +156,7 @@ def _finish_matrix(matrix, args, stdout, stderr) -> int:
 
 
 def _parse_optional(args, stderr, command):
-    from .matrix_tables import parse_optional
+    from .matrix.tables import parse_optional
 
     try:
         return [parse_optional(spec) for spec in args.optional]
@@ -166,7 +166,7 @@ def _parse_optional(args, stderr, command):
 
 
 def _cmd_report(args, stdout, stderr):
-    from . import matrix_tables
+    from .matrix import tables as matrix_tables
 
     optional = _parse_optional(args, stderr, "report")
     if optional is None:
@@ -192,7 +192,7 @@ def _cmd_matrix(args, stdout, stderr):
     import os
     from pathlib import Path
 
-    from . import matrix_runner as runner, matrix_tables
+    from .matrix import runner, tables as matrix_tables
 
     optional = _parse_optional(args, stderr, "matrix")
     if optional is None:

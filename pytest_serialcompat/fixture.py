@@ -5,10 +5,11 @@ from typing import Callable, List, Optional, Sequence
 
 import pytest
 
-from . import diagnosis, store as store_module
-from .formats import EncodeFailure, UsageProblem, make_plan
-from .record import record
-from .replay import Comparison, Replayer
+from .diagnosis import messages as diagnosis
+from . import store as store_module
+from .check.plan import EncodeFailure, UsageProblem, make_plan
+from .check.record import record
+from .check.replay import Comparison, Replayer
 from .results import (
     FAILED, MISSING, SKIPPED, UNPICKLABLE, Ask, GoldenResult,
 )
@@ -216,7 +217,7 @@ class SerialCompat:
 
         Returns the child's return value.
         """
-        from .spawn_check import SpawnProblem, run_in_spawn_child
+        from .check.spawn import SpawnProblem, run_in_spawn_child
 
         try:
             return run_in_spawn_child(func, args, kwargs, timeout=self._state.settings.spawn_timeout)

@@ -18,9 +18,9 @@ from .ownership import Collection
 from .results import (
     DELETE, FAILED, MANIFEST, WRITE, Ask, GoldenResult, Records, StoreRequest, UNUSED,
 )
-from .safety import Gate
+from .check.safety import Gate
 from .store import GoldenFile, Store, StoreError
-from .verdict_cache import VerdictCache
+from .check.verdict_cache import VerdictCache
 
 REPORT_ATTRIBUTE = "serialcompat_records"
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import List, NamedTuple, Optional, Tuple
 
 from .environment import ci_variable, parse_tag
-from .renames import RenameError, Renames
+from .check.renames import RenameError, Renames
 from .store import DEFAULT_DIR
 
 MIN_DEFAULT_PROTOCOL = 2

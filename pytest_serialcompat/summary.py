@@ -5,7 +5,7 @@ import os
 from typing import Dict
 
 from . import __version__
-from .diagnosis import group
+from .diagnosis.messages import group
 from .results import ALL_FORMATS, FAILED, SKIPPED, STATUSES, diagnosis_title
 
 REPORT_KIND = "pytest-serialcompat report"

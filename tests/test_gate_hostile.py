@@ -355,7 +355,7 @@ def test_a_curated_reconstructor_of_a_family_that_is_off_is_advised_by_family(ap
 # --- trust is per use -------------------------------------------------------------------------
 
 def test_the_current_pickles_trust_is_per_use():
-    from pytest_serialcompat import safety
+    from pytest_serialcompat.check import safety
     from pytest_serialcompat.reference.analyzer import analyze
 
     calls = analyze(p4(sg("myapp.models", "Point") + op.EMPTY_TUPLE + op.REDUCE), allow=["myapp"], tree=False)
@@ -376,7 +376,7 @@ def test_the_current_pickles_trust_is_per_use():
 
 
 def test_a_constructed_class_whose_new_comes_from_elsewhere_is_refused():
-    from pytest_serialcompat import safety
+    from pytest_serialcompat.check import safety
 
     class Sneaky:
         def __new__(cls, *args):  # defined here, in this test module, which is not allowed

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 import pickle_samples
-from pytest_serialcompat.graph_compare import IDENTITY, SHAPE, compare, same
+from pytest_serialcompat.check.graph_compare import IDENTITY, SHAPE, compare, same
 
 PROTOCOLS = range(pickle.HIGHEST_PROTOCOL + 1)
 

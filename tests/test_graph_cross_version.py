@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_serialcompat import matrix_runner as runner
+from pytest_serialcompat.matrix import runner
 from pytest_serialcompat.environment import ci_variable
 from test_matrix_cross_version import REPO, _serialcompat
 from test_plugin_graphs import MODELS

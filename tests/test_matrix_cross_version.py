@@ -32,7 +32,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_serialcompat import matrix_runner as runner
+from pytest_serialcompat.matrix import runner
 from pytest_serialcompat.environment import ci_variable
 
 pytestmark = pytest.mark.slow

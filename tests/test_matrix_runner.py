@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_serialcompat import cli, matrix_runner as runner
+from pytest_serialcompat import cli
+from pytest_serialcompat.matrix import runner
 from pytest_serialcompat.environment import CURRENT
 
 

@@ -19,7 +19,8 @@ import textwrap
 import pytest
 from hypothesis import given, strategies as st
 
-from pytest_serialcompat import cli, matrix_tables
+from pytest_serialcompat import cli
+from pytest_serialcompat.matrix import tables as matrix_tables
 from pytest_serialcompat.environment import CURRENT
 
 TAG = CURRENT.tag                                   # e.g. "cpython3.12"

@@ -6,7 +6,7 @@ import types
 
 import pytest
 
-from pytest_serialcompat.spawn_check import SpawnProblem, run_in_spawn_child
+from pytest_serialcompat.check.spawn import SpawnProblem, run_in_spawn_child
 
 TARGETS = '''
 import os

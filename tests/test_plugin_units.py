@@ -14,11 +14,11 @@ import pytest
 from hypothesis import given, strategies as st
 
 from pytest_serialcompat import environment, store as store_mod
-from pytest_serialcompat.codecs import find_codec
-from pytest_serialcompat.formats import marshal_problem
-from pytest_serialcompat.graph_compare import compare
-from pytest_serialcompat.picklability import find_unpicklable
-from pytest_serialcompat.renames import RenameError, Renames, format_rule
+from pytest_serialcompat.check.json_codecs import find_codec
+from pytest_serialcompat.check.plan import marshal_problem
+from pytest_serialcompat.check.graph_compare import compare
+from pytest_serialcompat.diagnosis.picklability import find_unpicklable
+from pytest_serialcompat.check.renames import RenameError, Renames, format_rule
 from pytest_serialcompat.results import MANIFEST, WRITE, DELETE, StoreRequest
 from pytest_serialcompat.session import records_from_wire, records_to_wire
 from pytest_serialcompat.results import Ask, GoldenResult, Records
@@ -354,7 +354,7 @@ def test_attrs_classes_use_their_fields():
 
 
 def test_standard_library_paths_are_not_project_refactors(tmp_path):
-    from pytest_serialcompat import diagnosis
+    from pytest_serialcompat.diagnosis import messages as diagnosis
 
     assert diagnosis.is_stdlib_module("pathlib._local")
     assert diagnosis.is_stdlib_module("collections.abc")
@@ -381,13 +381,13 @@ HERE = (GatedPoint.__module__.split(".")[0],)  # this test module's top-level na
 
 
 def _analysis(data, allow=HERE):
-    from pytest_serialcompat import safety
+    from pytest_serialcompat.check import safety
 
     return safety.analyze(data, allow, tree=False)
 
 
 def test_gate_reuses_decisions_and_still_refuses_what_it_did_not_verify():
-    from pytest_serialcompat import safety
+    from pytest_serialcompat.check import safety
 
     gate = safety.Gate(Renames.from_lines([]))
     values = [GatedPoint(n, datetime.date(2020, 1, 1 + n)) for n in range(3)]
@@ -413,7 +413,7 @@ def test_gate_reuses_decisions_and_still_refuses_what_it_did_not_verify():
 
 
 def test_gate_resolution_names_missing_modules_and_attributes():
-    from pytest_serialcompat import safety
+    from pytest_serialcompat.check import safety
 
     gate = safety.Gate(Renames.from_lines([]))
     assert gate.resolve(("datetime", "date")).obj is datetime.date
@@ -426,7 +426,7 @@ def test_gate_resolution_names_missing_modules_and_attributes():
 
 
 def test_protocol_2_python_2_names_are_mapped_before_the_memory_is_consulted():
-    from pytest_serialcompat import safety
+    from pytest_serialcompat.check import safety
 
     gate = safety.Gate(Renames.from_lines([]))
     # written as Python 2 would: __builtin__.set and copy_reg._reconstructor

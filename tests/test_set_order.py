@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pytest_serialcompat.reference.analyzer import analyze
-from pytest_serialcompat.set_order import same_up_to_set_order
+from pytest_serialcompat.check.set_order import same_up_to_set_order
 
 PROTOCOLS = range(2, pickle.HIGHEST_PROTOCOL + 1)
 

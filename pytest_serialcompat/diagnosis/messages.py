@@ -11,9 +11,9 @@ import sysconfig
 from pathlib import Path
 from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
-from . import project
-from .renames import format_rule
-from .results import diagnosis_title
+from .. import project
+from ..check.renames import format_rule
+from ..results import diagnosis_title
 
 Global = Tuple[str, str]
 
@@ -324,7 +324,7 @@ def unsafe(refusals) -> Tuple[str, Optional[str]]:
     reconstructor whose family is off, gets a ``serialcompat_allow`` suggestion: the
     family name, or the exact class.  A refused call says what it would run.
     """
-    from .reference.allowlist import NOT_LISTED, family_entry, is_denied
+    from ..reference.allowlist import NOT_LISTED, family_entry, is_denied
 
     lines = ["Refused by the safety gate; the golden was NOT loaded:"]
     order: List[str] = []

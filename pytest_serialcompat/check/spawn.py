@@ -57,7 +57,7 @@ def static_problem(func) -> Optional[str]:
 
 
 def _argument_problem(func, args: Sequence, kwargs: Dict[str, Any], protocol: int) -> str:
-    from .picklability import find_unpicklable
+    from ..diagnosis.picklability import find_unpicklable
 
     offender = find_unpicklable(func, protocol, root="func")
     if offender is not None:

@@ -49,7 +49,7 @@ import types
 import uuid
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
-from .objdiff import MISSING, short, slot_names, state, type_name
+from ..diagnosis.values import MISSING, short, slot_names, state, type_name
 
 DEFAULT_LIMIT = 20
 MAX_NODES = 5_000_000   # pairs visited before the walk gives up (and says so: never a pass)

@@ -11,9 +11,9 @@ import pickle
 import types
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
-from .codecs import Codec, CodecError, find_codec
-from .picklability import find_unpicklable
-from .results import ALL_FORMATS, JSON, MARSHAL, PICKLE
+from .json_codecs import Codec, CodecError, find_codec
+from ..diagnosis.picklability import find_unpicklable
+from ..results import ALL_FORMATS, JSON, MARSHAL, PICKLE
 
 # Exactly these types marshal *and* come back as the same type and value.
 MARSHAL_TYPES = (
@@ -134,7 +134,7 @@ class Fresh:
             raise EncodeFailure("does not marshal: %s" % exc)
 
     def _json(self, _protocol):
-        from .reference.canonical_json import canonical_json_dumps
+        from ..reference.canonical_json import canonical_json_dumps
 
         if self.codec is None:
             raise EncodeFailure("has no JSON codec")

@@ -24,12 +24,12 @@ import collections
 import os
 from typing import Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
-from .environment import parse_tag
-from .results import (
+from ..environment import parse_tag
+from ..results import (
     ALL_FORMATS, DIAGNOSES, FAILED, JSON, MARSHAL, MISSING, PASSED, PICKLE, RECORDED, SKIPPED,
     STATUSES, UNUSED,
 )
-from .summary import REPORT_KIND, REPORT_VERSION
+from ..summary import REPORT_KIND, REPORT_VERSION
 
 MATRIX_KIND = "pytest-serialcompat matrix"
 MATRIX_VERSION = 1
@@ -243,7 +243,7 @@ def _field(data: dict, key: str, kind: type, where: str, optional: bool = False)
 
 def parse_report(data: bytes, path: str) -> Report:
     """Validate the bytes of one ``--serialcompat-report`` file."""
-    from .reference.canonical_json import CanonicalJSONError, JSONLimits, canonical_json_loads
+    from ..reference.canonical_json import CanonicalJSONError, JSONLimits, canonical_json_loads
 
     try:
         value = canonical_json_loads(data, limits=JSONLimits(max_bytes=MAX_REPORT_BYTES))
@@ -878,6 +878,6 @@ def matrix_json(matrix: Matrix) -> dict:
 
 
 def dumps_matrix_json(matrix: Matrix) -> bytes:
-    from .reference.canonical_json import canonical_json_dumps
+    from ..reference.canonical_json import canonical_json_dumps
 
     return canonical_json_dumps(matrix_json(matrix)) + b"\n"

@@ -85,13 +85,13 @@ def analyze(data: bytes, allow_prefixes: Iterable[str], *, tree: bool = True):
 
     ``tree=False`` when only the verdict is needed (the gate): no structural tree.
     """
-    from .reference.analyzer import analyze as reference_analyze
+    from ..reference.analyzer import analyze as reference_analyze
 
     return reference_analyze(data, allow=list(allow_prefixes), tree=tree)
 
 
 def _words(allow_prefixes) -> Tuple[str, ...]:
-    from .reference.allowlist import check_prefixes
+    from ..reference.allowlist import check_prefixes
 
     return check_prefixes(tuple(allow_prefixes))
 
@@ -124,7 +124,7 @@ def _waived(item, trusted: Trust) -> bool:
 
 def use_problem(module: str, qualname: str, uses, words: Tuple[str, ...], trusted: Trust) -> Optional[str]:
     """Why these uses of a global are refused (None when all are allowed)."""
-    from .reference.allowlist import CHECKED, CONSTRUCT, FREE, classify
+    from ..reference.allowlist import CHECKED, CONSTRUCT, FREE, classify
 
     category, reason = classify(module, qualname, words)
     granted = trusted.get((module, qualname))
@@ -149,7 +149,7 @@ def decide(analysis, allow_prefixes: Iterable[str], renames: Renames,
     which waives the same findings in the golden -- a name it names, a use it
     makes of that global.
     """
-    from .reference.allowlist import curated
+    from ..reference.allowlist import curated
 
     words = _words(allow_prefixes)
     trusted = as_trust(trusted)
@@ -213,7 +213,7 @@ def identity_problem(target: Global, obj, uses, words: Tuple[str, ...], trusted:
     runs its ``__new__`` and, under BUILD, its ``__setstate__``: each must come
     from an allowed class (or be a builtin type's), not from whatever it inherits.
     """
-    from .reference.allowlist import CONSTRUCT, FREE, classify
+    from ..reference.allowlist import CONSTRUCT, FREE, classify
 
     label = "%s.%s" % target
     if isinstance(obj, types.ModuleType):

@@ -12,7 +12,7 @@ import pickle
 import types
 from typing import Any, Iterator, NamedTuple, Optional, Tuple
 
-from .objdiff import short, type_name
+from .values import short, type_name
 
 MAX_DEPTH = 50
 MAX_CHILDREN = 10000

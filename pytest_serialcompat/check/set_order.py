@@ -37,7 +37,7 @@ the gate as before.
 import struct
 from typing import List, Optional, Tuple
 
-from .reference import opcodes as op
+from ..reference import opcodes as op
 
 __all__ = ["same_up_to_set_order"]
 

@@ -26,15 +26,16 @@ import operator
 import pickle
 from typing import Callable, Dict, List, NamedTuple, Optional, Set, Tuple
 
-from . import diagnosis, graph_compare, safety
-from .formats import EncodeFailure, contains_code
+from ..diagnosis import messages as diagnosis
+from . import graph_compare, safety
+from .plan import EncodeFailure, contains_code
 from .renames import Renames
-from .results import (
+from ..results import (
     CLASS_MOVED, CORRUPT, DELETE, FOREIGN_CODE, FAILED, INTEGRITY, JSON, LOAD_ERROR, MARSHAL,
     NOT_EQUAL, PASSED, PICKLE, SKIPPED, STATE_CHANGED, UNREADABLE, UNSAFE, WRITE, GoldenResult,
     StoreRequest,
 )
-from .store import GoldenFile, StoreError, manifest_filename, obtained_filename
+from ..store import GoldenFile, StoreError, manifest_filename, obtained_filename
 
 
 _UNSET = object()
@@ -293,7 +294,7 @@ class Replayer:
         fresh = self._fresh_analysis_for(protocol)
         if fresh is None:
             return []
-        from .reference.tree import diff
+        from ..reference.tree import diff
 
         return diff(analysis.tree, fresh.tree, limit=diagnosis.MAX_CHANGES * 2)
 
@@ -319,7 +320,7 @@ class Replayer:
             # A golden the gate has already seen takes the gate's cheaper warm path instead.
             self._compare(pickle.loads(data), golden, max(protocol, 2))
             return
-        from .reference.errors import MalformedPickle
+        from ..reference.errors import MalformedPickle
 
         try:
             analysis = verdicts.analysis(data, self._sha256, ctx.allow_prefixes)
@@ -464,9 +465,9 @@ class Replayer:
         """Whether the golden holds code objects, read by the reference reader with the code
         layout of the producer's version before ``marshal.loads`` builds anything: that trusts
         its input, and builds a bogus code object from another version's bytes."""
-        from .environment import parse_tag
-        from .reference.codeinfo import CodeInfo, make_reader
-        from .reference.marshal_codec import MarshalError
+        from ..environment import parse_tag
+        from ..reference.codeinfo import CodeInfo, make_reader
+        from ..reference.marshal_codec import MarshalError
 
         parsed = parse_tag(golden.interpreter)
         producer = parsed[1] if parsed is not None else self.ctx.interpreter.major_minor
@@ -558,7 +559,7 @@ def _may_hold_code(data: bytes) -> bool:
 
 
 def _running_bytecode_problem(value) -> Optional[str]:
-    from .reference.codeinfo import CodeInfo, running_bytecode_problem
+    from ..reference.codeinfo import CodeInfo, running_bytecode_problem
 
     stack, seen = [value], set()
     while stack:
@@ -575,7 +576,7 @@ def _running_bytecode_problem(value) -> Optional[str]:
 
 def _read_canonical_json(golden: GoldenFile, data: bytes):
     """The value of a JSON golden, read strictly: what canonical JSON refuses is corrupt."""
-    from .reference.canonical_json import (
+    from ..reference.canonical_json import (
         CanonicalJSONError, canonical_json_dumps, canonical_json_loads,
     )
 
@@ -596,13 +597,13 @@ def _read_canonical_json(golden: GoldenFile, data: bytes):
 
 def _describe_code(data: bytes, producer: str) -> Optional[str]:
     """A short description of another version's code object, from the reference reader."""
-    from .environment import parse_tag
+    from ..environment import parse_tag
 
     parsed = parse_tag(producer)
     if parsed is None:
         return None
     try:
-        from .reference.codeinfo import read_code
+        from ..reference.codeinfo import read_code
 
         info = read_code(data, python_version=parsed[1])
     except Exception:

@@ -32,9 +32,9 @@ import time
 from pathlib import Path
 from typing import Callable, Dict, List, NamedTuple, Optional, Sequence
 
-from . import __version__
-from .environment import ci_variable, interpreter_tag
-from .matrix_tables import ENV_ERROR, ENV_MISSING, ENV_OK, EnvStatus, ReportError, load_report
+from .. import __version__
+from ..environment import ci_variable, interpreter_tag
+from .tables import ENV_ERROR, ENV_MISSING, ENV_OK, EnvStatus, ReportError, load_report
 
 STATE_DIR = ".serialcompat"            # under the project: venvs/, matrix/ (reports and logs)
 VENVS_SUBDIR = "venvs"

@@ -14,14 +14,15 @@ writer (the single process, or the xdist controller) carries out.
 import hashlib
 from typing import Dict, List, Optional
 
-from . import __version__, safety
-from .formats import EncodeFailure, contains_code
-from .objdiff import type_name
-from .results import (
+from .. import __version__
+from . import safety
+from .plan import EncodeFailure, contains_code
+from ..diagnosis.values import type_name
+from ..results import (
     FAILED, JSON, MANIFEST, MARSHAL, NOT_RECORDED, PASSED, PICKLE, RECORDED, WRITE, GoldenResult,
     StoreRequest,
 )
-from .store import GoldenFile, StoreError, golden_filename, manifest
+from ..store import GoldenFile, StoreError, golden_filename, manifest
 
 
 def manifest_entry(ctx, fmt: str, protocol: Optional[int], data: bytes) -> Dict[str, object]:

@@ -22,7 +22,7 @@ import hashlib
 from pathlib import Path
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
-from . import __version__
+from .. import __version__
 
 CACHE_KEY = "serialcompat/verdicts"
 MAX_ENTRIES = 50000
