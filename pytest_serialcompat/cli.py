@@ -138,11 +138,11 @@ def _split_list(values):
 
 
 def _finish_matrix(matrix, args, stdout, stderr) -> int:
-    from .matrix import tables as matrix_tables
+    from .matrix import build, render_json, render_markdown, render_text
 
-    stdout.write(matrix_tables.render_text(matrix))
-    outputs = ((args.markdown, lambda: matrix_tables.render_markdown(matrix).encode("utf-8")),
-               (args.json_path, lambda: matrix_tables.dumps_matrix_json(matrix)))
+    stdout.write(render_text.render_text(matrix))
+    outputs = ((args.markdown, lambda: render_markdown.render_markdown(matrix).encode("utf-8")),
+               (args.json_path, lambda: render_json.dumps_matrix_json(matrix)))
     for path, render in outputs:
         if not path:
             continue
@@ -152,11 +152,11 @@ def _finish_matrix(matrix, args, stdout, stderr) -> int:
         except OSError as exc:
             stderr.write("serialcompat: cannot write %s: %s\n" % (path, exc.strerror or exc))
             return 2
-    return matrix_tables.exit_status(matrix)
+    return build.exit_status(matrix)
 
 
 def _parse_optional(args, stderr, command):
-    from .matrix.tables import parse_optional
+    from .matrix.build import parse_optional
 
     try:
         return [parse_optional(spec) for spec in args.optional]
@@ -166,7 +166,8 @@ def _parse_optional(args, stderr, command):
 
 
 def _cmd_report(args, stdout, stderr):
-    from .matrix import tables as matrix_tables
+    from .matrix import build
+    from .store import report as report_format
 
     optional = _parse_optional(args, stderr, "report")
     if optional is None:
@@ -174,17 +175,17 @@ def _cmd_report(args, stdout, stderr):
     reports = []
     for path in args.files:
         try:
-            reports.append(matrix_tables.load_report(path))
-        except matrix_tables.ReportError as exc:
+            reports.append(report_format.load_report(path))
+        except report_format.ReportError as exc:
             stderr.write("serialcompat report: %s\n" % exc)
             return 2
     try:
-        expected = [matrix_tables.parse_version_word(word) for word in _split_list(args.expect)]
+        expected = [build.parse_version_word(word) for word in _split_list(args.expect)]
     except ValueError as exc:
         stderr.write("serialcompat report: --expect %s\n" % exc)
         return 2
-    statuses = matrix_tables.report_statuses(reports, [e for e in expected if e])
-    matrix = matrix_tables.build_matrix(reports, statuses, optional=optional)
+    statuses = build.report_statuses(reports, [e for e in expected if e])
+    matrix = build.build_matrix(reports, statuses, optional=optional)
     return _finish_matrix(matrix, args, stdout, stderr)
 
 
@@ -192,7 +193,8 @@ def _cmd_matrix(args, stdout, stderr):
     import os
     from pathlib import Path
 
-    from .matrix import runner, tables as matrix_tables
+    from .matrix import build, environments, plans as run_plans, runner
+    from .store import report as report_format
 
     optional = _parse_optional(args, stderr, "matrix")
     if optional is None:
@@ -204,24 +206,24 @@ def _cmd_matrix(args, stdout, stderr):
     if args.jobs < 0:
         stderr.write("serialcompat matrix: --jobs must be 0 (all CPUs) or more\n")
         return 2
-    state = project / runner.STATE_DIR
+    state = project / run_plans.STATE_DIR
     try:
         if args.python:
-            plans = runner.python_plans(args.python)
+            plans = environments.python_plans(args.python)
             tox_command = ()
         else:
-            tox_command = runner.find_tox(args.tox)
+            tox_command = environments.find_tox(args.tox)
             envs = _split_list(args.envs)
-            plans = runner.tox_plans(envs or runner.default_tox_envs(project, tox_command),
+            plans = environments.tox_plans(envs or environments.default_tox_envs(project, tox_command),
                                      explicit=bool(envs))
-    except runner.RunnerError as exc:
+    except run_plans.RunnerError as exc:
         stderr.write("serialcompat matrix: %s\n" % exc)
         return 2
-    options = runner.RunOptions(
+    options = run_plans.RunOptions(
         project=project,
         reports_dir=Path(args.reports_dir).resolve() if args.reports_dir
-        else state / runner.REPORTS_SUBDIR,
-        venv_dir=Path(args.venv_dir).resolve() if args.venv_dir else state / runner.VENVS_SUBDIR,
+        else state / run_plans.REPORTS_SUBDIR,
+        venv_dir=Path(args.venv_dir).resolve() if args.venv_dir else state / run_plans.VENVS_SUBDIR,
         tox_command=tox_command,
         jobs=args.jobs,
         pytest_args=tuple(args.pytest_args),
@@ -236,7 +238,7 @@ def _cmd_matrix(args, stdout, stderr):
         and os.environ.get("TERM") != "dumb")
     try:
         if not args.reports_dir or not args.venv_dir:
-            runner.ensure_state_dir(state)   # with a .gitignore: results and venvs stay out of git
+            environments.ensure_state_dir(state)   # with a .gitignore: results and venvs stay out of git
         run = runner.run_matrix(plans, options, args.record, stderr, live)
     except KeyboardInterrupt:
         stderr.write("serialcompat matrix: interrupted; the environments' runs were stopped\n")
@@ -247,11 +249,11 @@ def _cmd_matrix(args, stdout, stderr):
     reports = []
     for path in run.reports:
         try:
-            reports.append(matrix_tables.load_report(path))
-        except matrix_tables.ReportError as exc:  # checked by the runner; a file changed since
+            reports.append(report_format.load_report(path))
+        except report_format.ReportError as exc:  # checked by the runner; a file changed since
             stderr.write("serialcompat matrix: %s\n" % exc)
             return 2
-    matrix = matrix_tables.build_matrix(reports, run.statuses, optional, run.recorded, run.notes)
+    matrix = build.build_matrix(reports, run.statuses, optional, run.recorded, run.notes)
     return _finish_matrix(matrix, args, stdout, stderr)
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from . import hookspecs, settings as settings_module, summary, xdist_support
+from .store import report
 from .fixture import STATE_KEY, get_state, serialcompat  # noqa: F401  (registers the fixture)
 from .ownership import CollectionWatcher, explicit_paths_reason
 from .session import REPORT_ATTRIBUTE, SessionState
@@ -107,7 +108,7 @@ class RunHooks:
         state.finish(exitstatus)
         if state.is_writer:
             try:
-                summary.write_report(state)
+                report.write_report(state)
             except OSError as exc:
                 state.write_errors.append("report %s: %s" % (state.settings.report_path, exc))
 

@@ -9,7 +9,6 @@ write the store.
 
 import base64
 import collections
-import os
 from pathlib import Path
 from typing import Dict, List, Optional, Set, Tuple
 

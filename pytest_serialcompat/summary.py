@@ -1,25 +1,14 @@
-"""The end-of-run view: terminal summary and the ``--serialcompat-report`` JSON file."""
+"""The end-of-run view in the terminal (the report file is :mod:`.store.report`'s)."""
 
 import collections
 import os
-from typing import Dict
 
-from . import __version__
 from .diagnosis.messages import group
 from .results import ALL_FORMATS, FAILED, SKIPPED, STATUSES, diagnosis_title
+from .store.report import totals
 
-REPORT_KIND = "pytest-serialcompat report"
-REPORT_VERSION = 1
 MAX_LISTED = 20
 COLUMNS = STATUSES  # checked, recorded, failed, skipped, unused
-
-
-def totals(results) -> Dict[str, Dict[str, int]]:
-    table = {fmt: {status: 0 for status in COLUMNS} for fmt in ALL_FORMATS}
-    for result in results:
-        table.setdefault(result.format, {status: 0 for status in COLUMNS})
-        table[result.format][result.status] += 1
-    return table
 
 
 def mode_text(settings) -> str:
@@ -112,36 +101,3 @@ def write_terminal(terminalreporter, state) -> None:
         tr.write_line("error: %s" % error, red=True)
     if state.report_written:
         tr.write_line("report: %s" % relative(state.report_written, config))
-
-
-def report_data(state) -> dict:
-    settings = state.settings
-    return {
-        "kind": REPORT_KIND,
-        "report_version": REPORT_VERSION,
-        "plugin_version": __version__,
-        "interpreter": state.interpreter.to_manifest(),
-        "mode": {"replay": settings.replay, "update": settings.update, "prune": settings.prune},
-        "store": str(state.store.root),
-        "partial_run": state.partial,
-        "totals": totals(state.results),
-        "results": [
-            {k: v for k, v in r.to_wire().items()} for r in state.results
-        ],
-        "written": [{"path": p, "reason": r} for p, r in state.written],
-        "pruned": list(state.pruned),
-        "prune_refused": state.prune_refused,
-        "stale_temp_files": list(state.stale_temp_files),
-        "errors": list(state.write_errors),
-    }
-
-
-def write_report(state) -> None:
-    path = state.settings.report_path
-    if path is None or not state.is_writer or not state.settings.active:
-        return
-    from .reference.canonical_json import canonical_json_dumps
-    from .store import atomic_write
-
-    atomic_write(path, canonical_json_dumps(report_data(state)) + b"\n")
-    state.report_written = path

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_serialcompat.matrix import runner
+from pytest_serialcompat.matrix import environments, plans as run_plans
 from pytest_serialcompat.environment import ci_variable
 from test_matrix_cross_version import REPO, _serialcompat
 from test_plugin_graphs import MODELS
@@ -50,8 +50,8 @@ def interpreters():
     found = {}
     for version in VERSIONS:
         try:
-            found[version] = runner.probe_interpreter("python" + version)
-        except runner.RunnerError:
+            found[version] = environments.probe_interpreter("python" + version)
+        except run_plans.RunnerError:
             continue
     absent = [v for v in VERSIONS if v not in found]
     if absent:

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_serialcompat.matrix import runner
+from pytest_serialcompat.matrix import environments, plans as run_plans
 from pytest_serialcompat.environment import ci_variable
 
 pytestmark = pytest.mark.slow
@@ -138,8 +138,8 @@ def _available():
     found = {}
     for version in KNOWN:
         try:
-            found[version] = runner.probe_interpreter("python" + version)
-        except runner.RunnerError:
+            found[version] = environments.probe_interpreter("python" + version)
+        except run_plans.RunnerError:
             continue
     return found
 
@@ -364,7 +364,7 @@ def _venv_markers(matrix):
     may hold others: more interpreters, the example project's)."""
     found = {}
     for venv in matrix.venvs.iterdir():
-        marker = venv / runner.VENV_MARKER
+        marker = venv / environments.VENV_MARKER
         if not marker.exists() or venv.name.rsplit("-", 1)[0] not in matrix.tags:
             continue
         if json.loads(marker.read_text())["project"] == str(matrix.project.resolve()):
@@ -388,8 +388,8 @@ def test_second_run_reuses_the_venvs(matrix):
 
 def test_tox_envs_and_a_tox_ini_without_posargs(matrix, tmp_path):
     try:
-        tox = runner.find_tox()
-    except runner.RunnerError as exc:
+        tox = environments.find_tox()
+    except run_plans.RunnerError as exc:
         pytest.skip("tox is not installed in this environment (%s)" % exc)
     oldest, newest = matrix.tags[0], matrix.tags[-1]
     envs = ["py%s" % t[len("cpython"):].replace(".", "") for t in (oldest, newest)]

@@ -13,59 +13,59 @@ from pathlib import Path
 
 import pytest
 
-from pytest_serialcompat import cli
-from pytest_serialcompat.matrix import runner
+from pytest_serialcompat import __version__, cli
+from pytest_serialcompat.matrix import environments, plans as run_plans, processes
 from pytest_serialcompat.environment import CURRENT
 
 
 def _options(project, tmp_path, **extra):
-    return runner.RunOptions(project=project, reports_dir=tmp_path / "reports",
+    return run_plans.RunOptions(project=project, reports_dir=tmp_path / "reports",
                              venv_dir=tmp_path / "venvs", **extra)
 
 
 def test_probe_the_running_interpreter():
-    interp = runner.probe_interpreter(sys.executable)
+    interp = environments.probe_interpreter(sys.executable)
     assert interp.version == platform.python_version()
     assert interp.tag == CURRENT.tag
     assert Path(interp.executable).exists()
 
 
 def test_probe_refuses_what_is_not_there_or_not_python(tmp_path):
-    with pytest.raises(runner.RunnerError, match="python3.99-absent: not found on PATH"):
-        runner.probe_interpreter("python3.99-absent")
+    with pytest.raises(run_plans.RunnerError, match="python3.99-absent: not found on PATH"):
+        environments.probe_interpreter("python3.99-absent")
     fake = tmp_path / "fake-python"
     fake.write_text("#!/bin/sh\necho nope >&2\nexit 3\n")
     fake.chmod(0o755)
     if sys.platform.startswith("win"):
         pytest.skip("shell-script interpreters need a POSIX shell")
-    with pytest.raises(runner.RunnerError,
+    with pytest.raises(run_plans.RunnerError,
                        match=r"does not run as a Python interpreter \(exit 3: nope\)"):
-        runner.probe_interpreter(str(fake))
+        environments.probe_interpreter(str(fake))
 
 
 def test_same_interpreter_twice_is_a_usage_error():
-    with pytest.raises(runner.RunnerError, match="both %s" % CURRENT.tag):
-        runner.python_plans([sys.executable, sys.executable])
+    with pytest.raises(run_plans.RunnerError, match="both %s" % CURRENT.tag):
+        environments.python_plans([sys.executable, sys.executable])
 
 
 def test_venv_key_follows_packaging_files_and_interpreter(tmp_path):
     project = tmp_path / "proj"
     project.mkdir()
     (project / "pyproject.toml").write_text('[project]\nname = "p"\nversion = "1"\n')
-    interp = runner.probe_interpreter(sys.executable)
+    interp = environments.probe_interpreter(sys.executable)
     args = ["-e", str(project), "pytest"]
-    key = runner.venv_key(project, interp, args)
-    assert runner.venv_key(project, interp, args) == key
+    key = environments.venv_key(project, interp, args)
+    assert environments.venv_key(project, interp, args) == key
     (project / "module.py").write_text("x = 1\n")   # source edits are seen through -e
-    assert runner.venv_key(project, interp, args) == key
+    assert environments.venv_key(project, interp, args) == key
     (project / "pyproject.toml").write_text('[project]\nname = "p"\nversion = "2"\n')
-    changed = runner.venv_key(project, interp, args)
+    changed = environments.venv_key(project, interp, args)
     assert changed != key
     (project / "setup.cfg").write_text("[metadata]\n")
-    assert runner.venv_key(project, interp, args) != changed
+    assert environments.venv_key(project, interp, args) != changed
     other = interp._replace(version="3.99.0")
-    assert runner.venv_key(project, other, args) != runner.venv_key(project, interp, args)
-    assert runner.venv_key(project, interp, args + ["hypothesis"]) != runner.venv_key(
+    assert environments.venv_key(project, other, args) != environments.venv_key(project, interp, args)
+    assert environments.venv_key(project, interp, args + ["hypothesis"]) != environments.venv_key(
         project, interp, args)
 
 
@@ -73,24 +73,24 @@ def test_install_arguments_use_this_checkout_and_the_project(tmp_path):
     project = tmp_path / "proj"
     project.mkdir()
     (project / "pyproject.toml").write_text('[project]\nname = "p"\nversion = "1"\n')
-    args = runner._install_arguments(project, _options(project, tmp_path, extras=("test",),
+    args = environments._install_arguments(project, _options(project, tmp_path, extras=("test",),
                                                        requirements=("hypothesis",)))
     assert args[:3] == ["-e", "%s[test]" % project, "pytest"]
     assert args[-1] == "hypothesis"
-    root = runner.source_root()
+    root = environments.source_root()
     if root is not None:   # running from a checkout: the plugin is installed from it, editable
         assert args[3:5] == ["-e", str(root)]
     else:
-        assert args[3] == "pytest-serialcompat==%s" % runner.__version__
+        assert args[3] == "pytest-serialcompat==%s" % __version__
     bare = tmp_path / "bare"
     bare.mkdir()   # no packaging files: only pytest and the plugin
-    assert runner._install_arguments(bare, _options(bare, tmp_path))[0] == "pytest"
+    assert environments._install_arguments(bare, _options(bare, tmp_path))[0] == "pytest"
     # a pyproject.toml with tool settings only is no package either
     (bare / "pyproject.toml").write_text('[tool.pytest.ini_options]\ntestpaths = ["tests"]\n')
-    assert not runner.installable(bare)
-    assert runner._install_arguments(bare, _options(bare, tmp_path))[0] == "pytest"
+    assert not environments.installable(bare)
+    assert environments._install_arguments(bare, _options(bare, tmp_path))[0] == "pytest"
     (bare / "pyproject.toml").write_text('[build-system]\nrequires = ["setuptools"]\n')
-    assert runner.installable(bare)
+    assert environments.installable(bare)
 
 
 def test_run_streaming_logs_everything_and_reports_the_last_line(tmp_path):
@@ -98,8 +98,8 @@ def test_run_streaming_logs_everything_and_reports_the_last_line(tmp_path):
     log_path = tmp_path / "log"
     code = "import sys\nfor i in range(3): print('line', i, flush=True)\nsys.exit(4)\n"
     with open(str(log_path), "wb") as log:
-        status = runner.run_streaming([sys.executable, "-c", code], tmp_path, None, log,
-                                      seen.append, runner.Children())
+        status = processes.run_streaming([sys.executable, "-c", code], tmp_path, None, log,
+                                      seen.append, processes.Children())
     assert status == 4
     text = log_path.read_text()
     assert "line 0\nline 1\nline 2\n" in text
@@ -108,15 +108,15 @@ def test_run_streaming_logs_everything_and_reports_the_last_line(tmp_path):
 
 def test_run_streaming_timeout_kills_the_child(tmp_path):
     with open(str(tmp_path / "log"), "wb") as log:
-        status = runner.run_streaming([sys.executable, "-c", "import time; time.sleep(60)"],
-                                      tmp_path, None, log, lambda line: None, runner.Children(),
+        status = processes.run_streaming([sys.executable, "-c", "import time; time.sleep(60)"],
+                                      tmp_path, None, log, lambda line: None, processes.Children(),
                                       timeout=0.5)
     assert status != 0
 
 
 def test_plain_progress_lines():
     stream = io.StringIO()
-    with runner.Progress(stream, ["py38", "py313"], live=False) as progress:
+    with processes.Progress(stream, ["py38", "py313"], live=False) as progress:
         progress.start("py38", "replay (tox)")
         progress.output("py38", "tests/test_x.py ..")    # plain mode: not printed
         progress.done("py38", "replay done", 1.25)
@@ -125,7 +125,7 @@ def test_plain_progress_lines():
 
 def test_live_progress_redraws_one_line_per_environment():
     stream = io.StringIO()
-    with runner.Progress(stream, ["py38", "py313"], live=True) as progress:
+    with processes.Progress(stream, ["py38", "py313"], live=True) as progress:
         progress.start("py313", "replay (pytest)")
         progress.output("py313", "\x1b[32mtests/test_x.py ..F\x1b[0m")
         progress._draw()
@@ -139,7 +139,7 @@ def test_live_progress_redraws_one_line_per_environment():
 
 
 def test_last_line_strips_colours_and_carriage_returns():
-    assert runner.last_line(b"a\n\x1b[1mb\x1b[0m\rc  \n\n") == "c"
+    assert processes.last_line(b"a\n\x1b[1mb\x1b[0m\rc  \n\n") == "c"
 
 
 def test_missing_interpreter_fails_the_matrix(tmp_path):
@@ -168,8 +168,8 @@ def test_arguments_after_double_dash_are_only_for_matrix():
 
 def _tox_command():
     try:
-        return runner.find_tox()
-    except runner.RunnerError as exc:
+        return environments.find_tox()
+    except run_plans.RunnerError as exc:
         pytest.skip("tox is not installed in this environment (%s)" % exc)
 
 
@@ -181,21 +181,21 @@ def test_default_tox_envs_are_the_py3x_ones(tmp_path):
         [testenv]
         commands = pytest {posargs}
     """))
-    assert runner.default_tox_envs(tmp_path, tox) == ["py38", "py313"]
+    assert environments.default_tox_envs(tmp_path, tox) == ["py38", "py313"]
 
 
 def test_no_py3x_tox_envs_is_explained(tmp_path):
     tox = _tox_command()
     (tmp_path / "tox.ini").write_text("[tox]\nenv_list = lint\n[testenv]\ncommands = true\n")
-    with pytest.raises(runner.RunnerError, match="no py3X environments.*--envs.*--python"):
-        runner.default_tox_envs(tmp_path, tox)
+    with pytest.raises(run_plans.RunnerError, match="no py3X environments.*--envs.*--python"):
+        environments.default_tox_envs(tmp_path, tox)
 
 
 def test_tox_command_lines():
     tox = ["tox"]
-    assert runner.tox_prepare_argv(tox, ["py38", "py313"], 2) == [
+    assert environments.tox_prepare_argv(tox, ["py38", "py313"], 2) == [
         "tox", "run-parallel", "--notest", "--parallel-no-spinner", "-p", "2", "-e", "py38,py313"]
-    assert runner.tox_run_argv(tox, "py38", ["--serialcompat", "-x"]) == [
+    assert environments.tox_run_argv(tox, "py38", ["--serialcompat", "-x"]) == [
         "tox", "run", "-e", "py38", "--skip-pkg-install", "--", "--serialcompat", "-x"]
 
 
@@ -206,6 +206,6 @@ def test_child_tox_never_inherits_the_outer_tox_environment(monkeypatch):
     monkeypatch.setenv("TOX_ENV_DIR", "/outer/project/.tox/py313")
     monkeypatch.setenv("PYENV_VERSION", "3.11.7:3.8.18")
     for keep_venv in (True, False):
-        environ = runner.child_environment(keep_venv=keep_venv)
+        environ = processes.child_environment(keep_venv=keep_venv)
         assert not [name for name in environ if name.startswith("TOX_")]
         assert environ["PYENV_VERSION"] == "3.11.7:3.8.18"

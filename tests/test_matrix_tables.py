@@ -20,8 +20,10 @@ import pytest
 from hypothesis import given, strategies as st
 
 from pytest_serialcompat import cli
-from pytest_serialcompat.matrix import tables as matrix_tables
 from pytest_serialcompat.environment import CURRENT
+from pytest_serialcompat.matrix import build, model, render_text
+from pytest_serialcompat.store import report as report_format
+
 
 TAG = CURRENT.tag                                   # e.g. "cpython3.12"
 SHORT = "%d.%d" % CURRENT.major_minor               # its label in the tables
@@ -135,59 +137,59 @@ def _run_cli(*argv):
 
 
 def test_failing_replay_gives_failed_required_cells(reports):
-    matrix = matrix_tables.build_matrix([matrix_tables.load_report(reports["fail"])])
+    matrix = build.build_matrix([report_format.load_report(reports["fail"])])
     assert [t.title for t in matrix.tables] == [
         "pickle protocol 2", "pickle protocol 5", "marshal version 4", "JSON"]
     assert matrix.replayers == [TAG] and matrix.producers == [TAG]
     for title in ("pickle protocol 2", "pickle protocol 5"):
         cell = _cell(matrix, title)
         assert cell.counts == {"pass": 1, "fail": 1, "skip": 0}
-        assert cell.required and cell.state == matrix_tables.BROKEN
+        assert cell.required and cell.state == model.BROKEN
         assert [(r.name, r.diagnosis) for r in cell.failures] == [("cart", "state-changed")]
     for title in ("marshal version 4", "JSON"):
         assert _cell(matrix, title).counts == {"pass": 1, "fail": 0, "skip": 0}
     assert len(matrix.broken_cells()) == 2
-    assert matrix_tables.exit_status(matrix) == 1
+    assert build.exit_status(matrix) == 1
 
 
 def test_passing_replay_exits_zero(reports):
-    matrix = matrix_tables.build_matrix([matrix_tables.load_report(reports["pass"])])
+    matrix = build.build_matrix([report_format.load_report(reports["pass"])])
     assert matrix.totals() == {"pass": 6, "fail": 0, "skip": 0}
-    assert all(c.state == matrix_tables.OK for t in matrix.tables for c in t.cells.values())
-    assert matrix_tables.exit_status(matrix) == 0
+    assert all(c.state == model.OK for t in matrix.tables for c in t.cells.values())
+    assert build.exit_status(matrix) == 0
 
 
 def test_several_reports_of_one_interpreter_keep_the_worst_outcome(reports):
-    loaded = [matrix_tables.load_report(reports[name]) for name in ("pass", "fail")]
-    matrix = matrix_tables.build_matrix(loaded)
+    loaded = [report_format.load_report(reports[name]) for name in ("pass", "fail")]
+    matrix = build.build_matrix(loaded)
     # each golden counts once: cart fails (worst of pass and fail), prices passes
     assert _cell(matrix, "pickle protocol 2").counts == {"pass": 1, "fail": 1, "skip": 0}
     assert any("2 reports were replayed on %s" % TAG in note for note in matrix.notes)
 
 
 def test_recording_report_is_left_out_with_a_note(reports):
-    matrix = matrix_tables.build_matrix([matrix_tables.load_report(reports["record"])])
+    matrix = build.build_matrix([report_format.load_report(reports["record"])])
     assert matrix.tables == []
     assert any("recording run" in note for note in matrix.notes)
     # nothing was replayed: that is not a green matrix
-    assert matrix_tables.exit_status(matrix) == 1
+    assert build.exit_status(matrix) == 1
 
 
 def test_missing_golden_is_listed_outside_the_cells_and_fails(reports):
-    matrix = matrix_tables.build_matrix([matrix_tables.load_report(reports["missing"])])
+    matrix = build.build_matrix([report_format.load_report(reports["missing"])])
     assert matrix.broken_cells() == []
     assert [(replayer, r.name, r.diagnosis) for replayer, r in matrix.outside] == [
         (TAG, "never-recorded", "missing")]
-    assert matrix_tables.exit_status(matrix) == 1
-    assert "missing goldens" in matrix_tables.render_text(matrix)
+    assert build.exit_status(matrix) == 1
+    assert "missing goldens" in render_text.render_text(matrix)
 
 
 def test_optional_cells_are_allowed_to_fail(reports):
-    spec = matrix_tables.parse_optional("%s:%s:pickle" % (SHORT, SHORT))
-    matrix = matrix_tables.build_matrix([matrix_tables.load_report(reports["fail"])],
+    spec = build.parse_optional("%s:%s:pickle" % (SHORT, SHORT))
+    matrix = build.build_matrix([report_format.load_report(reports["fail"])],
                                         optional=[spec])
-    assert _cell(matrix, "pickle protocol 2").state == matrix_tables.ALLOWED
-    assert matrix_tables.exit_status(matrix) == 0
+    assert _cell(matrix, "pickle protocol 2").state == model.ALLOWED
+    assert build.exit_status(matrix) == 0
 
 
 @pytest.mark.parametrize("spec, message", [
@@ -198,7 +200,7 @@ def test_optional_cells_are_allowed_to_fail(reports):
 ])
 def test_bad_optional_specs_are_refused(spec, message):
     with pytest.raises(ValueError, match=message):
-        matrix_tables.parse_optional(spec)
+        build.parse_optional(spec)
 
 
 # ----------------------------------------------------------------------------
@@ -206,8 +208,8 @@ def test_bad_optional_specs_are_refused(spec, message):
 
 
 def test_text_tables_and_failure_listing(reports):
-    text = matrix_tables.render_text(
-        matrix_tables.build_matrix([matrix_tables.load_report(reports["fail"])]))
+    text = render_text.render_text(
+        build.build_matrix([report_format.load_report(reports["fail"])]))
     lines = text.splitlines()
     index = lines.index("pickle protocol 2")
     assert lines[index + 1].split() == ["recorded", "\\", "replayed", SHORT]
@@ -305,8 +307,8 @@ def test_truncated_report_names_the_byte_offset(reports, tmp_path):
     data = reports["fail"].read_bytes()
     bad = tmp_path / "truncated.json"
     bad.write_bytes(data[:200])
-    with pytest.raises(matrix_tables.ReportError, match=r"at byte \d+"):
-        matrix_tables.load_report(bad)
+    with pytest.raises(report_format.ReportError, match=r"at byte \d+"):
+        report_format.load_report(bad)
 
 
 def test_unreadable_report_file(tmp_path):
@@ -330,7 +332,7 @@ def _expand(text):
 
 @given(st.sets(st.integers(min_value=0, max_value=12), min_size=1))
 def test_protocol_ranges_describe_exactly_the_protocols(protocols):
-    (text,) = matrix_tables.describe_where({("pickle", p) for p in protocols})
+    (text,) = build.describe_where({("pickle", p) for p in protocols})
     assert text.startswith("pickle p")
     assert _expand(text[len("pickle "):]) == protocols
     # ranges are maximal: no two listed parts touch

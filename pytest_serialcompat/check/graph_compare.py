@@ -799,8 +799,8 @@ def _pandas(walk, a, b, where):
         walk.report(VALUE, where, lambda path: "%s: %s (pandas.testing)" % (
             path, " ".join(line.strip() for line in first[:3])))
     except Exception as exc:
-        walk.report(VALUE, where, lambda path: "%s: pandas.testing raised %s: %s" % (
-            path, type(exc).__name__, exc))
+        raised = "%s: %s" % (type(exc).__name__, exc)  # ``exc`` is unbound after the block
+        walk.report(VALUE, where, lambda path: "%s: pandas.testing raised %s" % (path, raised))
 
 
 HANDLERS: Dict[type, Callable] = {
