@@ -18,7 +18,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 import pytest
 
-from .fixture import DEFAULT_FORMATS, get_state, run_check
+from .fixture import DEFAULT_FORMATS, check_object, get_state
 from .store import name_problem
 
 if sys.version_info >= (3, 11):
@@ -131,8 +131,8 @@ class SampleItem(pytest.Item):
         sample = self.sample
         explicit = sample.formats is not DEFAULT_FORMATS
         formats = (sample.formats,) if isinstance(sample.formats, str) else tuple(sample.formats)
-        run_check(state, self.nodeid, obj, self.sample_name, formats, explicit,
-                  sample.protocols, sample.compare)
+        check_object(state, self.nodeid, obj, self.sample_name, formats, explicit,
+                     sample.protocols, sample.compare)
 
     def reportinfo(self):
         return self.path, None, "serialcompat sample %s (%s)" % (self.sample_name, self.spec)

@@ -431,3 +431,35 @@ def render(problem: Problem, max_files: int = 6) -> str:
     if problem.fix:
         parts.append(_indent(problem.fix.splitlines()))
     return "\n".join(parts)
+
+
+# ---------------------------------------------------------------- one check's outcome
+
+
+def no_golden(fmt: str, name: str, where: str) -> Tuple[str, str]:
+    return ("No %s golden is recorded for %r (looked in %s)." % (fmt, name, where),
+            "Record it with `pytest --serialcompat-update` and commit the new files.")
+
+
+def no_required_golden(fmt: str, name: str, required: str) -> Tuple[str, str]:
+    return ("serialcompat_required_pythons lists %s, but %r has no %s golden recorded by it."
+            % (required, name, fmt),
+            "Run `pytest --serialcompat-update` under %s and commit the new files." % required)
+
+
+def failed_check(name: str, failed: int, checked: int, store_root, problems: Sequence[Problem],
+                 obtained: Sequence[str], max_obtained: int = 6) -> str:
+    """The failure text of one check() call: a header, each problem, the .obtained files."""
+    header = "serialcompat: %d of %d golden checks failed for %r (store: %s)" % (
+        failed, checked, name, store_root)
+    body = "\n\n".join(render(p) for p in problems)
+    tail = ""
+    if obtained:
+        more = len(obtained) - max_obtained
+        tail = "\n\nObtained bytes written beside the goldens for inspection: %s%s" % (
+            ", ".join(obtained[:max_obtained]), " (+%d more)" % more if more > 0 else "")
+    return "%s\n\n%s%s" % (header, body, tail)
+
+
+def skipped_check(name: str, reasons: Sequence[str]) -> str:
+    return "serialcompat: every golden of %r was skipped: %s" % (name, "; ".join(reasons))
