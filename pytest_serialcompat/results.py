@@ -19,13 +19,13 @@ ALL_FORMATS = (PICKLE, MARSHAL, JSON)
 # ----------------------------------------------------------------------------
 # Outcome of one golden (or one planned golden)
 
-PASSED = "checked"        # replayed and equal / recorded file already up to date
+CHECKED = "checked"       # replayed and equal / recorded file already up to date
 RECORDED = "recorded"     # written by --serialcompat-update (new or changed)
 FAILED = "failed"
 SKIPPED = "skipped"
 UNUSED = "unused"         # in the store, asked for by no test of this run
 
-STATUSES = (PASSED, RECORDED, FAILED, SKIPPED, UNUSED)
+STATUSES = (CHECKED, RECORDED, FAILED, SKIPPED, UNUSED)
 
 # ----------------------------------------------------------------------------
 # Diagnoses: each failure or skip carries exactly one.  The letters are the

@@ -1,4 +1,4 @@
-"""Command-line options and ini values, declared once and resolved into one Settings value."""
+"""Command-line options and ini values, declared once and resolved into one PluginSettings value."""
 
 import pickle
 import re
@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import List, NamedTuple, Optional, Tuple
 
 from .environment import ci_variable, parse_tag
-from .check.renames import RenameError, Renames
+from .renames import RenameError, Renames
 from .store import DEFAULT_DIR
 
 MIN_DEFAULT_PROTOCOL = 2
@@ -51,7 +51,7 @@ class SettingsError(Exception):
     """A bad option or ini value: reported as a pytest usage error."""
 
 
-class Settings(NamedTuple):
+class PluginSettings(NamedTuple):
     replay: bool
     update: bool
     prune: bool
@@ -116,7 +116,7 @@ def parse_required(words: List[str]) -> Tuple[str, ...]:
     return tuple(tags)
 
 
-def resolve(config) -> Settings:
+def resolve(config) -> PluginSettings:
     option = config.option
     update = bool(option.serialcompat_update)
     prune = bool(option.serialcompat_prune)
@@ -153,7 +153,7 @@ def resolve(config) -> Settings:
         timeout = float(timeout_text)
     except ValueError:
         raise SettingsError("serialcompat_spawn_timeout: %r is not a number" % timeout_text) from None
-    return Settings(
+    return PluginSettings(
         replay=replay,
         update=update,
         prune=prune,

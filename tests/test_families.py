@@ -20,7 +20,7 @@ from pytest_serialcompat.diagnosis import messages as diagnosis
 from pytest_serialcompat.check import safety
 from pytest_serialcompat.reference import families
 from pytest_serialcompat.reference.analyzer import analyze
-from pytest_serialcompat.check.renames import Renames
+from pytest_serialcompat.renames import Renames
 
 DATA = Path(__file__).parent / "data" / "thirdparty"
 FAMILIES = {"numpy": ("numpy",), "pandas": ("numpy", "pandas"), "zoneinfo": (), "dateutil": ("dateutil",),

@@ -18,7 +18,7 @@ from pytest_serialcompat.check.json_codecs import find_codec
 from pytest_serialcompat.check.plan import marshal_problem
 from pytest_serialcompat.check.graph_compare import compare
 from pytest_serialcompat.diagnosis.picklability import find_unpicklable
-from pytest_serialcompat.check.renames import RenameError, Renames, format_rule
+from pytest_serialcompat.renames import RenameError, Renames, format_rule
 from pytest_serialcompat.results import MANIFEST, WRITE, DELETE, StoreRequest
 from pytest_serialcompat.session import records_from_wire, records_to_wire
 from pytest_serialcompat.results import Ask, GoldenResult, Records

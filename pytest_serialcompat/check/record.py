@@ -19,7 +19,7 @@ from . import safety
 from .plan import EncodeFailure, contains_code
 from ..diagnosis.values import type_name
 from ..results import (
-    FAILED, JSON, MANIFEST, MARSHAL, NOT_RECORDED, PASSED, PICKLE, RECORDED, WRITE, GoldenResult,
+    FAILED, JSON, MANIFEST, MARSHAL, NOT_RECORDED, CHECKED, PICKLE, RECORDED, WRITE, GoldenResult,
     StoreRequest,
 )
 from ..store import GoldenFile, StoreError, golden_filename, manifest
@@ -80,7 +80,7 @@ def record(ctx, replayer) -> List[GoldenResult]:
                     or not manifest.is_current(old_entry):
                 entries[filename] = manifest_entry(ctx, item.format, item.protocol, existing)
             results.append(GoldenResult(ctx.name, item.format, item.protocol, tag, golden.relpath,
-                                        PASSED, nodeid=ctx.nodeid, detail="unchanged"))
+                                        CHECKED, nodeid=ctx.nodeid, detail="unchanged"))
             continue
         problem = replayer.self_check(item.format, item.protocol, data)
         if problem is not None:  # a golden that would not replay equal is never written

@@ -29,10 +29,10 @@ from typing import Callable, Dict, List, NamedTuple, Optional, Set, Tuple
 from ..diagnosis import messages as diagnosis
 from . import graph_compare, safety
 from .plan import EncodeFailure, contains_code
-from .renames import Renames
+from ..renames import Renames
 from ..results import (
     CLASS_MOVED, CORRUPT, DELETE, FOREIGN_CODE, FAILED, INTEGRITY, JSON, LOAD_ERROR, MARSHAL,
-    NOT_EQUAL, PASSED, PICKLE, SKIPPED, STATE_CHANGED, UNREADABLE, UNSAFE, WRITE, GoldenResult,
+    NOT_EQUAL, CHECKED, PICKLE, SKIPPED, STATE_CHANGED, UNREADABLE, UNSAFE, WRITE, GoldenResult,
     StoreRequest,
 )
 from ..store import GoldenFile, StoreError, manifest_filename, obtained_filename
@@ -42,7 +42,7 @@ _UNSET = object()
 _TRUST_PROTOCOL = min(4, pickle.HIGHEST_PROTOCOL)  # the current pickle whose globals and uses the gate trusts
 
 
-class Verdict(Exception):
+class ReplayEnded(Exception):
     """Ends the replay of one golden with a status and diagnosis."""
 
     def __init__(self, status: str, kind: Optional[str], message: str, fix: Optional[str] = None):
@@ -51,11 +51,11 @@ class Verdict(Exception):
 
 
 def _fail(kind, message, fix=None):
-    return Verdict(FAILED, kind, message, fix)
+    return ReplayEnded(FAILED, kind, message, fix)
 
 
 def _skip(kind, message):
-    return Verdict(SKIPPED, kind, message)
+    return ReplayEnded(SKIPPED, kind, message)
 
 
 _exc_text = safety.exc_text
@@ -132,11 +132,11 @@ class Replayer:
             data = ctx.store.read(golden.relpath)
             self._check_integrity(golden, data)
             self._replay_bytes(golden, data)
-        except Verdict as verdict:
+        except ReplayEnded as ended:
             result = GoldenResult(ctx.name, golden.format, golden.protocol, golden.interpreter,
-                                  golden.relpath, verdict.status, verdict.kind, verdict.message,
-                                  verdict.fix, ctx.nodeid)
-            if verdict.status == FAILED:
+                                  golden.relpath, ended.status, ended.kind, ended.message,
+                                  ended.fix, ctx.nodeid)
+            if ended.status == FAILED:
                 self._write_obtained(golden)
             return result
         except OSError as exc:
@@ -145,7 +145,7 @@ class Replayer:
                                 % _exc_text(exc), None, ctx.nodeid)
         self._clear_obtained(golden)
         return GoldenResult(ctx.name, golden.format, golden.protocol, golden.interpreter,
-                            golden.relpath, PASSED, nodeid=ctx.nodeid)
+                            golden.relpath, CHECKED, nodeid=ctx.nodeid)
 
     def passes(self, golden: GoldenFile) -> bool:
         """Whether the golden replays cleanly (no side effects; used by recording)."""
@@ -153,7 +153,7 @@ class Replayer:
             data = self.ctx.store.read(golden.relpath)
             self._check_integrity(golden, data)
             self._replay_bytes(golden, data)
-        except (Verdict, OSError):
+        except (ReplayEnded, OSError):
             return False
         return True
 
@@ -177,7 +177,7 @@ class Replayer:
         return diagnosis.not_recorded(compared.outcome.lines(), compared.detail)
 
     def _replay_bytes(self, golden: GoldenFile, data: bytes) -> None:
-        """Gate, load and compare verified bytes; raises Verdict unless they pass."""
+        """Gate, load and compare verified bytes; raises ReplayEnded unless they pass."""
         key = (golden.format, golden.protocol, self._sha256)
         if key in self._passed:
             return
@@ -537,7 +537,7 @@ SELF_CHECK_READERS = {
 
 
 def diagnosis_rule(suggestion) -> str:
-    from .renames import format_rule
+    from ..renames import format_rule
 
     return format_rule(suggestion.old, suggestion.new)
 

@@ -31,7 +31,7 @@ from typing import Dict, FrozenSet, Iterable, List, Mapping, NamedTuple, Optiona
 
 import _compat_pickle
 
-from .renames import Renames
+from ..renames import Renames
 
 Global = Tuple[str, str]
 

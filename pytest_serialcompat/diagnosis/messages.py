@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from .. import project
-from ..check.renames import format_rule
+from ..renames import format_rule
 from ..results import diagnosis_title
 
 Global = Tuple[str, str]

@@ -16,7 +16,7 @@ The report files the cells are built from are :mod:`..store.report`'s.
 from typing import Dict, Iterable, List, NamedTuple, Optional, Tuple
 
 from ..environment import parse_tag
-from ..results import ALL_FORMATS, FAILED, JSON, MARSHAL, PASSED, PICKLE, RECORDED, SKIPPED, UNUSED
+from ..results import ALL_FORMATS, CHECKED, FAILED, JSON, MARSHAL, PICKLE, RECORDED, SKIPPED, UNUSED
 from ..store.report import ReportedResult
 
 
@@ -31,10 +31,10 @@ MATRIX_VERSION = 1
 PASS, FAIL, SKIP = "pass", "fail", "skip"
 
 
-COUNTED = {PASSED: PASS, FAILED: FAIL, SKIPPED: SKIP}
+COUNTED = {CHECKED: PASS, FAILED: FAIL, SKIPPED: SKIP}
 
 
-SEVERITY = {PASSED: 0, SKIPPED: 1, FAILED: 2, RECORDED: -1, UNUSED: -1}
+SEVERITY = {CHECKED: 0, SKIPPED: 1, FAILED: 2, RECORDED: -1, UNUSED: -1}
 
 
 # Cell states, in rendering order of importance.
