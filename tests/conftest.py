@@ -1,6 +1,14 @@
 import os
+import sys
 
 from hypothesis import HealthCheck, settings
+
+# The shared scaffolding (tests/helpers/: plugin_app, pickle_samples) is imported by
+# module name from every test folder; pickle_samples is also a global that test pickles
+# name, so it must stay a top-level module.
+HELPERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "helpers")
+if HELPERS not in sys.path:
+    sys.path.insert(0, HELPERS)
 
 pytest_plugins = ["pytester"]
 

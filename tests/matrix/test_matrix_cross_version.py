@@ -34,13 +34,12 @@ import pytest
 
 from pytest_serialcompat.matrix import environments, plans as run_plans
 from pytest_serialcompat.environment import ci_variable
+from cli_run import REPO, serialcompat_cli
 
 pytestmark = pytest.mark.slow
 
 REQUIRED = ("3.8", "3.12", "3.13")        # record on 3.13, replay on 3.8 and 3.12 (and back)
 KNOWN = ("3.8", "3.9", "3.10", "3.11", "3.12", "3.13")
-REPO = Path(__file__).resolve().parent.parent
-RUN_TIMEOUT = 1800
 
 PYPROJECT = """
 [build-system]
@@ -178,16 +177,6 @@ def _write_project(root: Path) -> Path:
     return root
 
 
-def _serialcompat(*args, cwd=None):
-    env = dict(os.environ)
-    env.pop("PYTEST_ADDOPTS", None)
-    completed = subprocess.run(
-        [sys.executable, "-m", "pytest_serialcompat.cli"] + [str(a) for a in args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=cwd, timeout=RUN_TIMEOUT)
-    return (completed.returncode, completed.stdout.decode("utf-8", "replace"),
-            completed.stderr.decode("utf-8", "replace"))
-
-
 class MatrixRun:
     def __init__(self, base: Path, interpreters):
         self.base = base
@@ -204,7 +193,7 @@ class MatrixRun:
                 "--json", out_json, "--markdown", out_md] + list(extra)
         for interp in self.interpreters:
             args += ["--python", interp.executable]
-        status, stdout, stderr = _serialcompat(*args)
+        status, stdout, stderr = serialcompat_cli(*args)
         data = json.loads(out_json.read_text(encoding="utf-8")) if out_json.exists() else None
         return status, stdout, stderr, data, out_md
 
@@ -354,7 +343,7 @@ def test_report_merges_per_interpreter_result_files(matrix, tmp_path):
     files = sorted(matrix.reports.glob("*.replay.json"))
     assert len(files) == len(matrix.tags)
     merged = tmp_path / "merged.json"
-    status, _stdout, stderr = _serialcompat("report", *files, "--json", merged)
+    status, _stdout, stderr = serialcompat_cli("report", *files, "--json", merged)
     assert status == 1, stderr
     assert json.loads(merged.read_text())["tables"] == matrix.first[3]["tables"]
 
@@ -400,7 +389,7 @@ def test_tox_envs_and_a_tox_ini_without_posargs(matrix, tmp_path):
     tox_ini.write_text(TOX_INI.format(envs=", ".join(envs), plugin=REPO,
                                       commands="pytest {posargs}"))
     out_json = tmp_path / "tox.json"
-    status, stdout, stderr = _serialcompat(
+    status, stdout, stderr = serialcompat_cli(
         "matrix", "--project", project, "--tox", " ".join(tox), "--progress", "plain",
         "--json", out_json)
     data = json.loads(out_json.read_text())
@@ -417,7 +406,7 @@ def test_tox_envs_and_a_tox_ini_without_posargs(matrix, tmp_path):
                                  cell["replayed_on"])
 
     tox_ini.write_text(TOX_INI.format(envs=", ".join(envs), plugin=REPO, commands="pytest"))
-    status, stdout, stderr = _serialcompat(
+    status, stdout, stderr = serialcompat_cli(
         "matrix", "--project", project, "--tox", " ".join(tox), "--envs", envs[-1],
         "--progress", "plain")
     assert status == 1
@@ -448,7 +437,7 @@ def test_example_project_recorded_on_one_interpreter_replays_on_another(matrix):
                 REPO, "--progress", "plain", "--json", out_json] + list(extra)
         for interp in interpreters:
             args += ["--python", interp.executable]
-        status, stdout, stderr = _serialcompat(*args)
+        status, stdout, stderr = serialcompat_cli(*args)
         assert out_json.exists(), stdout + stderr
         return status, stdout, json.loads(out_json.read_text(encoding="utf-8"))
 

@@ -8,6 +8,7 @@ import textwrap
 
 import pytest
 
+from graph_app import MODELS
 from pytest_serialcompat.environment import CI_VARIABLES, CURRENT
 
 # In-process pytester runs drop modules first imported during a run; the samples module
@@ -17,75 +18,6 @@ from pytest_serialcompat import samples  # noqa: F401
 TAG = CURRENT.tag
 STORE = "tests/__serialcompat__"
 
-MODELS = '''
-import dataclasses
-from typing import List, Optional
-
-
-class Config:
-    def __init__(self, name, retries, tags):
-        self.name = name
-        self.retries = retries
-        self.tags = tags
-
-
-class Node:
-    def __init__(self, name, parent=None):
-        self.name = name
-        self.parent = parent
-        self.children = []
-        if parent is not None:
-            parent.children.append(self)
-
-
-@dataclasses.dataclass
-class Tree:
-    name: str
-    parent: Optional["Tree"] = None
-    children: List["Tree"] = dataclasses.field(default_factory=list)
-
-    def add(self, name):
-        child = Tree(name, self)
-        self.children.append(child)
-        return child
-
-
-class Owner:
-    def __init__(self, name, perms):
-        self.name = name
-        self.perms = perms
-
-
-def config():
-    return Config("svc", 3, ["a", "b"])
-
-
-def nodes():
-    root = Node("root")
-    Node("a", root)
-    Node("b", root)
-    return root
-
-
-def tree():
-    root = Tree("root")
-    root.add("x").add("y")
-    return root
-
-
-def loop():
-    x = []
-    x.append(x)
-    return {"loop": x, "nan": float("nan")}
-
-
-def team():
-    perms = ["read", "write"]
-    return {"owner": Owner("ann", perms), "deputy": Owner("bob", perms)}
-
-
-SAMPLES = {"config": config, "nodes": nodes, "tree": tree, "loop": loop, "team": team}
-'''
 
 PYPROJECT = '''
 [tool.pytest.ini_options]

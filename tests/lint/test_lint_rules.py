@@ -13,7 +13,7 @@ from serialcompat_lint.runner import run
 
 FILE_RULES = [r for r in ALL_RULES if not r.PROJECT_RULE]
 PROJECT_RULES = [r for r in ALL_RULES if r.PROJECT_RULE]
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def _cases(kind):

@@ -15,7 +15,7 @@ import pytest
 
 from pytest_serialcompat.cli import main
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "pickles"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "pickles"
 
 
 def run(args, capsys):

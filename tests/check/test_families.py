@@ -22,7 +22,7 @@ from pytest_serialcompat.reference import families
 from pytest_serialcompat.reference.analyzer import analyze
 from pytest_serialcompat.renames import Renames
 
-DATA = Path(__file__).parent / "data" / "thirdparty"
+DATA = Path(__file__).parent.parent / "data" / "thirdparty"
 FAMILIES = {"numpy": ("numpy",), "pandas": ("numpy", "pandas"), "zoneinfo": (), "dateutil": ("dateutil",),
             "pytz": ("pytz",)}
 
@@ -113,7 +113,7 @@ def test_curated_reconstructors_check_their_call_shapes():
 
 
 def test_family_entries_are_exact_and_documented():
-    docs = (Path(__file__).parent.parent / "docs" / "analyzer.md").read_text()
+    docs = (Path(__file__).parents[2] / "docs" / "analyzer.md").read_text()
     for family in families.FAMILIES.values():
         assert "`%s`" % family.name in docs
         for (module, qualname), entry in family.entries.items():
@@ -229,7 +229,7 @@ def test_a_real_apps_library_goldens_replay_with_only_numpy_and_pandas_allowed(p
     app = make_app(pytester, monkeypatch, "", APP_TESTS)
     (app.path / "conftest.py").write_text(APP_CONFTEST)
     (app.path / "thirdparty_samples.py").write_text(
-        (Path(__file__).parent / "data" / "make_thirdparty_pickles.py").read_text())
+        (Path(__file__).parent.parent / "data" / "make_thirdparty_pickles.py").read_text())
     run(app, "--serialcompat-update").assert_outcomes(passed=len(APP_SAMPLES))
     planted = 0
     for folder, producer in (("cp38-numpy1.24.4-pandas2.0.3", "cpython3.8"),

@@ -19,8 +19,8 @@ import pytest
 
 from pytest_serialcompat.matrix import environments, plans as run_plans
 from pytest_serialcompat.environment import ci_variable
-from test_matrix_cross_version import REPO, _serialcompat
-from test_plugin_graphs import MODELS
+from cli_run import REPO, serialcompat_cli
+from graph_app import MODELS
 
 pytestmark = pytest.mark.slow
 
@@ -87,7 +87,7 @@ def matrix(base, project, name, interpreters, *extra):
             "--progress", "plain", "--json", out] + list(extra)
     for interpreter in interpreters:
         args += ["--python", interpreter.executable]
-    status, stdout, stderr = _serialcompat(*args)
+    status, stdout, stderr = serialcompat_cli(*args)
     assert out.exists(), stdout + stderr
     return status, stdout + stderr, json.loads(out.read_text(encoding="utf-8"))
 

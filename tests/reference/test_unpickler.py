@@ -35,7 +35,7 @@ from pytest_serialcompat.reference import unpickler as ref
 from pytest_serialcompat.reference.unpickler import TruncatedPickle
 
 PROTOCOLS = range(pickle.HIGHEST_PROTOCOL + 1)
-DATA_DIR = Path(__file__).parent / "data"
+DATA_DIR = Path(__file__).parent.parent / "data"
 
 
 class Unseekable(io.BytesIO):
