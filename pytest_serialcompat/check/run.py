@@ -51,7 +51,7 @@ def run_check(state, nodeid: str, obj, name: str, formats: Sequence[str], explic
     except ValueError as exc:
         raise UsageProblem(str(exc)) from None
     ctx = CheckContext(state, name, nodeid, obj, plan, fresh, comparison)
-    replayer = Replayer(ctx)
+    replayer = Replayer(ctx, state.gate, state.verdicts)
     tag = state.interpreter.tag
     results: List[GoldenResult] = []
 

@@ -354,13 +354,13 @@ def test_attrs_classes_use_their_fields():
 
 
 def test_standard_library_paths_are_not_project_refactors(tmp_path):
-    from pytest_serialcompat.diagnosis import messages as diagnosis
+    from pytest_serialcompat.diagnosis import messages as diagnosis, moved_class
 
-    assert diagnosis.is_stdlib_module("pathlib._local")
-    assert diagnosis.is_stdlib_module("collections.abc")
-    assert not diagnosis.is_stdlib_module("pytest_serialcompat.store")
-    assert not diagnosis.is_stdlib_module("myapp.models")
-    gone = diagnosis.Missing(
+    assert moved_class.is_stdlib_module("pathlib._local")
+    assert moved_class.is_stdlib_module("collections.abc")
+    assert not moved_class.is_stdlib_module("pytest_serialcompat.store")
+    assert not moved_class.is_stdlib_module("myapp.models")
+    gone = moved_class.Missing(
         ("pathlib._local", "PurePosixPath"), "ModuleNotFoundError: No module named 'pathlib._local'", True
     )
     message, fix = diagnosis.moved([gone], [None], tmp_path, None, "cpython3.13")
