@@ -3,6 +3,7 @@ import re
 from typing import Any, Iterator, Optional, Tuple
 
 import libcst as cst
+from pytest_serialcompat.reference.opcodes import FIRST_PYTHON_READING
 
 from ..context import FileContext, terminal_name
 from ..evidence import Candidate, ModuleFacts, ProjectIndex, qualname_of
@@ -10,8 +11,8 @@ from ..fixes import add_version_key_fix
 from ..model import Invalid, Pending, Report, Rule
 from ..semantics import argument, int_value, matches, resolve, string_value
 
-#: Python version that first reads each pickle protocol.
-PROTOCOL_SINCE = {3: (3, 0), 4: (3, 4), 5: (3, 8)}
+#: Python version that first reads each pickle protocol (protocols 0-2: every Python 3).
+PROTOCOL_SINCE = {p: since for p, since in FIRST_PYTHON_READING.items() if since >= (3, 0)}
 _PICKLE_WRITERS = {
     # qualified name: (position of the protocol argument, writes to a file)
     "pickle.dump": (2, True),

@@ -124,6 +124,15 @@ FALSE = b"I00\n"
 
 HIGHEST_PROTOCOL = 5
 DEFAULT_PROTOCOL = 4
+
+#: The first Python that reads each pickle protocol: the one table the plugin, the
+#: matrix and the linter (SC103's ``requires-python`` check) share.
+FIRST_PYTHON_READING = {0: (1, 0), 1: (1, 5), 2: (2, 3), 3: (3, 0), 4: (3, 4), 5: (3, 8)}
+
+
+def highest_protocol_read_by(major_minor) -> int:
+    """The newest pickle protocol a Python of that ``(major, minor)`` reads."""
+    return max(p for p, since in FIRST_PYTHON_READING.items() if since <= tuple(major_minor))
 FRAME_SIZE_MIN = 4
 FRAME_SIZE_TARGET = 64 * 1024
 BATCHSIZE = 1000
