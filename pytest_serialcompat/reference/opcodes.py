@@ -5,6 +5,7 @@ Each opcode is a named one-byte constant (as in ``Lib/pickle.py``) and an
 introduced it.  Nothing here executes anything.
 """
 
+from struct import Struct
 from typing import Dict, NamedTuple
 
 # --- argument encodings -------------------------------------------------------
@@ -124,6 +125,14 @@ FALSE = b"I00\n"
 
 HIGHEST_PROTOCOL = 5
 DEFAULT_PROTOCOL = 4
+
+# The fixed-size binary arguments, declared once for the pickler, the unpickler and the
+# analyzer: integers little-endian, BINFLOAT's double big-endian (as pickle writes them).
+UINT2 = Struct("<H")
+INT4 = Struct("<i")
+UINT4 = Struct("<I")
+UINT8 = Struct("<Q")
+FLOAT8 = Struct(">d")
 
 #: The first Python that reads each pickle protocol: the one table the plugin, the
 #: matrix and the linter (SC103's ``requires-python`` check) share.

@@ -27,7 +27,6 @@ import sys
 from functools import partial
 from itertools import islice
 from pickle import DEFAULT_PROTOCOL, PickleBuffer, PicklingError
-from struct import Struct
 from types import FunctionType
 
 import _compat_pickle
@@ -50,11 +49,11 @@ _VERSION_QUIRKS = {
     "ext_code_plain_errors": sys.version_info >= (3, 13),
 }
 
-_pack_u2 = Struct("<H").pack
-_pack_i4 = Struct("<i").pack
-_pack_u4 = Struct("<I").pack
-_pack_u8 = Struct("<Q").pack
-_pack_f8 = Struct(">d").pack
+_pack_u2 = op.UINT2.pack
+_pack_i4 = op.INT4.pack
+_pack_u4 = op.UINT4.pack
+_pack_u8 = op.UINT8.pack
+_pack_f8 = op.FLOAT8.pack
 
 _FRAME_TARGET = op.FRAME_SIZE_TARGET
 _FRAME_HEADER_SIZE = 9

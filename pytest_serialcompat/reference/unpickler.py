@@ -37,7 +37,6 @@ import copyreg
 import io
 import sys
 from pickle import UnpicklingError
-from struct import Struct
 from struct import error as StructError
 
 from . import opcodes as op
@@ -219,11 +218,11 @@ def _missing_bytes(data, pos):
 
 
 # --- the unpickler ---------------------------------------------------------------------
-_unpack_i4 = Struct("<i").unpack_from
-_unpack_u2 = Struct("<H").unpack_from
-_unpack_u4 = Struct("<I").unpack_from
-_unpack_u8 = Struct("<Q").unpack_from
-_unpack_f8 = Struct(">d").unpack_from
+_unpack_i4 = op.INT4.unpack_from
+_unpack_u2 = op.UINT2.unpack_from
+_unpack_u4 = op.UINT4.unpack_from
+_unpack_u8 = op.UINT8.unpack_from
+_unpack_f8 = op.FLOAT8.unpack_from
 
 _new_object = object.__new__
 _MISSING = object()
