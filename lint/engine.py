@@ -205,6 +205,7 @@ class Linter:
         except cst.ParserSyntaxError as exc:
             return FileResult((self._file_diagnostic(path, exc.raw_line, exc.raw_column + 1, "syntax error: %s" % _short(exc.message)),), facts=facts)
         ctx = FileContext(path, text, module_tree, self.settings, full=self.full)
+        ctx.module_name, ctx.is_package = module_name(relpath)
         ignored = self.settings.ignored_for_path(relpath)
         lines = text.splitlines()
         reports = []

@@ -677,6 +677,22 @@ class ProjectIndex:
             qname = exports[name]
         return qname
 
+    def resolve_name(self, qname: str, hops: int = 8) -> str:
+        """Follow re-exports and module attributes through every module's import bindings:
+        ``app.compat.pickle_loads`` is ``pickle.loads`` when ``app/compat.py`` imports it so,
+        and ``app.io.pickle.load`` is ``pickle.load`` when ``app/io.py`` does ``import pickle``."""
+        for _ in range(hops):
+            parts = qname.split(".")
+            for cut in range(len(parts) - 1, 0, -1):
+                exports = self.exports.get(".".join(parts[:cut]))
+                target = exports.get(parts[cut]) if exports else None
+                if target is not None and target != ".".join(parts[: cut + 1]):
+                    qname = ".".join([target] + parts[cut + 1:])
+                    break
+            else:
+                return qname
+        return qname
+
     def mro(self, qname: str) -> List[str]:
         """The class and its resolvable bases, depth first, left to right (C3 for the usual cases)."""
         order: List[str] = []
