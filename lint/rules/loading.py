@@ -6,6 +6,7 @@ import libcst as cst
 
 from ..aliases import callee_names, canonical, first_name
 from ..context import FileContext, dotted_name, terminal_name
+from ..flow import parameter_arguments
 from ..evidence import Candidate, ModuleFacts, ProjectIndex, absolute_name
 from ..model import Invalid, Pending, Report, Rule
 from ..semantics import _value_of_target, argument, string_value
@@ -200,22 +201,7 @@ def _param_origin(ctx: FileContext, param: cst.Param, depth: int, seen: Set[Any]
     in_class = isinstance(ctx.parent(ctx.parent(function)), cst.ClassDef)
     if in_class and function.name.value in _handler_methods(ctx) and params and params[0] is not param:
         return "an RPC message (field %r of handler %r)" % (param.name.value, function.name.value)
-    if param not in params and param not in function.params.kwonly_params:
-        return None
-    position = params.index(param) if param in params else None
-    if in_class and position is not None:
-        position -= 1  # called as self.method(...)
-    for call in ctx.calls_named((function.name.value,)):
-        func = call.func
-        if in_class:
-            if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value in ("self", "cls")
-                    and func.attr.value == function.name.value):
-                continue
-        elif not (isinstance(func, cst.Name) and func.value == function.name.value):
-            continue
-        if ctx.is_within(call, function):
-            continue  # recursion passes the parameter on
-        value = argument(call, position, param.name.value)
+    for call, value in parameter_arguments(ctx, param):
         inner = untrusted_origin(ctx, value, depth + 1, seen)
         if inner is not None:
             return "%s, passed to %s() at line %d" % (inner, function.name.value, ctx.position(call)[0])

@@ -7,7 +7,7 @@ import libcst as cst
 from ..context import FileContext, terminal_name
 from ..evidence import PICKLING_METHODS, REDUCE_HOOKS, Candidate, ClassFacts, ModuleFacts, ProjectIndex, mangle, qualname_of
 from ..model import Invalid, Pending, Report, Rule
-from ..semantics import argument, by_value_pickler, first_param, matches, resolve, unpicklable_reason
+from ..semantics import argument, by_value_pickler, first_param, matches, object_kind, resolve, unpicklable_reason
 
 #: Constructors whose results cannot be pickled, with what to call them in messages.
 DEFAULT_RESOURCES: Dict[str, str] = {}
@@ -16,6 +16,10 @@ for _names, _label in (
       "threading.Semaphore", "threading.BoundedSemaphore", "threading.Event", "threading.Barrier"), "a threading lock"),
     (("multiprocessing.Lock", "multiprocessing.RLock", "multiprocessing.Condition", "multiprocessing.Semaphore",
       "multiprocessing.BoundedSemaphore", "multiprocessing.Event", "multiprocessing.Barrier"), "a multiprocessing lock"),
+    (("multiprocessing.Queue", "multiprocessing.SimpleQueue", "multiprocessing.JoinableQueue",
+      "multiprocessing.queues.Queue", "multiprocessing.queues.SimpleQueue", "multiprocessing.queues.JoinableQueue"),
+     "a multiprocessing queue (shared only by inheritance)"),
+    (("multiprocessing.Value", "multiprocessing.Array"), "a multiprocessing shared value (shared only by inheritance)"),
     (("threading.Thread", "threading.Timer"), "a thread"),
     (("socket.socket", "socket.create_connection", "socket.create_server", "socket.socketpair", "socket.fromfd"), "a socket"),
     (("builtins.open", "io.open", "io.FileIO", "codecs.open", "os.fdopen", "gzip.open", "gzip.GzipFile", "bz2.open",
@@ -29,6 +33,13 @@ for _names, _label in (
 ):
     for _name in _names:
         DEFAULT_RESOURCES[_name] = _label
+
+#: What the constructors of a multiprocessing context (``multiprocessing.get_context(...)``, or a
+#: ``self._ctx`` holding one) make: the same objects as the module-level functions.
+CONTEXT_RESOURCES: Dict[str, str] = {}
+for _qname, _label in list(DEFAULT_RESOURCES.items()):
+    if _qname.startswith("multiprocessing.") and _qname.count(".") == 1:
+        CONTEXT_RESOURCES[_qname.rsplit(".", 1)[1]] = _label
 
 _SQLITE_CONNECT = frozenset(q for q, label in DEFAULT_RESOURCES.items() if label == "a sqlite3 connection")
 _STATE_HOOKS = REDUCE_HOOKS
@@ -317,6 +328,10 @@ class UnpicklableResourceAttribute(Rule):
             for qname in ctx.qualified_names(func):
                 if qname in resources:
                     return resources[qname]
+        if isinstance(func, cst.Attribute) and name in CONTEXT_RESOURCES:
+            owner = object_kind(ctx, func.value)
+            if owner is not None and owner.kind == "context":
+                return CONTEXT_RESOURCES[name]
         if isinstance(func, cst.Attribute) and name == "cursor":
             for owner in resolve(ctx, func.value):
                 if isinstance(owner, cst.Call) and ctx.resolves_to(owner.func, _SQLITE_CONNECT):
