@@ -4,7 +4,7 @@ from typing import Any, Iterator, NamedTuple, Optional, Set, Tuple
 
 import libcst as cst
 
-from ..aliases import callee_names, canonical, first_name
+from ..aliases import STDLIB_ALIASES, callee_names, canonical, first_name
 from ..context import FileContext, dotted_name, terminal_name
 from ..flow import parameter_arguments
 from ..evidence import Candidate, ModuleFacts, ProjectIndex, absolute_name
@@ -32,6 +32,8 @@ UNSAFE_LOADERS = {
 _YAML_WITH_LOADER = ("yaml.load", "yaml.load_all")
 SAFE_YAML_LOADERS = ("yaml.SafeLoader", "yaml.CSafeLoader", "yaml.BaseLoader", "yaml.CBaseLoader")
 _LOADER_NAMES = frozenset(q.rsplit(".", 1)[1] for q in UNSAFE_LOADERS)
+#: Last names of the standard library's aliases of loaders (``pickle._loads``).
+_ALIAS_NAMES = frozenset(q.rsplit(".", 1)[1] for q, target in STDLIB_ALIASES.items() if target in UNSAFE_LOADERS)
 #: Dumpers: ``loads(dumps(x))`` in one expression reads bytes this process just wrote.
 ROUND_TRIP_DUMPERS = frozenset((
     "pickle.dumps", "_pickle.dumps", "marshal.dumps", "cloudpickle.dumps", "dill.dumps", "yaml.dump", "yaml.safe_dump",
@@ -77,7 +79,7 @@ def _loader_call_candidates(ctx: FileContext) -> Iterator[cst.Call]:
     if ctx.full:
         yield from calls
         return
-    wanted = ctx.local_names_for(_LOADER_NAMES)
+    wanted = ctx.local_names_for(_LOADER_NAMES | _ALIAS_NAMES)
     for assign in ctx.nodes(cst.Assign):
         value = assign.value
         if isinstance(value, cst.Call):
@@ -316,6 +318,10 @@ class UntrustedDeserialization(Rule):
         "import yaml\ndef handle(request):\n    return yaml.load(request.data, Loader=yaml.SafeLoader)\n",
         "import pickle\ndef load(path):\n    with open(path, 'rb') as f:\n        return pickle.load(f)\n",
         "def loads(x):\n    return x\ndef handle(request):\n    return loads(request.body)\n",
+        # a multiprocessing connection's bytes (authenticated) are SC111's, not SC106's
+        "from multiprocessing import reduction\n_ForkingPickler = reduction.ForkingPickler\nclass Connection:\n    def recv(self):\n        return _ForkingPickler.loads(self._recv_bytes())\n",
+        # a path that is not the user's
+        "import pickle\ndef load(conn, path):\n    with open(path, 'rb') as f:\n        return pickle.load(f)\n",
     ]
     INVALID = [
         Invalid("import pickle\ndef handle(conn):\n    return pickle.loads(conn.recv(65536))\n", (3,)),
@@ -323,6 +329,16 @@ class UntrustedDeserialization(Rule):
         Invalid("from pickle import loads as L\ndef view(request):\n    payload = request.body\n    return L(payload)\n", (4,)),
         Invalid("import yaml\ndef view(request):\n    return yaml.load(request.data)\n", (3,)),
         Invalid("import marshal\nclass Handler:\n    def do_POST(self):\n        return marshal.loads(self.rfile.read(10))\n", (4,)),
+        # through a direct call, a loop, an unpacking
+        Invalid("import pickle\ndef decode(payload):\n    return pickle.loads(payload)\ndef serve(conn):\n    return decode(conn.recv(4096))\n", (3,)),
+        Invalid("import pickle\nasync def report(comm):\n    msgs = await comm.read()\n    for msg in msgs:\n        pickle.loads(msg['exception'])\n", (5,)),
+        Invalid("import pickle, subprocess\ndef child(cmd):\n    out, _ = subprocess.Popen(cmd, stdout=subprocess.PIPE).communicate()\n    return pickle.loads(out)\n", (4,)),
+        # an RPC handler's message fields
+        Invalid("import pickle\nclass Scheduler:\n    def __init__(self):\n        self.handlers = {'register': self.register}\n    def register(self, comm, plugin=None):\n        return pickle.loads(plugin)\n", (6,)),
+        # a file whose path the user gave
+        Invalid("import argparse, pickle\ndef main():\n    args = argparse.ArgumentParser().parse_args()\n    with open(args.path, 'rb') as f:\n        return pickle.load(f)\n", (5,)),
+        # through aliases
+        Invalid("import socket\nfrom multiprocessing.reduction import ForkingPickler\ndef handle(sock):\n    return ForkingPickler.loads(sock.recv(1024))\n", (4,)),
     ]
 
     def check(self, ctx: FileContext) -> Iterator[Report]:
@@ -388,9 +404,17 @@ class DeserializationUnknownOrigin(Rule):
     VALID = [
         "import pickle\ndef handle(conn):\n    return pickle.loads(conn.recv(65536))  # SC106, not SC111\n",
         "import pickle\nDEFAULTS = pickle.loads(b'N.')\n",
+        # a round trip in one expression: the bytes come from this process
+        "import pickle\ndef clone(obj):\n    return pickle.loads(pickle.dumps(obj, pickle.HIGHEST_PROTOCOL))\n",
+        "from multiprocessing import reduction\ndef clone(obj):\n    return reduction.ForkingPickler.loads(reduction.ForkingPickler.dumps(obj))\n",
     ]
     INVALID = [
         Invalid("import pickle\ndef restore(blob):\n    return pickle.loads(blob)\n", (3,)),
+        # however the loader is reached
+        Invalid("from multiprocessing import reduction\n_ForkingPickler = reduction.ForkingPickler\ndef recv(buf):\n    return _ForkingPickler.loads(buf)\n", (4,)),
+        Invalid("from multiprocessing.context import reduction\ndef prepare(from_parent):\n    return reduction.pickle.load(from_parent)\n", (3,)),
+        Invalid("import functools, pickle\nload_latin1 = functools.partial(pickle.loads, encoding='latin1')\ndef restore(blob):\n    return load_latin1(blob)\n", (4,)),
+        Invalid("from pickle import _loads\ndef restore(blob):\n    return _loads(blob)\n", (3,)),
     ]
 
     def check(self, ctx: FileContext) -> Iterator[Report]:

@@ -210,6 +210,12 @@ class UnpicklableProcessCallable(Rule):
         "import multiprocessing as mp\ndef work():\n    pass\ndef run():\n    p = mp.Process(target=work)\n    p.start()\n",
         # the callback runs in the parent: never pickled
         "from multiprocessing import Pool\ndef work(x):\n    return x\ndef run():\n    with Pool() as pool:\n        pool.apply_async(work, (1,), callback=lambda r: print(r))\n",
+        # the base class sets the attribute to a thread pool
+        "from concurrent import futures\nclass ExecutorMixin:\n    def setUp(self):\n        self.executor = self.executor_type()\n"
+        "class ThreadMixin(ExecutorMixin):\n    executor_type = futures.ThreadPoolExecutor\nclass Test(ThreadMixin):\n"
+        "    def test(self):\n        self.executor.submit(lambda: 1)\n",
+        # nothing in the file or its bases says what self.executor is
+        "class Test:\n    def test(self):\n        self.executor.submit(lambda: 1)\n",
         # never started
         "import multiprocessing\ndef test_flush(f):\n    proc = multiprocessing.Process(target=lambda: f.flush())\n    assert proc.name\n",
     ]
@@ -238,6 +244,18 @@ class UnpicklableProcessCallable(Rule):
         Invalid(
             "from concurrent.futures import ProcessPoolExecutor\nsquare = lambda x: x * x\ndef run():\n    with ProcessPoolExecutor() as ex:\n        return ex.submit(square, 3)\n",
             (5,),
+        ),
+        # self.<attr> set up by a base class, through a class attribute the subclass sets
+        Invalid(
+            "from concurrent import futures\nclass ExecutorMixin:\n    def setUp(self):\n        self.executor = self.executor_type(max_workers=2)\n"
+            "class SpawnMixin(ExecutorMixin):\n    executor_type = futures.ProcessPoolExecutor\nclass Test(SpawnMixin):\n"
+            "    def test(self):\n        def job():\n            pass\n        self.executor.submit(job)\n",
+            (11,),
+        ),
+        Invalid(
+            "import multiprocessing\nclass Service:\n    def __init__(self):\n        self._ctx = multiprocessing.get_context('spawn')\n        self.pool = self._ctx.Pool(2)\n"
+            "class Crawler(Service):\n    def crawl(self, urls):\n        return self.pool.map(lambda u: u, urls)\n",
+            (8,),
         ),
     ]
 
@@ -350,6 +368,11 @@ class LocalClassPickled(Rule):
         Invalid(
             "import multiprocessing\ndef work(job):\n    pass\ndef run():\n    class Job:\n        pass\n    multiprocessing.Process(target=work, args=(Job(),)).start()\n",
             (7,),
+        ),
+        Invalid(
+            "from concurrent.futures import ProcessPoolExecutor\nclass Base:\n    def setUp(self):\n        self.executor = ProcessPoolExecutor()\n"
+            "class Test(Base):\n    def test(self):\n        class Job:\n            pass\n        self.executor.submit(print, Job())\n",
+            (9,),
         ),
     ]
 

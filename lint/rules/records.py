@@ -92,6 +92,10 @@ class UnversionedRecord(Rule):
         "import json\ndef body(x):\n    return json.dumps({'a': x})\n",
         "import json\ndef save(f, x):\n    json.dump({'version': 1, 'a': x}, f)\n",
         "class S:\n    def __getstate__(self):\n        return {**self.__dict__}\n",
+        "import json\ndef send(sock, x):\n    sock.send(json.dumps({'a': x}).encode())\n",
+        "import json, pathlib\ndef save(d, items):\n    record = {'version': 2, 'items': items}\n    pathlib.Path(d, 's.json').write_text(json.dumps(record))\n",
+        "import json\ndef test_store(tmp_path):\n    (tmp_path / 'm.json').write_text(json.dumps({'a': 1}))\n",
+        "import pickle, sqlite3\ndef load(conn, key):\n    return conn.execute('SELECT v FROM blobs WHERE k = ?', (key,))\n",
     ]
     INVALID = [
         Invalid(
@@ -106,6 +110,12 @@ class UnversionedRecord(Rule):
         ),
         Invalid("import json\ndef save(f, x):\n    json.dump({'a': x}, f)\n", (3,)),
         Invalid("import pickle as p\ndef save(f, x):\n    record = {'a': x}\n    p.dump(record, f)\n", (4,)),
+        # any write path
+        Invalid("import json\ndef store(path, meta):\n    with open(path, 'w') as f:\n        f.write(json.dumps(meta))\ndef run(path, d):\n    store(path, {'duration': d})\n", (4,)),
+        Invalid("import json, pathlib\ndef summary(items):\n    return {'count': len(items)}\ndef save(d, items):\n    pathlib.Path(d, 's.json').write_text(json.dumps(summary(items)))\n", (5,)),
+        Invalid("import pickle\ndef save(f, x):\n    f.write(pickle.dumps({'a': x}))\n", (3,)),
+        Invalid("import shelve\ndef save(path, user):\n    with shelve.open(path) as db:\n        db['session'] = {'user': user}\n", (4,)),
+        Invalid("import pickle, sqlite3\ndef save(conn, key, counts):\n    state = {'counts': counts}\n    conn.execute('INSERT INTO blobs VALUES (?, ?)', (key, pickle.dumps(state)))\n", (4,)),
     ]
 
     def check(self, ctx: FileContext) -> Iterator[Report]:

@@ -151,6 +151,8 @@ class UnpicklableResourceAttribute(Rule):
         Invalid("import pickle\nclass Feed:\n    def __init__(self, items):\n        self.rows = (i for i in items)\n        self.pages = self._pages()\n    def _pages(self):\n        yield 1\ndef save(feed, f):\n    pickle.dump(Feed([]), f)\n", (4, 5)),
         Invalid("import threading\nclass Cache:\n    def __init__(self):\n        self._lock = threading.Lock()\n    def __getstate__(self):\n        return self.__dict__.copy()\n", (4,)),
         Invalid("import multiprocessing, threading\nclass Timer:\n    def __init__(self):\n        self.__lock = threading.Lock()\n    def start(self):\n        multiprocessing.Process(target=self.tick).start()\n    def tick(self):\n        pass\n", (4,)),
+        Invalid("import multiprocessing, pickle\nctx = multiprocessing.get_context('spawn')\nclass Tracker:\n    def __init__(self):\n        self._lock = ctx.Lock()\n        self.inbox = multiprocessing.Queue()\npickle.dumps(Tracker())\n", (5, 6)),
+        Invalid("import copy, multiprocessing\nclass Mailbox:\n    def __init__(self):\n        self._ctx = multiprocessing.get_context()\n        self._ready = self._ctx.Event()\n    def clone(self):\n        return copy.deepcopy(self)\n", (5,)),
         Invalid("import pickle, threading\nclass Worker(threading.Thread):\n    def __init__(self):\n        super().__init__()\n        self._lock = threading.Lock()\ndef save():\n    return pickle.dumps(Worker())\n", (2,)),
     ]
 
