@@ -280,9 +280,22 @@ class UntrustedDeserialization(Rule):
     """
     ## What it does
     Flags `pickle.load`/`loads`, `pickle.Unpickler`, `marshal.load`/`loads`, `shelve.open` and
-    `yaml.load` without a safe loader when the data visibly comes from a request (`request.data`,
-    `self.rfile`, ...), a socket (`.recv()`, `.makefile()`) or standard input, directly or through
-    a local variable.
+    `yaml.load` without a safe loader when the data visibly comes from an untrusted place, and
+    says where: a socket (`.recv()`, `.recvfrom()`, `.recv_multipart()`, `.makefile()`), a child
+    process's pipe (`Popen.communicate()`, `subprocess.check_output`), a message queue (redis
+    `blpop`/`brpop`/`lpop`/`rpop`/`get_message`, AMQP `basic_get`), an awaited stream read
+    (`await comm.read()`, an asyncio stream), an RPC message (the parameters of a method
+    registered in a handlers table: `handlers = {"op": self.op}` or `Server(handlers=...)`), a
+    request (`request.data`, `self.rfile`, ...), standard input, or a file opened from a path the
+    user gave (`sys.argv`, `argparse` results, `input()`, a request).
+
+    The data is followed within a function (names, `with ... as`, `for` loops over received
+    messages, tuple unpacking) and through direct calls in the file (a helper's parameter stands
+    for what its callers pass).  The loader is found however it is reached: through import
+    aliases, class attributes (`ForkingPickler.loads`, `_ForkingPickler = reduction.ForkingPickler`),
+    module attributes (`reduction.pickle.load`), `functools.partial`, and re-exports in the
+    project (`from .compat import pickle_loads`).  Bytes from a `multiprocessing` connection or
+    queue are not flagged (the channel is authenticated; SC111 lists those loads).
 
     ## Why is this bad?
     Unpickling runs code chosen by whoever wrote the bytes: a pickle can call `os.system` while
@@ -310,7 +323,7 @@ class UntrustedDeserialization(Rule):
 
     CODE = "SC106"
     NAME = "untrusted-deserialization"
-    SUMMARY = "pickle/marshal/shelve/yaml loads data that comes from a request, socket or stdin."
+    SUMMARY = "pickle/marshal/shelve/yaml loads data from a socket, pipe, queue, RPC message, request or user file."
     SEVERITY = "error"
     TRIGGERS = TRIGGERS
     VALID = [
@@ -368,7 +381,9 @@ class DeserializationUnknownOrigin(Rule):
     """
     ## What it does
     Notes every `pickle`/`marshal`/`shelve`/unsafe `yaml` load whose data does not visibly come
-    from a request, socket or stdin (those are SC106 errors).  Off by default; enable it with
+    from an untrusted place (those are SC106 errors), with the loader found through the same
+    aliases as SC106.  A round trip in one expression (`pickle.loads(pickle.dumps(x))`) is not
+    noted: the bytes visibly come from the same process.  Off by default; enable it with
     `extend-select = ["SC111"]` to review every place that trusts serialized input.
 
     ## Why is this bad?

@@ -157,6 +157,12 @@ class UnpicklableProcessCallable(Rule):
     as work to another process: `Process(target=...)`, the `Pool` methods (`map`, `imap`,
     `imap_unordered`, `starmap`, `apply`, `apply_async`, `map_async`, `starmap_async`),
     `ProcessPoolExecutor.submit`/`map`, and the `initializer=` of pools and executors.
+    The pool, executor or context is found through local names, `with ... as` targets,
+    `multiprocessing.get_context(...)` results and `self.<attr>`: what the class or any of its
+    bases assigns to the attribute (`self.executor = ProcessPoolExecutor(...)`,
+    `self.executor = self.executor_type(...)` with `executor_type = ProcessPoolExecutor` in a
+    subclass, `self.pool = self._ctx.Pool()` with `self._ctx = get_context("spawn")`, a method
+    returning one), across modules where the bases resolve (see [Reach](#reach)).
     Thread pools (`ThreadPoolExecutor`, `multiprocessing.dummy`, `ThreadPool`) are not flagged,
     nor is a `Process` that is visibly never started (bound to a name only ever used as
     `p.<attribute>` other than `start`; `strict = true` reports it too).  With
@@ -310,7 +316,7 @@ class LocalClassPickled(Rule):
     ## What it does
     Flags instances (or the class object) of a class defined inside a function that are pickled
     with `pickle.dump`/`pickle.dumps`, or sent as data to a process pool, an executor or a
-    `Process(args=...)`.
+    `Process(args=...)`, including one that a base class keeps on `self` (as for SC101).
 
     With `pickler = "cloudpickle"` (or `"dill"`) only explicit `pickle.dump`/`pickle.dumps`
     calls are checked: the project's pools and executors pickle classes by value.
@@ -459,7 +465,8 @@ class UnguardedProcessStart(Rule):
     Flags code that runs at import time (module level, outside any function) and starts
     processes: creating a `multiprocessing.Pool` or `Manager`, calling `Process.start()`, or
     submitting work to a `ProcessPoolExecutor`, without an `if __name__ == "__main__":` guard,
-    unless the start method is explicitly `fork`.
+    unless the start method is explicitly `fork`.  Pools made by a context
+    (`multiprocessing.get_context("spawn").Pool()`, or a name bound to the context) count too.
 
     ## Why is this bad?
     Under `spawn` and `forkserver` every child process imports the main module again.  Unguarded

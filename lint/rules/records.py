@@ -45,9 +45,16 @@ class UnversionedRecord(Rule):
     """
     ## What it does
     Flags durable records written without a version field: a `__getstate__` that returns a dict
-    display without a `version` (or `schema_version`) key, and `json.dump`/`pickle.dump` of a dict
-    display to a file without one.  The accepted names are configurable with `version-fields`.
-    `json.dumps` (a response body, a log line) is not a durable record and is not flagged.
+    display without a `version` (or `schema_version`) key, and a dict display without one written
+    durably by any path: `json.dump`/`pickle.dump` to a file, `f.write(json.dumps(d))` or
+    `f.write(pickle.dumps(d))`, `Path.write_text`/`write_bytes` of those, `db[key] = d` on a
+    `shelve` shelf, and `pickle.dumps(d)`/`json.dumps(d)` as a parameter of a sqlite
+    `INSERT`/`UPDATE`/`REPLACE`.  The dict is found through local names, helpers of the file
+    that return it, and what the file's direct calls pass to a parameter (`store_metadata(path,
+    metadata)` called with a dict built elsewhere in the file); the message says where it was
+    built.  The accepted names are configurable with `version-fields`.  `json.dumps` alone (a
+    response body, a log line, a message sent on a socket) is not a durable record and is not
+    flagged.
 
     A `__getstate__` is reported only when the class (or a base) is written to durable storage:
     `pickle.dump` or `Pickler.dump` to a file, `f.write(pickle.dumps(...))`, `shelve`,

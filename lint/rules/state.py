@@ -72,8 +72,11 @@ class UnpicklableResourceAttribute(Rule):
     ## What it does
     Flags a class that stores an unpicklable resource in an instance attribute (assigned through
     the first parameter of a method, usually `self`) or a dataclass field: locks and other
-    `threading`/`multiprocessing` synchronisation objects, threads, sockets, open files, queues,
-    sqlite3 connections and cursors, subprocesses, generators and lambdas, when no class in its
+    `threading`/`multiprocessing` synchronisation objects (also made by a multiprocessing context:
+    `ctx.Lock()`, `ctx.Event()`, `self._ctx.Queue()` with `ctx = multiprocessing.get_context()`),
+    `multiprocessing` queues and shared values (pickled only while a process is spawned), threads,
+    sockets, open files, queues, sqlite3 connections and cursors, subprocesses, generators and
+    lambdas, when no class in its
     method resolution order (bases are followed through imports, across the project) defines
     `__reduce__`/`__reduce_ex__` or a `__getstate__` that leaves the attribute out, and no
     reducer is registered for it with `copyreg.pickle` or `multiprocessing.reduction.register`.
