@@ -63,6 +63,8 @@ _ORIGIN_WORDS = re.compile(r"\b(?:%s)\b|handlers\b" % "|".join(sorted(
     | {"stdin", "input", "argv", "check_output", "getoutput", "getstatusoutput", "await"}
 )))
 TRIGGERS = ("pickle", "_pickle", "marshal", "shelve", "yaml", "ForkingPickler", "reduction")
+#: A file importing a name that may be a re-exported loader (``from .compat import pickle_loads``).
+IMPORTS_A_LOADER_NAME = r"^[ \t]*from[ \t]+[\w.]+[ \t]+import\b[^#)]*?(?i:load|unpickl)"
 
 
 class LoadCall(NamedTuple):
@@ -326,6 +328,7 @@ class UntrustedDeserialization(Rule):
     SUMMARY = "pickle/marshal/shelve/yaml loads data from a socket, pipe, queue, RPC message, request or user file."
     SEVERITY = "error"
     TRIGGERS = TRIGGERS
+    TRIGGER_ALSO = IMPORTS_A_LOADER_NAME
     VALID = [
         "import json\ndef handle(conn):\n    return json.loads(conn.recv(1024))\n",
         "import yaml\ndef handle(request):\n    return yaml.load(request.data, Loader=yaml.SafeLoader)\n",
@@ -416,6 +419,7 @@ class DeserializationUnknownOrigin(Rule):
     SEVERITY = "note"
     DEFAULT_ENABLED = False
     TRIGGERS = TRIGGERS
+    TRIGGER_ALSO = IMPORTS_A_LOADER_NAME
     VALID = [
         "import pickle\ndef handle(conn):\n    return pickle.loads(conn.recv(65536))  # SC106, not SC111\n",
         "import pickle\nDEFAULTS = pickle.loads(b'N.')\n",
