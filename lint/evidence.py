@@ -33,6 +33,7 @@ from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Se
 import libcst as cst
 
 from .context import FileContext, dotted_name, terminal_name
+from .semantics import CONTEXT_FACTORIES, FACTORIES
 
 __all__ = [
     "PICKLING_METHODS",
@@ -376,8 +377,6 @@ def _one_class(node: ast.ClassDef, qualname: str, lines: Sequence[str], local_cl
 #   "->desc"     a method returning ``desc``
 
 def _factory_kind_of(dotted: Optional[str], imports: Dict[str, str]) -> Optional[str]:
-    from .semantics import FACTORIES
-
     if dotted is None:
         return None
     root, _, rest = dotted.partition(".")
@@ -387,8 +386,6 @@ def _factory_kind_of(dotted: Optional[str], imports: Dict[str, str]) -> Optional
 
 
 def _describe(value: Any, receiver: Optional[str], imports: Dict[str, str]) -> Optional[str]:
-    from .semantics import CONTEXT_FACTORIES
-
     if isinstance(value, ast.IfExp):
         return _describe(value.body, receiver, imports) or _describe(value.orelse, receiver, imports)
     if isinstance(value, ast.BoolOp):
@@ -797,8 +794,6 @@ class ProjectIndex:
         return None
 
     def _evaluate(self, qname: str, descriptor: str, depth: int) -> Optional[str]:
-        from .semantics import CONTEXT_FACTORIES
-
         if depth > 6:
             return None
         if descriptor.startswith("="):

@@ -9,7 +9,7 @@ from ..context import FileContext, dotted_name, terminal_name
 from ..flow import parameter_arguments
 from ..evidence import Candidate, ModuleFacts, ProjectIndex, absolute_name
 from ..model import Invalid, Pending, Report, Rule
-from ..semantics import _value_of_target, argument, string_value
+from ..semantics import _value_of_target, argument, resolve, string_value
 
 #: Loaders that run arbitrary code (or crash) on hostile input: qualified name -> data argument.
 UNSAFE_LOADERS = {
@@ -64,7 +64,7 @@ _ORIGIN_WORDS = re.compile(r"\b(?:%s)\b|handlers\b" % "|".join(sorted(
 )))
 TRIGGERS = ("pickle", "_pickle", "marshal", "shelve", "yaml", "ForkingPickler", "reduction")
 #: A file importing a name that may be a re-exported loader (``from .compat import pickle_loads``).
-IMPORTS_A_LOADER_NAME = r"^[ \t]*from[ \t]+[\w.]+[ \t]+import\b[^#)]*?(?i:load|unpickl)"
+IMPORTS_A_LOADER_NAME = r"^[ \t]*from[ \t]+[\w.]+[ \t]+import[ \t]*(?:\([^)]*?|[^#\n(]*?)(?i:load|unpickl)"
 
 
 class LoadCall(NamedTuple):
@@ -111,10 +111,19 @@ def unsafe_loads(ctx: FileContext) -> Iterator[LoadCall]:
             if loader is not None and ctx.resolves_to(loader, SAFE_YAML_LOADERS):
                 continue
         data = argument(call, position - supplied, keyword) if supplied <= position else None
-        if isinstance(data, cst.Call) and first_name(callee_names(ctx, data.func), ROUND_TRIP_DUMPERS) is not None:
+        if _round_trip(ctx, data):
             continue
         spelled = dotted_name(call.func) or ""
         yield LoadCall(call, qname, data, "" if spelled in ("", qname) or qname.endswith("." + spelled) else spelled)
+
+
+def _round_trip(ctx: FileContext, data: Any) -> bool:
+    """``loads(dumps(x))``, or ``loads(blob)`` where every binding of ``blob`` is ``dumps(...)``:
+    the bytes visibly come from this process."""
+    values = resolve(ctx, data) if isinstance(data, cst.Name) else [data]
+    return bool(values) and all(
+        isinstance(v, cst.Call) and first_name(callee_names(ctx, v.func), ROUND_TRIP_DUMPERS) is not None for v in values
+    )
 
 
 def reexported_loads(ctx: FileContext) -> Iterator[Tuple[cst.Call, str, Optional[Any]]]:
@@ -386,7 +395,8 @@ class DeserializationUnknownOrigin(Rule):
     Notes every `pickle`/`marshal`/`shelve`/unsafe `yaml` load whose data does not visibly come
     from an untrusted place (those are SC106 errors), with the loader found through the same
     aliases as SC106.  A round trip in one expression (`pickle.loads(pickle.dumps(x))`) is not
-    noted: the bytes visibly come from the same process.  Off by default; enable it with
+    noted, nor a load of a local name bound only to a `dumps(...)` result: the bytes visibly come
+    from the same process.  Off by default; enable it with
     `extend-select = ["SC111"]` to review every place that trusts serialized input.
 
     ## Why is this bad?
@@ -426,6 +436,7 @@ class DeserializationUnknownOrigin(Rule):
         # a round trip in one expression: the bytes come from this process
         "import pickle\ndef clone(obj):\n    return pickle.loads(pickle.dumps(obj, pickle.HIGHEST_PROTOCOL))\n",
         "from multiprocessing import reduction\ndef clone(obj):\n    return reduction.ForkingPickler.loads(reduction.ForkingPickler.dumps(obj))\n",
+        "import pickle\ndef test_roundtrip(obj):\n    blob = pickle.dumps(obj)\n    assert pickle.loads(blob) == obj\n",
     ]
     INVALID = [
         Invalid("import pickle\ndef restore(blob):\n    return pickle.loads(blob)\n", (3,)),

@@ -207,7 +207,9 @@ def durable_writes(ctx: FileContext) -> Iterator[Tuple[Any, Any, str, str]]:
     """(node, value, writer, where) for records written by other paths than ``dump``:
     ``f.write(json.dumps(v))``, ``path.write_text(...)``/``write_bytes``, a sqlite ``INSERT`` of
     ``pickle.dumps(v)``, and ``db[key] = v`` on a shelf (the node is then the assignment)."""
-    for call in ctx.calls_named(tuple(_FILE_WRITES) + tuple(_SQL_METHODS)):
+    # Every write path but the shelf's writes a ``dumps(...)`` result: no such word, no write.
+    writes = ctx.calls_named(tuple(_FILE_WRITES) + tuple(_SQL_METHODS)) if ctx.full or "dumps" in ctx.text else []
+    for call in writes:
         func = call.func
         if not isinstance(func, cst.Attribute):
             continue
