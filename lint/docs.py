@@ -94,6 +94,10 @@ How far the rules see, beyond a name spelled as the module spells it:
 * **Resources** (SC102): constructors called on a multiprocessing context are looked up like the
   module-level ones.
 
+`benchmarks/bench_lint_recall.py` measures this reach (recall and precision per rule, against a
+baseline revision, on small cases in the style of the real code); `benchmarks/bench_lint_precision.py`
+checks that real process and pool code (CPython's `concurrent` and `multiprocessing`) stays clean.
+
 ### The project's pickler
 
 `pickler = "cloudpickle"` (or `"dill"`) says that the project's pools, executors and reducers
