@@ -89,6 +89,10 @@ class FileContext:
         self._aliases: Optional[Dict[str, Set[str]]] = None
         self._roots: Optional[Dict[str, Any]] = None
         self.cache: Dict[str, Any] = {}  # per-file memo for rules and semantics helpers
+        #: Dotted module name and package flag (from the path relative to the project root; set
+        #: by the engine), so that relative imports resolve to absolute names.
+        self.module_name = ""
+        self.is_package = False
         self._index()
 
     # -- structure -----------------------------------------------------------------------------

@@ -67,6 +67,37 @@ are not reported for what they store; when a site pickles one, SC102 reports the
 `strict = true` in `[tool.serialcompat.lint]` (or `--strict`) reports SC101, SC102 and SC105
 without evidence, as the linter did before it gathered any.
 
+### Reach
+
+How far the rules see, beyond a name spelled as the module spells it:
+
+* **Attributes and mixins** (SC101, SC103): each class statement also records what its body and
+  methods bind to attributes: an instance of a pool, executor or context
+  (`self.executor = ProcessPoolExecutor()`, `self._ctx = get_context("spawn")`), a factory
+  (`executor_type = ProcessPoolExecutor`), the result of calling one on `self`
+  (`self.executor = self.executor_type(...)`), a context's constructor (`self.pool =
+  self._ctx.Pool()`), or a method's return value (`def get_context(self): return
+  multiprocessing.get_context(self.ctx)`).  `self.executor.submit(job)` in a class is decided
+  over the class's resolvable method resolution order, across modules, so an executor that a
+  mixin in another module sets up is seen, and the subclass's `executor_type` decides what the
+  base's `setUp` makes.  A class put together at run time (`type(name, (mixin, exe), {})`) is not
+  followed.
+* **Loaders** (SC106, SC111): import aliases, relative imports, names bound to a loader or a
+  `functools.partial` of one, class and module attributes of the standard library
+  (`multiprocessing.reduction.ForkingPickler.loads`, `reduction.pickle.load`,
+  `context.reduction`, `pickle._loads`), and re-exports through the project's modules (decided
+  over every module's import bindings, like base classes).
+* **Origins** (SC106): within a function and through direct calls in the same file; each message
+  names the origin and its line.
+* **Records** (SC105): every durable write path listed under SC105, the dict found through
+  names, the file's helpers and direct calls.
+* **Resources** (SC102): constructors called on a multiprocessing context are looked up like the
+  module-level ones.
+
+`benchmarks/bench_lint_recall.py` measures this reach (recall and precision per rule, against a
+baseline revision, on small cases in the style of the real code); `benchmarks/bench_lint_precision.py`
+checks that real process and pool code (CPython's `concurrent` and `multiprocessing`) stays clean.
+
 ### The project's pickler
 
 `pickler = "cloudpickle"` (or `"dill"`) says that the project's pools, executors and reducers

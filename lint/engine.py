@@ -119,6 +119,7 @@ class Linter:
         ]
         self._triggers = [_trigger_pattern(rule.triggers(settings)) for rule in self.rules]
         self._requires = [re.compile(rule.TRIGGER_REQUIRES, re.MULTILINE) if rule.TRIGGER_REQUIRES else None for rule in self.rules]
+        self._also = [re.compile(rule.TRIGGER_ALSO, re.MULTILINE) if rule.TRIGGER_ALSO else None for rule in self.rules]
         #: Whether some enabled rule needs project-wide evidence (then every file contributes facts).
         self.evidence = needs_evidence(settings)
         self._evidence_trigger = _trigger_pattern(EVIDENCE_TRIGGERS)
@@ -171,8 +172,9 @@ class Linter:
             return list(self.rules)
         active = [
             rule
-            for rule, trigger, requires in zip(self.rules, self._triggers, self._requires)
-            if trigger is not None and trigger.search(text) and (requires is None or requires.search(text))
+            for rule, trigger, requires, also in zip(self.rules, self._triggers, self._requires, self._also)
+            if ((trigger is not None and trigger.search(text)) or (also is not None and also.search(text)))
+            and (requires is None or requires.search(text))
         ]
         if any(hasattr(rule, "ast_prefilter") for rule in active):
             tree = _ast_or_none(text)
@@ -205,6 +207,7 @@ class Linter:
         except cst.ParserSyntaxError as exc:
             return FileResult((self._file_diagnostic(path, exc.raw_line, exc.raw_column + 1, "syntax error: %s" % _short(exc.message)),), facts=facts)
         ctx = FileContext(path, text, module_tree, self.settings, full=self.full)
+        ctx.module_name, ctx.is_package = module_name(relpath)
         ignored = self.settings.ignored_for_path(relpath)
         lines = text.splitlines()
         reports = []

@@ -33,6 +33,7 @@ from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Se
 import libcst as cst
 
 from .context import FileContext, dotted_name, terminal_name
+from .semantics import CONTEXT_FACTORIES, FACTORIES
 
 __all__ = [
     "PICKLING_METHODS",
@@ -134,6 +135,8 @@ class ClassFacts(NamedTuple):
     getstate_keys: Tuple[str, ...]  # state keys its __getstate__ mentions (strings, mangled attributes)
     getstate_copies: bool  # its __getstate__ starts from __dict__ / vars(): unmentioned keys stay
     noqa: Tuple[str, ...]  # codes suppressed on the class line
+    #: What attributes hold, for the process rules (see ``attribute_facts``): (name, descriptor).
+    attributes: Tuple[Tuple[str, str], ...] = ()
 
 
 class Site(NamedTuple):
@@ -190,7 +193,8 @@ def facts_from_json(data: Any, path: str, relpath: str) -> ModuleFacts:
     module, is_package, classes, exports, sites, reducers, picklers, candidates = data
     return ModuleFacts(
         module, bool(is_package),
-        tuple(ClassFacts(c[0], c[1], c[2], c[3], tuple(c[4]), tuple(c[5]), tuple(c[6]), bool(c[7]), tuple(c[8])) for c in classes),
+        tuple(ClassFacts(c[0], c[1], c[2], c[3], tuple(c[4]), tuple(c[5]), tuple(c[6]), bool(c[7]), tuple(c[8]),
+                         tuple((a[0], a[1]) for a in c[9])) for c in classes),
         tuple((e[0], e[1]) for e in exports),
         tuple(Site(*s) for s in sites), tuple(Reducer(*r) for r in reducers), tuple(picklers),
         tuple(Candidate(*c) for c in candidates), path, relpath,
@@ -353,8 +357,89 @@ def _one_class(node: ast.ClassDef, qualname: str, lines: Sequence[str], local_cl
     column = match.start(1) + 1 if match else node.col_offset + 1
     return ClassFacts(
         qualname, node.lineno, column, column + len(node.name), tuple(bases), tuple(sorted(set(hooks))),
-        tuple(sorted(keys)), copies, _noqa_codes(line_text),
+        tuple(sorted(keys)), copies, _noqa_codes(line_text), attribute_facts(node, imports),
     )
+
+
+# -- what attributes hold: pools, executors and contexts set up in a class or its bases ------------
+#
+# A test case gets ``self.executor`` from a mixin's ``setUp`` (``self.executor =
+# self.executor_type(...)``), whose ``executor_type`` a subclass sets to ProcessPoolExecutor; a
+# service gets ``self.pool`` from ``self._ctx.Pool()`` with ``self._ctx = get_context("spawn")``.
+# Each class records, per attribute, one descriptor; ``ProjectIndex.attribute_kind`` evaluates
+# them over the MRO of the class that uses the attribute (so a base's ``self.executor_type(...)``
+# finds the subclass's ``executor_type``):
+#
+#   "=kind"      an instance made by a factory call (semantics.FACTORIES: "process_executor", ...)
+#   "&kind"      the factory itself (``executor_type = ProcessPoolExecutor``)
+#   "()name"     what calling ``self.name(...)`` gives (a class attribute or a method)
+#   ".Attr@name" what ``self.name.Attr(...)`` gives (``self._ctx.Pool()``)
+#   "->desc"     a method returning ``desc``
+
+def _factory_kind_of(dotted: Optional[str], imports: Dict[str, str]) -> Optional[str]:
+    if dotted is None:
+        return None
+    root, _, rest = dotted.partition(".")
+    if root not in imports:
+        return None
+    return FACTORIES.get(imports[root] + ("." + rest if rest else ""))
+
+
+def _describe(value: Any, receiver: Optional[str], imports: Dict[str, str]) -> Optional[str]:
+    if isinstance(value, ast.IfExp):
+        return _describe(value.body, receiver, imports) or _describe(value.orelse, receiver, imports)
+    if isinstance(value, ast.BoolOp):
+        for operand in value.values:
+            found = _describe(operand, receiver, imports)
+            if found is not None:
+                return found
+        return None
+    if isinstance(value, ast.Call):
+        func = value.func
+        kind = _factory_kind_of(_ast_dotted(func), imports)
+        if kind is not None:
+            return "=" + kind
+        if isinstance(func, ast.Attribute) and receiver is not None:
+            owner = func.value
+            if isinstance(owner, ast.Name) and owner.id == receiver:
+                return "()" + func.attr
+            if (func.attr in CONTEXT_FACTORIES and isinstance(owner, ast.Attribute)
+                    and isinstance(owner.value, ast.Name) and owner.value.id == receiver):
+                return ".%s@%s" % (func.attr, owner.attr)
+        return None
+    kind = _factory_kind_of(_ast_dotted(value), imports)
+    return "&" + kind if kind is not None else None
+
+
+def attribute_facts(node: ast.ClassDef, imports: Dict[str, str]) -> Tuple[Tuple[str, str], ...]:
+    """(attribute, descriptor) for what the class body and its methods bind (see above)."""
+    found: Dict[str, str] = {}
+    for statement in node.body:
+        if isinstance(statement, (ast.Assign, ast.AnnAssign)) and statement.value is not None:
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            described = _describe(statement.value, None, imports)
+            for target in targets:
+                if described is not None and isinstance(target, ast.Name):
+                    found.setdefault(target.id, described)
+        elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            arguments = list(getattr(statement.args, "posonlyargs", [])) + list(statement.args.args)
+            if not arguments or any(_ast_dotted(d) == "staticmethod" for d in statement.decorator_list):
+                continue
+            receiver = arguments[0].arg
+            for inner in ast.walk(statement):
+                if isinstance(inner, ast.Return) and inner.value is not None:
+                    described = _describe(inner.value, receiver, imports)
+                    if described is not None:
+                        found.setdefault(statement.name, "->" + described)
+                elif isinstance(inner, (ast.Assign, ast.AnnAssign)) and inner.value is not None:
+                    targets = inner.targets if isinstance(inner, ast.Assign) else [inner.target]
+                    for target in targets:
+                        if (isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name)
+                                and target.value.id == receiver):
+                            described = _describe(inner.value, receiver, imports)
+                            if described is not None:
+                                found.setdefault(target.attr, described)
+    return tuple(sorted(found.items()))
 
 
 _BUILTIN_NAMES = frozenset(dir(__import__("builtins")))
@@ -676,6 +761,57 @@ class ProjectIndex:
                 return qname
             qname = exports[name]
         return qname
+
+    def resolve_name(self, qname: str, hops: int = 8) -> str:
+        """Follow re-exports and module attributes through every module's import bindings:
+        ``app.compat.pickle_loads`` is ``pickle.loads`` when ``app/compat.py`` imports it so,
+        and ``app.io.pickle.load`` is ``pickle.load`` when ``app/io.py`` does ``import pickle``."""
+        for _ in range(hops):
+            parts = qname.split(".")
+            for cut in range(len(parts) - 1, 0, -1):
+                exports = self.exports.get(".".join(parts[:cut]))
+                target = exports.get(parts[cut]) if exports else None
+                if target is not None and target != ".".join(parts[: cut + 1]):
+                    qname = ".".join([target] + parts[cut + 1:])
+                    break
+            else:
+                return qname
+        return qname
+
+    def attribute_kind(self, qname: str, attr: str, depth: int = 0) -> Optional[str]:
+        """What ``self.<attr>`` holds in instances of class ``qname`` (a semantics.FACTORIES kind:
+        "process_executor", "process_pool", "context", ...), from the class and its bases."""
+        descriptor = self._attribute(qname, attr)
+        return self._evaluate(qname, descriptor, depth) if descriptor is not None else None
+
+    def _attribute(self, qname: str, attr: str) -> Optional[str]:
+        for name in self.mro(qname):
+            facts = self.facts(name)
+            if facts is not None:
+                for key, descriptor in facts.attributes:
+                    if key == attr:
+                        return descriptor
+        return None
+
+    def _evaluate(self, qname: str, descriptor: str, depth: int) -> Optional[str]:
+        if depth > 6:
+            return None
+        if descriptor.startswith("="):
+            return descriptor[1:]
+        if descriptor.startswith("()"):
+            called = self._attribute(qname, descriptor[2:])
+            if called is None:
+                return None
+            if called.startswith("&"):
+                return called[1:]
+            if called.startswith("->"):
+                return self._evaluate(qname, called[2:], depth + 1)
+            return None
+        if descriptor.startswith("."):
+            method, _, owner = descriptor[1:].partition("@")
+            if self.attribute_kind(qname, owner, depth + 1) == "context":
+                return CONTEXT_FACTORIES.get(method)
+        return None
 
     def mro(self, qname: str) -> List[str]:
         """The class and its resolvable bases, depth first, left to right (C3 for the usual cases)."""

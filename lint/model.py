@@ -113,6 +113,9 @@ class Rule(abc.ABC):
     TRIGGERS: Tuple[str, ...] = ()
     #: Optional regular expression (multiline) that must also match the text.
     TRIGGER_REQUIRES: Optional[str] = None
+    #: Optional regular expression (multiline) that activates the rule like a trigger word, for
+    #: what no import spells (``self.executor.submit(`` on an executor a base class set up).
+    TRIGGER_ALSO: Optional[str] = None
     VALID: Sequence[Any] = ()
     INVALID: Sequence[Any] = ()
     #: Project-level rules run once per run over the whole project, not per file.

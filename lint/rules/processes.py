@@ -1,14 +1,16 @@
 """Rules about work handed to other processes: SC101, SC103, SC109."""
-from typing import Any, Iterator, List, Optional, Set, Tuple
+from typing import Any, Iterator, List, NamedTuple, Optional, Set, Tuple
 
 import libcst as cst
 
 from ..context import FileContext, terminal_name
 from ..fixes import hoist_lambda_fix
-from ..model import Invalid, Report, Rule
+from ..evidence import Candidate, ModuleFacts, ProjectIndex, qualname_of
+from ..model import Invalid, Pending, Report, Rule
 from ..semantics import (
     FACTORY_NAMES,
     argument,
+    first_param,
     factory_kind,
     is_local_definition,
     is_started,
@@ -25,6 +27,8 @@ POOL_METHODS = frozenset(
 EXECUTOR_METHODS = frozenset(("submit", "map"))
 PICKLE_DUMPERS = frozenset(("pickle.dumps", "pickle.dump", "_pickle.dumps", "_pickle.dump"))
 PROCESS_MODULE_WORDS = ("multiprocessing", "concurrent")
+#: ``self.<attr>.<method>(`` where a base class (maybe in another module) set up ``<attr>``.
+ATTRIBUTE_WORK_CALL = r"\bself\.\w+\.(?:%s)\(" % "|".join(sorted(POOL_METHODS | EXECUTOR_METHODS | {"Process"}))
 
 
 class WorkCall:
@@ -79,6 +83,72 @@ def work_calls(ctx: FileContext) -> Iterator[WorkCall]:
             yield WorkCall(call, argument(call, 0, "fn"), _args_except(call, 0, ("fn", "timeout", "chunksize")), "ProcessPoolExecutor.%s" % method)
 
 
+class AttributeWorkCall(NamedTuple):
+    """``self.<attr>.<method>(...)`` in a method, where the file alone cannot tell what
+    ``self.<attr>`` holds (it is set up by a base class, possibly in another module)."""
+
+    call: cst.Call
+    class_def: cst.ClassDef
+    attr: str
+    method: str
+    callable_expr: Optional[Any]
+    payload: List[Any]
+
+
+def attribute_work_calls(ctx: FileContext) -> Iterator[AttributeWorkCall]:
+    """Candidates whose pool, executor or context is decided over the project's class facts."""
+    for call in ctx.calls_named(POOL_METHODS | EXECUTOR_METHODS | {"Process"}):
+        func = call.func
+        if not isinstance(func, cst.Attribute):
+            continue
+        owner = func.value
+        if not (isinstance(owner, cst.Attribute) and isinstance(owner.value, cst.Name)):
+            continue
+        method = func.attr.value
+        if method not in POOL_METHODS and method not in EXECUTOR_METHODS and method != "Process":
+            continue
+        class_def = _method_class(ctx, call, owner.value.value)
+        if class_def is None or object_kind(ctx, owner) is not None:
+            continue  # not self.<attr>, or decided by the file alone (work_calls)
+        if method == "Process":
+            payload = [v for v in (argument(call, 3, "args"), argument(call, 4, "kwargs")) if v is not None]
+            yield AttributeWorkCall(call, class_def, owner.attr.value, method, argument(call, 1, "target"), payload)
+        else:
+            keyword = "fn" if method == "submit" else "func"
+            callable_expr = argument(call, 0, keyword) or argument(call, None, "fn" if keyword == "func" else "func")
+            payload = _args_except(call, 0, ("fn", "func", "timeout", "chunksize", "callback", "error_callback"))
+            yield AttributeWorkCall(call, class_def, owner.attr.value, method, callable_expr, payload)
+
+
+def _method_class(ctx: FileContext, node: Any, receiver: str) -> Optional[cst.ClassDef]:
+    """The class of the method (around ``node``) whose first parameter is ``receiver``."""
+    function = ctx.enclosing(node, cst.FunctionDef)
+    while function is not None:
+        owner = ctx.parent(ctx.parent(function))
+        if isinstance(owner, cst.ClassDef):
+            return owner if first_param(function) == receiver else None
+        function = ctx.enclosing(function, cst.FunctionDef)
+    return None
+
+
+def attribute_work_label(kind: Optional[str], method: str) -> Optional[str]:
+    """How messages name the work call, when ``self.<attr>`` (of ``kind``) ships work to processes."""
+    if kind == "process_pool" and method in POOL_METHODS:
+        return "Pool.%s" % method
+    if kind == "process_executor" and method in EXECUTOR_METHODS:
+        return "ProcessPoolExecutor.%s" % method
+    if kind == "context" and method == "Process":
+        return "Process(target=...)"
+    return None
+
+
+def _attribute_candidate_kind(index: ProjectIndex, facts: ModuleFacts, candidate: Candidate) -> Tuple[str, Optional[str]]:
+    qname = "%s.%s" % (facts.module, candidate.cls) if facts.module else candidate.cls
+    attr, _, method = candidate.key.rpartition(".")
+    label = attribute_work_label(index.attribute_kind(qname, attr), method)
+    return attr, label
+
+
 class UnpicklableProcessCallable(Rule):
     """
     ## What it does
@@ -87,6 +157,12 @@ class UnpicklableProcessCallable(Rule):
     as work to another process: `Process(target=...)`, the `Pool` methods (`map`, `imap`,
     `imap_unordered`, `starmap`, `apply`, `apply_async`, `map_async`, `starmap_async`),
     `ProcessPoolExecutor.submit`/`map`, and the `initializer=` of pools and executors.
+    The pool, executor or context is found through local names, `with ... as` targets,
+    `multiprocessing.get_context(...)` results and `self.<attr>`: what the class or any of its
+    bases assigns to the attribute (`self.executor = ProcessPoolExecutor(...)`,
+    `self.executor = self.executor_type(...)` with `executor_type = ProcessPoolExecutor` in a
+    subclass, `self.pool = self._ctx.Pool()` with `self._ctx = get_context("spawn")`, a method
+    returning one), across modules where the bases resolve (see [Reach](#reach)).
     Thread pools (`ThreadPoolExecutor`, `multiprocessing.dummy`, `ThreadPool`) are not flagged,
     nor is a `Process` that is visibly never started (bound to a name only ever used as
     `p.<attribute>` other than `start`; `strict = true` reports it too).  With
@@ -129,6 +205,7 @@ class UnpicklableProcessCallable(Rule):
     SUMMARY = "A lambda, nested function or local class is handed as work to another process."
     SEVERITY = "error"
     TRIGGERS = PROCESS_MODULE_WORDS
+    TRIGGER_ALSO = ATTRIBUTE_WORK_CALL
     VALID = [
         "from multiprocessing import Pool\ndef double(x):\n    return x * 2\ndef run(items):\n    with Pool() as pool:\n        return pool.map(double, items)\n",
         "from concurrent.futures import ThreadPoolExecutor\ndef run(items):\n    with ThreadPoolExecutor() as ex:\n        return list(ex.map(lambda x: x, items))\n",
@@ -139,6 +216,12 @@ class UnpicklableProcessCallable(Rule):
         "import multiprocessing as mp\ndef work():\n    pass\ndef run():\n    p = mp.Process(target=work)\n    p.start()\n",
         # the callback runs in the parent: never pickled
         "from multiprocessing import Pool\ndef work(x):\n    return x\ndef run():\n    with Pool() as pool:\n        pool.apply_async(work, (1,), callback=lambda r: print(r))\n",
+        # the base class sets the attribute to a thread pool
+        "from concurrent import futures\nclass ExecutorMixin:\n    def setUp(self):\n        self.executor = self.executor_type()\n"
+        "class ThreadMixin(ExecutorMixin):\n    executor_type = futures.ThreadPoolExecutor\nclass Test(ThreadMixin):\n"
+        "    def test(self):\n        self.executor.submit(lambda: 1)\n",
+        # nothing in the file or its bases says what self.executor is
+        "class Test:\n    def test(self):\n        self.executor.submit(lambda: 1)\n",
         # never started
         "import multiprocessing\ndef test_flush(f):\n    proc = multiprocessing.Process(target=lambda: f.flush())\n    assert proc.name\n",
     ]
@@ -168,6 +251,18 @@ class UnpicklableProcessCallable(Rule):
             "from concurrent.futures import ProcessPoolExecutor\nsquare = lambda x: x * x\ndef run():\n    with ProcessPoolExecutor() as ex:\n        return ex.submit(square, 3)\n",
             (5,),
         ),
+        # self.<attr> set up by a base class, through a class attribute the subclass sets
+        Invalid(
+            "from concurrent import futures\nclass ExecutorMixin:\n    def setUp(self):\n        self.executor = self.executor_type(max_workers=2)\n"
+            "class SpawnMixin(ExecutorMixin):\n    executor_type = futures.ProcessPoolExecutor\nclass Test(SpawnMixin):\n"
+            "    def test(self):\n        def job():\n            pass\n        self.executor.submit(job)\n",
+            (11,),
+        ),
+        Invalid(
+            "import multiprocessing\nclass Service:\n    def __init__(self):\n        self._ctx = multiprocessing.get_context('spawn')\n        self.pool = self._ctx.Pool(2)\n"
+            "class Crawler(Service):\n    def crawl(self, urls):\n        return self.pool.map(lambda u: u, urls)\n",
+            (8,),
+        ),
     ]
 
     def check(self, ctx: FileContext) -> Iterator[Report]:
@@ -184,12 +279,28 @@ class UnpicklableProcessCallable(Rule):
             fix = None
             if isinstance(work.callable_expr, cst.Lambda):
                 fix = hoist_lambda_fix(ctx, work.callable_expr, _task_name(work))
-            yield Report(
-                work.callable_expr,
-                "%s handed to %s cannot be pickled by reference: it fails under the spawn and "
-                "forkserver start methods; use a module-level function" % (reason, work.label),
-                fix,
-            )
+            yield Report(work.callable_expr, self.message(reason, work.label), fix)
+        for work in attribute_work_calls(ctx):
+            if work.callable_expr is None:
+                continue
+            if work.method == "Process" and not self.settings.strict and not is_started(ctx, work.call):
+                continue
+            reason = unpicklable_reason(ctx, work.callable_expr)
+            if reason is not None:
+                yield Report(work.callable_expr, "", pending=Pending(qualname_of(ctx, work.class_def), "%s.%s" % (work.attr, work.method), reason))
+
+    @staticmethod
+    def message(reason: str, label: str) -> str:
+        return ("%s handed to %s cannot be pickled by reference: it fails under the spawn and "
+                "forkserver start methods; use a module-level function" % (reason, label))
+
+    def decide(self, index: ProjectIndex, facts: ModuleFacts, candidate: Candidate) -> Optional[str]:
+        """``self.<attr>.submit(...)``: report it if the class or a base makes ``<attr>`` a process
+        pool, executor or context (see ``ProjectIndex.attribute_kind``)."""
+        attr, label = _attribute_candidate_kind(index, facts, candidate)
+        if label is None:
+            return None
+        return self.message(candidate.label, "%s (self.%s, set up in the class or a base)" % (label, attr))
 
 
 def _task_name(work: WorkCall) -> str:
@@ -205,7 +316,7 @@ class LocalClassPickled(Rule):
     ## What it does
     Flags instances (or the class object) of a class defined inside a function that are pickled
     with `pickle.dump`/`pickle.dumps`, or sent as data to a process pool, an executor or a
-    `Process(args=...)`.
+    `Process(args=...)`, including one that a base class keeps on `self` (as for SC101).
 
     With `pickler = "cloudpickle"` (or `"dill"`) only explicit `pickle.dump`/`pickle.dumps`
     calls are checked: the project's pools and executors pickle classes by value.
@@ -244,6 +355,7 @@ class LocalClassPickled(Rule):
     SUMMARY = "An instance of a class defined inside a function is pickled or sent to a process."
     SEVERITY = "error"
     TRIGGERS = PROCESS_MODULE_WORDS + ("pickle",)
+    TRIGGER_ALSO = ATTRIBUTE_WORK_CALL
     # A class defined inside a function is indented.
     TRIGGER_REQUIRES = r"^[ \t]+class\b"
     VALID = [
@@ -263,6 +375,11 @@ class LocalClassPickled(Rule):
             "import multiprocessing\ndef work(job):\n    pass\ndef run():\n    class Job:\n        pass\n    multiprocessing.Process(target=work, args=(Job(),)).start()\n",
             (7,),
         ),
+        Invalid(
+            "from concurrent.futures import ProcessPoolExecutor\nclass Base:\n    def setUp(self):\n        self.executor = ProcessPoolExecutor()\n"
+            "class Test(Base):\n    def test(self):\n        class Job:\n            pass\n        self.executor.submit(print, Job())\n",
+            (9,),
+        ),
     ]
 
     def check(self, ctx: FileContext) -> Iterator[Report]:
@@ -280,11 +397,32 @@ class LocalClassPickled(Rule):
                     if class_def is None or class_def in reported:
                         continue
                     reported.add(class_def)
-                    yield Report(
-                        node,
-                        "Class %r is defined inside a function, so its instances cannot be pickled "
-                        "(%s): define it at module level" % (class_def.name.value, label),
-                    )
+                    yield Report(node, self.message(class_def.name.value, label))
+        if self.settings.by_value_pickler():
+            return
+        for work in attribute_work_calls(ctx):
+            reported = set()
+            for expr in work.payload:
+                for node in ctx.walk(expr):
+                    if not isinstance(node, (cst.Name, cst.Call)):
+                        continue
+                    if isinstance(node, cst.Name) and not _is_plain_value(ctx, node):
+                        continue
+                    class_def = local_class_of(ctx, node)
+                    if class_def is None or class_def in reported:
+                        continue
+                    reported.add(class_def)
+                    yield Report(node, "", pending=Pending(qualname_of(ctx, work.class_def), "%s.%s" % (work.attr, work.method), class_def.name.value))
+
+    @staticmethod
+    def message(name: str, label: str) -> str:
+        return "Class %r is defined inside a function, so its instances cannot be pickled (%s): define it at module level" % (name, label)
+
+    def decide(self, index: ProjectIndex, facts: ModuleFacts, candidate: Candidate) -> Optional[str]:
+        attr, label = _attribute_candidate_kind(index, facts, candidate)
+        if label is None:
+            return None
+        return self.message(candidate.label, "sent to %s (self.%s, set up in the class or a base)" % (label, attr))
 
     def _payloads(self, ctx: FileContext) -> Iterator[Tuple[cst.Call, List[Any], str]]:
         for call in ctx.calls_named(("dump", "dumps")):
@@ -327,7 +465,8 @@ class UnguardedProcessStart(Rule):
     Flags code that runs at import time (module level, outside any function) and starts
     processes: creating a `multiprocessing.Pool` or `Manager`, calling `Process.start()`, or
     submitting work to a `ProcessPoolExecutor`, without an `if __name__ == "__main__":` guard,
-    unless the start method is explicitly `fork`.
+    unless the start method is explicitly `fork`.  Pools made by a context
+    (`multiprocessing.get_context("spawn").Pool()`, or a name bound to the context) count too.
 
     ## Why is this bad?
     Under `spawn` and `forkserver` every child process imports the main module again.  Unguarded

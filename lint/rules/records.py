@@ -5,7 +5,8 @@ from typing import Any, Iterator, Optional, Tuple
 import libcst as cst
 from pytest_serialcompat.reference.opcodes import FIRST_PYTHON_READING
 
-from ..context import FileContext, terminal_name
+from ..context import FileContext, dotted_name, terminal_name
+from ..flow import called_function, parameter_arguments, returned_values
 from ..evidence import Candidate, ModuleFacts, ProjectIndex, qualname_of
 from ..fixes import add_version_key_fix
 from ..model import Invalid, Pending, Report, Rule
@@ -45,9 +46,16 @@ class UnversionedRecord(Rule):
     """
     ## What it does
     Flags durable records written without a version field: a `__getstate__` that returns a dict
-    display without a `version` (or `schema_version`) key, and `json.dump`/`pickle.dump` of a dict
-    display to a file without one.  The accepted names are configurable with `version-fields`.
-    `json.dumps` (a response body, a log line) is not a durable record and is not flagged.
+    display without a `version` (or `schema_version`) key, and a dict display without one written
+    durably by any path: `json.dump`/`pickle.dump` to a file, `f.write(json.dumps(d))` or
+    `f.write(pickle.dumps(d))`, `Path.write_text`/`write_bytes` of those, `db[key] = d` on a
+    `shelve` shelf, and `pickle.dumps(d)`/`json.dumps(d)` as a parameter of a sqlite
+    `INSERT`/`UPDATE`/`REPLACE`.  The dict is found through local names, helpers of the file
+    that return it, and what the file's direct calls pass to a parameter (`store_metadata(path,
+    metadata)` called with a dict built elsewhere in the file); the message says where it was
+    built.  The accepted names are configurable with `version-fields`.  `json.dumps` alone (a
+    response body, a log line, a message sent on a socket) is not a durable record and is not
+    flagged.
 
     A `__getstate__` is reported only when the class (or a base) is written to durable storage:
     `pickle.dump` or `Pickler.dump` to a file, `f.write(pickle.dumps(...))`, `shelve`,
@@ -82,7 +90,7 @@ class UnversionedRecord(Rule):
     NAME = "unversioned-record"
     SUMMARY = "A durable record (`__getstate__` dict, dumped dict) has no version field."
     SEVERITY = "warning"
-    TRIGGERS = ("__getstate__", "json", "pickle", "_pickle")
+    TRIGGERS = ("__getstate__", "json", "pickle", "_pickle", "shelve")
     VALID = [
         # nothing writes S durably: the state is only sent to a worker process
         "from concurrent.futures import ProcessPoolExecutor\nclass S:\n    def __getstate__(self):\n        return {'a': self.a}\ndef run(work):\n    with ProcessPoolExecutor() as ex:\n        ex.submit(work, S())\n",
@@ -92,6 +100,10 @@ class UnversionedRecord(Rule):
         "import json\ndef body(x):\n    return json.dumps({'a': x})\n",
         "import json\ndef save(f, x):\n    json.dump({'version': 1, 'a': x}, f)\n",
         "class S:\n    def __getstate__(self):\n        return {**self.__dict__}\n",
+        "import json\ndef send(sock, x):\n    sock.send(json.dumps({'a': x}).encode())\n",
+        "import json, pathlib\ndef save(d, items):\n    record = {'version': 2, 'items': items}\n    pathlib.Path(d, 's.json').write_text(json.dumps(record))\n",
+        "import json\ndef test_store(tmp_path):\n    (tmp_path / 'm.json').write_text(json.dumps({'a': 1}))\n",
+        "import pickle, sqlite3\ndef load(conn, key):\n    return conn.execute('SELECT v FROM blobs WHERE k = ?', (key,))\n",
     ]
     INVALID = [
         Invalid(
@@ -106,6 +118,12 @@ class UnversionedRecord(Rule):
         ),
         Invalid("import json\ndef save(f, x):\n    json.dump({'a': x}, f)\n", (3,)),
         Invalid("import pickle as p\ndef save(f, x):\n    record = {'a': x}\n    p.dump(record, f)\n", (4,)),
+        # any write path
+        Invalid("import json\ndef store(path, meta):\n    with open(path, 'w') as f:\n        f.write(json.dumps(meta))\ndef run(path, d):\n    store(path, {'duration': d})\n", (4,)),
+        Invalid("import json, pathlib\ndef summary(items):\n    return {'count': len(items)}\ndef save(d, items):\n    pathlib.Path(d, 's.json').write_text(json.dumps(summary(items)))\n", (5,)),
+        Invalid("import pickle\ndef save(f, x):\n    f.write(pickle.dumps({'a': x}))\n", (3,)),
+        Invalid("import shelve\ndef save(path, user):\n    with shelve.open(path) as db:\n        db['session'] = {'user': user}\n", (4,)),
+        Invalid("import pickle, sqlite3\ndef save(conn, key, counts):\n    state = {'counts': counts}\n    conn.execute('INSERT INTO blobs VALUES (?, ?)', (key, pickle.dumps(state)))\n", (4,)),
     ]
 
     def check(self, ctx: FileContext) -> Iterator[Report]:
@@ -131,15 +149,26 @@ class UnversionedRecord(Rule):
                 continue
             if _to_temporary(ctx, argument(call, 1, "fp" if terminal_name(call.func) == "dump" else "file")):
                 continue
-            for value in resolve(ctx, argument(call, 0, "obj")):
-                if isinstance(value, cst.Dict) and _version_key_present(value, fields) is False:
-                    yield Report(
-                        call,
-                        "%s writes a dict without a %s key to a file; version durable records "
-                        "so that readers can tell old data from new" % (terminal_name(call.func), wanted),
-                    )
-                    break
+            report = self._unversioned(ctx, call, argument(call, 0, "obj"), terminal_name(call.func) or "dump", "a file", fields)
+            if report is not None:
+                yield report
+        for call, value, writer, where in durable_writes(ctx):
+            report = self._unversioned(ctx, call, value, writer, where, fields)
+            if report is not None:
+                yield report
 
+    @staticmethod
+    def _unversioned(ctx: FileContext, call: Any, value: Any, writer: str, where: str, fields: Tuple[str, ...]) -> Optional[Report]:
+        wanted = " or ".join(repr(f) for f in fields)
+        for display, path in record_dicts(ctx, value):
+            if _version_key_present(display, fields) is False:
+                built = "" if not path else " (the dict built at line %d%s)" % (ctx.position(display)[0], path)
+                return Report(
+                    call,
+                    "%s writes a dict without a %s key to %s%s; version durable records "
+                    "so that readers can tell old data from new" % (writer, wanted, where, built),
+                )
+        return None
 
     def decide(self, index: ProjectIndex, facts: ModuleFacts, candidate: Candidate) -> Optional[str]:
         """Report a __getstate__ only for classes written to durable storage (or in strict mode)."""
@@ -154,6 +183,91 @@ class UnversionedRecord(Rule):
             "__getstate__ returns a dict without a %s key%s; add one so that __setstate__ can "
             "migrate old pickles" % (wanted, because)
         )
+
+
+#: Serializers whose result, written to a file, a shelf or a database, is a durable record.
+_SERIALIZERS = frozenset(("json.dumps", "pickle.dumps", "_pickle.dumps"))
+#: Methods that write their argument to the file (or path) they are called on.
+_FILE_WRITES = {"write": "a file", "write_text": "a file", "write_bytes": "a file"}
+_SQL_METHODS = frozenset(("execute", "executemany"))
+_SQL_WRITE = re.compile(r"^\s*(?:INSERT|REPLACE|UPDATE)\b", re.IGNORECASE)
+_SHELVE_OPEN = frozenset(("shelve.open", "shelve.Shelf", "shelve.DbfilenameShelf"))
+_MAX_DEPTH = 4
+
+
+def _serialized(ctx: FileContext, expr: Any) -> Optional[Tuple[Any, str]]:
+    """(the serialized value, the serializer's name) when ``expr`` is (bound to) ``json.dumps(v)``
+    or ``pickle.dumps(v)``."""
+    for value in [expr] + (resolve(ctx, expr) if isinstance(expr, cst.Name) else []):
+        if isinstance(value, cst.Call) and terminal_name(value.func) == "dumps" and ctx.resolves_to(value.func, _SERIALIZERS):
+            return argument(value, 0, "obj"), dotted_name(value.func) or "dumps"
+    return None
+
+
+def durable_writes(ctx: FileContext) -> Iterator[Tuple[Any, Any, str, str]]:
+    """(node, value, writer, where) for records written by other paths than ``dump``:
+    ``f.write(json.dumps(v))``, ``path.write_text(...)``/``write_bytes``, a sqlite ``INSERT`` of
+    ``pickle.dumps(v)``, and ``db[key] = v`` on a shelf (the node is then the assignment)."""
+    # Every write path but the shelf's writes a ``dumps(...)`` result: no such word, no write.
+    writes = ctx.calls_named(tuple(_FILE_WRITES) + tuple(_SQL_METHODS)) if ctx.full or "dumps" in ctx.text else []
+    for call in writes:
+        func = call.func
+        if not isinstance(func, cst.Attribute):
+            continue
+        method = func.attr.value
+        if method in _FILE_WRITES:
+            found = _serialized(ctx, argument(call, 0, "data"))
+            if found is None or _to_temporary(ctx, func.value):
+                continue
+            yield call, found[0], ".%s(%s(...))" % (method, found[1]), _FILE_WRITES[method]
+        elif method in _SQL_METHODS:
+            statement = string_value(argument(call, 0, "sql"))
+            if statement is None or not _SQL_WRITE.match(statement):
+                continue
+            parameters = argument(call, 1, "parameters")
+            for value in [parameters] + (resolve(ctx, parameters) if isinstance(parameters, cst.Name) else []):
+                if isinstance(value, (cst.Tuple, cst.List)):
+                    for element in value.elements:
+                        found = _serialized(ctx, element.value)
+                        if found is not None:
+                            yield call, found[0], "%s(...) as a query parameter" % found[1], "a database"
+    if ctx.full or "shelve" in ctx.text:
+        for assign in ctx.nodes(cst.Assign):
+            for target in assign.targets:
+                if isinstance(target.target, cst.Subscript):
+                    for owner in resolve(ctx, target.target.value):
+                        if isinstance(owner, cst.Call) and ctx.resolves_to(owner.func, _SHELVE_OPEN):
+                            if not _to_temporary(ctx, argument(owner, 0, "filename")):
+                                yield assign, assign.value, "db[key] = ...", "a shelf"
+                            break
+
+
+def record_dicts(ctx: FileContext, expr: Any, depth: int = 0) -> Iterator[Tuple[cst.Dict, str]]:
+    """Dict displays ``expr`` may be, through local names, helpers of the file that return one,
+    and the arguments direct calls pass to a parameter; with how they were reached."""
+    if expr is None or depth > _MAX_DEPTH:
+        return
+    if isinstance(expr, cst.Dict):
+        yield expr, ""
+        return
+    if isinstance(expr, cst.Name):
+        for assignment in ctx.assignments(expr):
+            node = getattr(assignment, "node", None)
+            if isinstance(node, cst.Param):
+                for call, value in parameter_arguments(ctx, node, any_receiver=True):
+                    for display, path in record_dicts(ctx, value, depth + 1):
+                        yield display, path or ", passed at line %d" % ctx.position(call)[0]
+        for value in resolve(ctx, expr):
+            if value is not expr and not isinstance(value, (cst.FunctionDef, cst.ClassDef)):
+                for display, path in record_dicts(ctx, value, depth + 1):
+                    yield display, path
+        return
+    if isinstance(expr, cst.Call):
+        function = called_function(ctx, expr.func)
+        if function is not None:
+            for value in returned_values(ctx, function):
+                for display, path in record_dicts(ctx, value, depth + 1):
+                    yield display, path or ", returned by %s()" % function.name.value
 
 
 def _to_temporary(ctx: FileContext, file_expr: Any) -> bool:

@@ -7,7 +7,7 @@ import libcst as cst
 from ..context import FileContext, terminal_name
 from ..evidence import PICKLING_METHODS, REDUCE_HOOKS, Candidate, ClassFacts, ModuleFacts, ProjectIndex, mangle, qualname_of
 from ..model import Invalid, Pending, Report, Rule
-from ..semantics import argument, by_value_pickler, first_param, matches, resolve, unpicklable_reason
+from ..semantics import argument, by_value_pickler, first_param, matches, object_kind, resolve, unpicklable_reason
 
 #: Constructors whose results cannot be pickled, with what to call them in messages.
 DEFAULT_RESOURCES: Dict[str, str] = {}
@@ -16,6 +16,10 @@ for _names, _label in (
       "threading.Semaphore", "threading.BoundedSemaphore", "threading.Event", "threading.Barrier"), "a threading lock"),
     (("multiprocessing.Lock", "multiprocessing.RLock", "multiprocessing.Condition", "multiprocessing.Semaphore",
       "multiprocessing.BoundedSemaphore", "multiprocessing.Event", "multiprocessing.Barrier"), "a multiprocessing lock"),
+    (("multiprocessing.Queue", "multiprocessing.SimpleQueue", "multiprocessing.JoinableQueue",
+      "multiprocessing.queues.Queue", "multiprocessing.queues.SimpleQueue", "multiprocessing.queues.JoinableQueue"),
+     "a multiprocessing queue (shared only by inheritance)"),
+    (("multiprocessing.Value", "multiprocessing.Array"), "a multiprocessing shared value (shared only by inheritance)"),
     (("threading.Thread", "threading.Timer"), "a thread"),
     (("socket.socket", "socket.create_connection", "socket.create_server", "socket.socketpair", "socket.fromfd"), "a socket"),
     (("builtins.open", "io.open", "io.FileIO", "codecs.open", "os.fdopen", "gzip.open", "gzip.GzipFile", "bz2.open",
@@ -29,6 +33,13 @@ for _names, _label in (
 ):
     for _name in _names:
         DEFAULT_RESOURCES[_name] = _label
+
+#: What the constructors of a multiprocessing context (``multiprocessing.get_context(...)``, or a
+#: ``self._ctx`` holding one) make: the same objects as the module-level functions.
+CONTEXT_RESOURCES: Dict[str, str] = {}
+for _qname, _label in list(DEFAULT_RESOURCES.items()):
+    if _qname.startswith("multiprocessing.") and _qname.count(".") == 1:
+        CONTEXT_RESOURCES[_qname.rsplit(".", 1)[1]] = _label
 
 _SQLITE_CONNECT = frozenset(q for q, label in DEFAULT_RESOURCES.items() if label == "a sqlite3 connection")
 _STATE_HOOKS = REDUCE_HOOKS
@@ -61,8 +72,11 @@ class UnpicklableResourceAttribute(Rule):
     ## What it does
     Flags a class that stores an unpicklable resource in an instance attribute (assigned through
     the first parameter of a method, usually `self`) or a dataclass field: locks and other
-    `threading`/`multiprocessing` synchronisation objects, threads, sockets, open files, queues,
-    sqlite3 connections and cursors, subprocesses, generators and lambdas, when no class in its
+    `threading`/`multiprocessing` synchronisation objects (also made by a multiprocessing context:
+    `ctx.Lock()`, `ctx.Event()`, `self._ctx.Queue()` with `ctx = multiprocessing.get_context()`),
+    `multiprocessing` queues and shared values (pickled only while a process is spawned), threads,
+    sockets, open files, queues, sqlite3 connections and cursors, subprocesses, generators and
+    lambdas, when no class in its
     method resolution order (bases are followed through imports, across the project) defines
     `__reduce__`/`__reduce_ex__` or a `__getstate__` that leaves the attribute out, and no
     reducer is registered for it with `copyreg.pickle` or `multiprocessing.reduction.register`.
@@ -140,6 +154,8 @@ class UnpicklableResourceAttribute(Rule):
         Invalid("import pickle\nclass Feed:\n    def __init__(self, items):\n        self.rows = (i for i in items)\n        self.pages = self._pages()\n    def _pages(self):\n        yield 1\ndef save(feed, f):\n    pickle.dump(Feed([]), f)\n", (4, 5)),
         Invalid("import threading\nclass Cache:\n    def __init__(self):\n        self._lock = threading.Lock()\n    def __getstate__(self):\n        return self.__dict__.copy()\n", (4,)),
         Invalid("import multiprocessing, threading\nclass Timer:\n    def __init__(self):\n        self.__lock = threading.Lock()\n    def start(self):\n        multiprocessing.Process(target=self.tick).start()\n    def tick(self):\n        pass\n", (4,)),
+        Invalid("import multiprocessing, pickle\nctx = multiprocessing.get_context('spawn')\nclass Tracker:\n    def __init__(self):\n        self._lock = ctx.Lock()\n        self.inbox = multiprocessing.Queue()\npickle.dumps(Tracker())\n", (5, 6)),
+        Invalid("import copy, multiprocessing\nclass Mailbox:\n    def __init__(self):\n        self._ctx = multiprocessing.get_context()\n        self._ready = self._ctx.Event()\n    def clone(self):\n        return copy.deepcopy(self)\n", (5,)),
         Invalid("import pickle, threading\nclass Worker(threading.Thread):\n    def __init__(self):\n        super().__init__()\n        self._lock = threading.Lock()\ndef save():\n    return pickle.dumps(Worker())\n", (2,)),
     ]
 
@@ -317,6 +333,10 @@ class UnpicklableResourceAttribute(Rule):
             for qname in ctx.qualified_names(func):
                 if qname in resources:
                     return resources[qname]
+        if isinstance(func, cst.Attribute) and name in CONTEXT_RESOURCES:
+            owner = object_kind(ctx, func.value)
+            if owner is not None and owner.kind == "context":
+                return CONTEXT_RESOURCES[name]
         if isinstance(func, cst.Attribute) and name == "cursor":
             for owner in resolve(ctx, func.value):
                 if isinstance(owner, cst.Call) and ctx.resolves_to(owner.func, _SQLITE_CONNECT):
