@@ -15,7 +15,7 @@ import pytest
 from serialcompat_lint.config import load_settings
 from serialcompat_lint.runner import run
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PYPROJECT = '[project]\nname = "app"\nrequires-python = ">=3.8"\n'
 
 UTIL = '''import multiprocessing
