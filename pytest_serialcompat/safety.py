@@ -111,15 +111,29 @@ def trust_of(analysis) -> Trust:
     return {g: uses.get(g, frozenset()) for g in analysis.globals}
 
 
+# Findings no trust waives: what a BUILD or a mutation changes, and what the data costs.
+# The current pickle doing the same proves the name is the project's, not that the
+# golden's state is harmless.
+_NEVER_WAIVED = frozenset(("build", "mutation", "cost"))
+
+
 def _waived(item, trusted: Trust) -> bool:
-    """A finding the current object's own pickle vouches for: a name it names, a use it makes."""
+    """A finding the current object's own pickle vouches for: a name it names, a call it makes.
+
+    Only a *name* finding ("not on the allow-list") or a call of that global the
+    current pickle makes too; never a finding about a call's arguments, a BUILD
+    or a mutation.
+    """
+    kind = getattr(item, "kind", "global")
+    if kind in _NEVER_WAIVED:
+        return False
     uses = trusted.get((item.module, item.qualname))
     if uses is None:
         return False
     use = getattr(item, "use", "")
     if use:
-        return use in uses
-    return getattr(item, "kind", "global") == "global"  # only "not on the allow-list" names
+        return use != USE_BUILD and use in uses
+    return kind == "global"  # only "not on the allow-list" names
 
 
 def use_problem(module: str, qualname: str, uses, words: Tuple[str, ...], trusted: Trust) -> Optional[str]:
