@@ -145,7 +145,9 @@ def moved(missing: Sequence[Missing], suggestions: Sequence[Optional[Suggestion]
         where = project.relative(target, rootdir) if target else old_module.replace(".", "/") + ".py"
         action = "create" if item.module_missing else "add to"
         local = old_qualname.split(".", 1)[0]
-        if "." in old_qualname or "." in new_qualname:
+        if target is None or not project.in_package(rootdir, target):
+            reexport = None  # the gate never imports a top-level script: a re-export there is no fix
+        elif "." in old_qualname or "." in new_qualname:
             reexport = None  # a nested class cannot be re-exported by one import line
         elif _imports_module(suggestion.source, old_module):
             # the new module imports the old one: a plain import would be a cycle

@@ -403,12 +403,18 @@ class Replayer:
         resolve = self.ctx.state.gate.resolve
         for target in verdict.targets.values():
             found = resolve(target)
+            if found.refused:  # an alias of another module's name: not the project's
+                raise _fail(UNSAFE, *diagnosis.unsafe([safety.Refusal(
+                    target[0], target[1], found.problem, None, "", "identity")]))
             if found.problem is not None:
                 missing.append(diagnosis.Missing(target, found.problem, found.module_missing))
         if not missing:
             return
         ctx = self.ctx
-        suggestions = diagnosis.suggest_moves(missing, ctx.rootdir, type(ctx.obj), _importable)
+        words = ctx.allow_prefixes
+        # a suggested new place is imported to check it: only where the gate itself would import
+        suggestions = diagnosis.suggest_moves(
+            missing, ctx.rootdir, type(ctx.obj), lambda name: _gate_importable(name, words))
         verified = None
         rules = [diagnosis_rule(s) for s in suggestions if s is not None]
         if rules and len(rules) == len(missing):
@@ -547,6 +553,15 @@ def _importable(name) -> bool:
     except Exception:
         return False
     return True
+
+
+def _gate_importable(name, words) -> bool:
+    """Whether the gate would import ``name``'s module (and it resolves there)."""
+    from .reference.allowlist import classify
+
+    if classify(name[0], name[1], safety._words(words))[0] is None:
+        return False
+    return _importable(name)
 
 
 _CODE_TYPES = (b"c", b"\xe3")  # TYPE_CODE, with and without FLAG_REF

@@ -22,6 +22,7 @@
    depth: an analyzer bug cannot widen what gets imported).
 """
 
+import enum
 import importlib
 import io
 import pickle
@@ -241,6 +242,17 @@ def identity_problem(target: Global, obj, uses, words: Tuple[str, ...], trusted:
             return "%s is really %s.%s (re-exported), and %s" % (label, real[0], real[1], _tail(problem, real))
     if USE_CONSTRUCT in uses and not isinstance(obj, type):
         return "%s is constructed, but is a %s, not a class" % (label, type(obj).__name__)
+    if USE_BUILD in uses:
+        # BUILD may change only an object the stream constructed: not what a function
+        # returned (it may hand out a shared object), not an enum member (shared by the run)
+        if not isinstance(obj, type):
+            if not _builds_results(target, words, trusted):
+                return ("BUILD on what %s returns changes an object the stream did not construct "
+                        "(a function may return a shared object)" % label)
+        elif issubclass(obj, enum.Enum):
+            return "BUILD on a member of the enum %s changes it for the whole run" % label
+        elif issubclass(obj, type):
+            return "BUILD on an instance of %s changes a class" % label
     # (BUILD on what a called function returned is BUILD on an object of a type the
     # stream never names: only a class's own hooks can be checked here)
     if isinstance(obj, type) and (USE_CONSTRUCT in uses or USE_BUILD in uses):
@@ -259,21 +271,51 @@ def identity_problem(target: Global, obj, uses, words: Tuple[str, ...], trusted:
     return None
 
 
+def _builds_results(target: Global, words: Tuple[str, ...], trusted: Trust) -> bool:
+    """Whether BUILD may give state to what the function ``target`` returns.
+
+    A library family's reconstructor (numpy's ``_reconstruct``: a new array, then
+    its state), a function allowed by exact name, or one whose result the current
+    object's own pickle builds too (the project's own reduce shape).
+    """
+    from .reference.allowlist import family_entry
+
+    owned = family_entry(*target)
+    if owned is not None and owned[1].use == "call":
+        return True
+    if "%s.%s" % target in words:
+        return True
+    return USE_BUILD in (trusted.get(target) or ())
+
+
 def _tail(problem: str, real: Global) -> str:
     prefix = "%s.%s: " % real
     return problem[len(prefix):] if problem.startswith(prefix) else problem
 
 
+class ReachedModule(Exception):
+    """A qualname walk that passed through a module: another module's attribute (an alias)."""
+
+
 def resolve(module: str, qualname: str):
-    """Import ``module`` and walk ``qualname``; ImportError/AttributeError when it does not exist."""
+    """Import ``module`` and walk ``qualname``; ImportError/AttributeError when it does not exist.
+
+    A walk never passes through a module: ``myapp.util._os.system`` is ``os.system``
+    reached through an alias (:class:`ReachedModule`); only ``module`` itself is imported.
+    """
     obj = sys.modules.get(module)
     if obj is None:
         importlib.import_module(module)
         obj = sys.modules[module]
-    for part in qualname.split("."):
+    parts = qualname.split(".")
+    for i, part in enumerate(parts):
         if part == "<locals>":
             raise AttributeError("%s.%s is a local object" % (module, qualname))
         obj = getattr(obj, part)
+        if i < len(parts) - 1 and isinstance(obj, types.ModuleType):
+            raise ReachedModule("%s.%s walks through %r, which is the module %s: a name is judged where "
+                                "it is defined, never through another module's attribute"
+                                % (module, qualname, part, obj.__name__))
     return obj
 
 
@@ -321,6 +363,7 @@ class Resolution(NamedTuple):
     obj: object = None
     problem: Optional[str] = None      # "ImportError: ..." / "AttributeError: ..."
     module_missing: bool = False       # the module itself does not import
+    refused: bool = False              # it exists, but is reached through another module (an alias)
 
 
 class Gate:
@@ -366,8 +409,11 @@ class Gate:
             problem = self._identity.get(key, _MISSING)
             if problem is _MISSING:
                 found = self.resolve(target)
-                problem = None if found.problem is not None else identity_problem(
-                    target, found.obj, uses, verdict.words, trusted)
+                if found.refused:
+                    problem = found.problem
+                else:
+                    problem = None if found.problem is not None else identity_problem(
+                        target, found.obj, uses, verdict.words, trusted)
                 if trusted:
                     self._keep.append(trusted)  # id() stays unique while it is remembered
                 self._identity[key] = problem
@@ -383,6 +429,8 @@ class Gate:
         if found is None:
             try:
                 found = Resolution(resolve(*target))
+            except ReachedModule as exc:
+                found = Resolution(None, str(exc), False, True)
             except ImportError as exc:
                 found = Resolution(None, exc_text(exc), True)
             except AttributeError as exc:
