@@ -326,7 +326,7 @@ def unsafe(refusals) -> Tuple[str, Optional[str]]:
     reconstructor whose family is off, gets a ``serialcompat_allow`` suggestion: the
     family name, or the exact class.  A refused call says what it would run.
     """
-    from .reference.allowlist import NOT_LISTED, family_entry, is_denied
+    from .reference.allowlist import NOT_LISTED, family_entry, grantable, is_denied
 
     lines = ["Refused by the safety gate; the golden was NOT loaded:"]
     order: List[str] = []
@@ -336,7 +336,7 @@ def unsafe(refusals) -> Tuple[str, Optional[str]]:
             order.append(refusal.name)
             by_name[refusal.name] = []
         by_name[refusal.name].append(refusal)
-    calls, denied, identity, hooks, other, allow = [], [], [], [], [], []
+    calls, denied, identity, hooks, other, allow, never = [], [], [], [], [], [], []
     for name in order:
         group_ = by_name[name]
         reasons = []
@@ -371,7 +371,10 @@ def unsafe(refusals) -> Tuple[str, Optional[str]]:
             elif "call" in uses and not curated_call:
                 calls.append(name)
             elif owned is None and any(NOT_LISTED in r.reason for r in group_):
-                allow.append(name)      # a class the golden only constructs or names: that exact class
+                if grantable(*global_):
+                    allow.append(name)  # a class the golden only constructs or names: that exact class
+                else:
+                    never.append(name)  # a special attribute walk (object.__subclasses__): no word grants it
             else:
                 other.append(name)      # a curated entry in a shape its library never writes, a guard
     hostile = "If you did not record this golden, treat it as hostile and delete it."
@@ -381,12 +384,28 @@ def unsafe(refusals) -> Tuple[str, Optional[str]]:
             ", ".join(calls), "a data reconstructor" if len(calls) == 1 else "data reconstructors"))
     for name in identity:
         fix.append("%s is not what its name says (a re-export); no setting allows that." % name)
+    if any(r.kind == "extension" for r in refusals):
+        fix.append("An extension code names a global only through copyreg's registry of the loading "
+                   "process; this one is not registered here, and no setting allows an unknown code.")
+    if never:
+        fix.append("%s walk%s through a special attribute or a denied module; no setting allows that."
+                   % (", ".join(never), "s" if len(never) == 1 else ""))
     for owner, hook in hooks:
         fix.append("%s.%s is not the project's deserializer; allow %s by exact name only if you trust it with "
                    "untrusted state." % (owner, hook, owner))
     if denied:
         fix.append("Denied globals can never be allowed.")
-    if allow and not (calls or identity or hooks or denied or other):
+    from .budget import ini_of
+
+    limits = []
+    for refusal in refusals:
+        ini = ini_of(refusal.reason)
+        if ini is not None and ini not in limits:
+            limits.append(ini)
+    if limits:
+        fix.append("If you recorded this golden and its data is legitimately this big, raise %s in your "
+                   "pytest configuration." % " / ".join(limits))
+    if allow and not (calls or identity or hooks or denied or other or never):
         words = []
         for word in allow:
             if word not in words:
@@ -396,6 +415,25 @@ def unsafe(refusals) -> Tuple[str, Optional[str]]:
                    % " ".join(words))
     fix.append(hostile)
     return "\n".join(lines), " ".join(fix)
+
+
+def over_limit(problem: str, ini: str, bounds) -> Tuple[str, Optional[str]]:
+    """A golden past one of the gate's cost bounds: refused before it is loaded."""
+    from .budget import INI_LIMITS
+
+    field = next(f for name, f, _ in INI_LIMITS if name == ini)
+    return ("Refused by the safety gate; the golden was NOT loaded: %s (%s = %d)."
+            % (problem, ini, bounds.value(field)),
+            "If you recorded this golden and it is legitimately this big, raise %s in your pytest "
+            "configuration. If you did not record this golden, treat it as hostile and delete it." % ini)
+
+
+def timed_out(exc, loaded: bool) -> Tuple[str, Optional[str]]:
+    """A golden that ran past serialcompat_load_timeout: stopped, not passed."""
+    return ("%s; it was stopped%s." % (exc, "" if loaded else " before it was loaded"),
+            "If you recorded this golden and it is legitimately this slow to load, raise "
+            "serialcompat_load_timeout (seconds; 0 turns the budget off). If you did not record this "
+            "golden, treat it as hostile and delete it.")
 
 
 def integrity(problem: str, producer: str) -> Tuple[str, Optional[str]]:

@@ -26,7 +26,7 @@ import operator
 import pickle
 from typing import Callable, Dict, List, NamedTuple, Optional, Set, Tuple
 
-from . import diagnosis, graph_compare, safety
+from . import budget, diagnosis, graph_compare, safety
 from .formats import EncodeFailure, contains_code
 from .renames import Renames
 from .results import (
@@ -321,12 +321,19 @@ class Replayer:
             return
         from .reference.errors import MalformedPickle
 
+        timeout = ctx.state.settings.bounds.load_timeout
         try:
-            analysis = verdicts.analysis(data, self._sha256, ctx.allow_prefixes)
+            with budget.time_budget(timeout, "Analyzing the golden"):
+                analysis = verdicts.analysis(data, self._sha256, ctx.allow_prefixes)
         except MalformedPickle as exc:
+            ini = budget.ini_of(str(exc))
+            if ini is not None:  # valid, maybe, but past a cost bound: refused, never loaded
+                raise _fail(UNSAFE, *diagnosis.over_limit(str(exc), ini, ctx.state.settings.bounds))
             raise _fail(CORRUPT, "The golden is not a valid pickle (%s); it was NOT loaded." % exc,
                         "Re-record it with `pytest --serialcompat-update` on %s, or delete it."
                         % golden.interpreter)
+        except budget.LoadTimeout as exc:
+            raise _fail(UNSAFE, *diagnosis.timed_out(exc, loaded=False))
         gate = ctx.state.gate
         verdict = gate.decide(analysis, ctx.allow_prefixes)
         # A verdict that needs the current object's own pickle is not shared.  Most objects
@@ -346,7 +353,10 @@ class Replayer:
             raise _fail(UNSAFE, *diagnosis.unsafe(refused))
         self._check_imports(verdict, golden, data)
         try:
-            loaded = gate.load(data, verdict)
+            with budget.time_budget(timeout, "Loading the golden"):
+                loaded = gate.load(data, verdict)
+        except budget.LoadTimeout as exc:
+            raise _fail(LOAD_ERROR, *diagnosis.timed_out(exc, loaded=True))
         except Exception as exc:
             lines = self._attribute_lines(verdict, golden)
             if lines:

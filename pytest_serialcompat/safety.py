@@ -81,14 +81,14 @@ def py3_name(module: str, name: str, protocol: int) -> Global:
     return module, name
 
 
-def analyze(data: bytes, allow_prefixes: Iterable[str], *, tree: bool = True):
-    """Run the reference analyzer (raises MalformedPickle on corrupt input).
+def analyze(data: bytes, allow_prefixes: Iterable[str], *, tree: bool = True, limits=None):
+    """Run the reference analyzer (raises MalformedPickle on corrupt input or past ``limits``).
 
     ``tree=False`` when only the verdict is needed (the gate): no structural tree.
     """
     from .reference.analyzer import analyze as reference_analyze
 
-    return reference_analyze(data, allow=list(allow_prefixes), tree=tree)
+    return reference_analyze(data, allow=list(allow_prefixes), tree=tree, limits=limits)
 
 
 def _words(allow_prefixes) -> Tuple[str, ...]:
