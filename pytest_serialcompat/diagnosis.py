@@ -422,7 +422,7 @@ def over_limit(problem: str, ini: str, bounds) -> Tuple[str, Optional[str]]:
     from .budget import INI_LIMITS
 
     field = next(f for name, f, _ in INI_LIMITS if name == ini)
-    return ("Refused by the safety gate; the golden was NOT loaded: %s (%s = %d)."
+    return ("Refused by the safety gate; the golden was NOT loaded:\n  %s (%s = %d)."
             % (problem, ini, bounds.value(field)),
             "If you recorded this golden and it is legitimately this big, raise %s in your pytest "
             "configuration. If you did not record this golden, treat it as hostile and delete it." % ini)

@@ -275,15 +275,14 @@ def _builds_results(target: Global, words: Tuple[str, ...], trusted: Trust) -> b
     """Whether BUILD may give state to what the function ``target`` returns.
 
     A library family's reconstructor (numpy's ``_reconstruct``: a new array, then
-    its state), a function allowed by exact name, or one whose result the current
-    object's own pickle builds too (the project's own reduce shape).
+    its state), or one whose result the current object's own pickle builds too
+    (the project's own reduce shape).  An exact allow word grants the call only:
+    what the function returns may be shared.
     """
     from .reference.allowlist import family_entry
 
     owned = family_entry(*target)
     if owned is not None and owned[1].use == "call":
-        return True
-    if "%s.%s" % target in words:
         return True
     return USE_BUILD in (trusted.get(target) or ())
 
