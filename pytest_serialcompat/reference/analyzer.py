@@ -1377,8 +1377,13 @@ class _Machine:
                     flag("", "", "%d distinct keys of one set or dict share one hash (more than "
                          "max_hash_collisions=%d): inserting them is quadratic" % (collided, max_collisions),
                          KIND_COST, None)
-                # in every mode: the real loader builds the same nesting
-                nesting = tree.depth(root)
+                # In every mode: the real loader builds the same nesting.  Each level is a
+                # node some opcode made, so a stream with few of those cannot be too deep,
+                # and the verdict-only mode skips the walk then.
+                if want_tree or 2 * sum(counts[c] for c in _NESTING_CODES) > max_depth:
+                    nesting = tree.depth(root)
+                else:
+                    nesting = 0
                 if nesting > max_depth:
                     raise MalformedPickle("object nesting depth %d exceeds max_depth=%d"
                                           % (nesting, max_depth), end - 1)
@@ -1411,6 +1416,13 @@ for _code, _opcode in op.OPCODES.items():
         "EMPTY_LIST", "EMPTY_TUPLE", "EMPTY_DICT", "EMPTY_SET", "LIST", "TUPLE", "TUPLE1", "TUPLE2",
         "TUPLE3", "DICT", "FROZENSET", "NEWOBJ", "NEWOBJ_EX", "REDUCE", "INST", "OBJ", "MEMOIZE", "PUT",
         "BINPUT", "LONG_BINPUT", "NEXT_BUFFER", "PERSID", "BINPERSID", "GLOBAL", "STACK_GLOBAL")
+
+
+# Opcodes that make a node that can hold others (one level of nesting each at most;
+# a REDUCE's normalised result is one node too).
+_NESTING_CODES = tuple(code for code, opcode in op.OPCODES.items() if opcode.name in (
+    "EMPTY_LIST", "EMPTY_TUPLE", "EMPTY_DICT", "EMPTY_SET", "LIST", "TUPLE", "TUPLE1", "TUPLE2", "TUPLE3",
+    "DICT", "FROZENSET", "NEWOBJ", "NEWOBJ_EX", "REDUCE", "INST", "OBJ", "PERSID", "BINPERSID", "NEXT_BUFFER"))
 
 
 def _hash_of(value):
