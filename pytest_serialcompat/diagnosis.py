@@ -319,7 +319,7 @@ def foreign_code(producer: str, producer_magic: Optional[int], current: str, cur
 # ------------------------------------------------------- refusal & integrity
 
 
-def unsafe(refusals) -> Tuple[str, Optional[str]]:
+def unsafe(refusals, scripts=frozenset()) -> Tuple[str, Optional[str]]:
     """The refusal, one line per global, and a Fix that never advises allowing a refused call.
 
     Only a refused *construction* (or mere naming) of a class, or a curated library
@@ -336,7 +336,7 @@ def unsafe(refusals) -> Tuple[str, Optional[str]]:
             order.append(refusal.name)
             by_name[refusal.name] = []
         by_name[refusal.name].append(refusal)
-    calls, denied, identity, hooks, other, allow, never = [], [], [], [], [], [], []
+    calls, denied, identity, hooks, other, allow, never, in_scripts = [], [], [], [], [], [], [], []
     for name in order:
         group_ = by_name[name]
         reasons = []
@@ -371,7 +371,9 @@ def unsafe(refusals) -> Tuple[str, Optional[str]]:
             elif "call" in uses and not curated_call:
                 calls.append(name)
             elif owned is None and any(NOT_LISTED in r.reason for r in group_):
-                if grantable(*global_):
+                if global_[0].split(".", 1)[0] in scripts:
+                    in_scripts.append(name)  # a top-level script's: the gate never imports one
+                elif grantable(*global_):
                     allow.append(name)  # a class the golden only constructs or names: that exact class
                 else:
                     never.append(name)  # a special attribute walk (object.__subclasses__): no word grants it
@@ -390,6 +392,10 @@ def unsafe(refusals) -> Tuple[str, Optional[str]]:
     if never:
         fix.append("%s walk%s through a special attribute or a denied module; no setting allows that."
                    % (", ".join(never), "s" if len(never) == 1 else ""))
+    if in_scripts:
+        fix.append("%s %s in a top-level script of the project, which the gate never imports (importing "
+                   "it runs it); no setting allows that: move the class into a package."
+                   % (", ".join(in_scripts), "is" if len(in_scripts) == 1 else "are"))
     for owner, hook in hooks:
         fix.append("%s.%s is not the project's deserializer; allow %s by exact name only if you trust it with "
                    "untrusted state." % (owner, hook, owner))
@@ -405,7 +411,7 @@ def unsafe(refusals) -> Tuple[str, Optional[str]]:
     if limits:
         fix.append("If you recorded this golden and its data is legitimately this big, raise %s in your "
                    "pytest configuration." % " / ".join(limits))
-    if allow and not (calls or identity or hooks or denied or other or never):
+    if allow and not (calls or identity or hooks or denied or other or never or in_scripts):
         words = []
         for word in allow:
             if word not in words:

@@ -58,6 +58,20 @@ def top_level_names(rootdir: Path) -> Set[str]:
     return names
 
 
+def top_level_scripts(rootdir: Path) -> Set[str]:
+    """Module names of the ``.py`` files at the rootdir: scripts, which the gate never imports."""
+    try:
+        entries = list(os.scandir(str(rootdir)))
+    except OSError:
+        return set()
+    names = set()
+    for entry in entries:
+        stem, ext = os.path.splitext(entry.name)
+        if ext == ".py" and stem.isidentifier() and entry.is_file():
+            names.add(stem)
+    return names
+
+
 def in_package(rootdir: Path, path: Path) -> bool:
     """Whether ``path`` is inside a project package (not a script at the top of a source root)."""
     path = Path(path)

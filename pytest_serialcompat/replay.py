@@ -347,10 +347,10 @@ class Replayer:
             trusted, key = self._trusted(trust_protocol)
             verdict = gate.decide(analysis, ctx.allow_prefixes, trusted, key)
         if not verdict.safe:
-            raise _fail(UNSAFE, *diagnosis.unsafe(verdict.refused))
+            raise _fail(UNSAFE, *diagnosis.unsafe(verdict.refused, gate.scripts))
         refused = gate.verify(verdict)  # each allowed name is what it claims to be
         if refused:
-            raise _fail(UNSAFE, *diagnosis.unsafe(refused))
+            raise _fail(UNSAFE, *diagnosis.unsafe(refused, gate.scripts))
         self._check_imports(verdict, golden, data)
         try:
             with budget.time_budget(timeout, "Loading the golden"):

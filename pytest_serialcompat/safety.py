@@ -374,8 +374,11 @@ class Gate:
     that each golden pays only for its own analysis and a dictionary lookup.
     """
 
-    def __init__(self, renames: Renames):
+    def __init__(self, renames: Renames, scripts: FrozenSet[str] = frozenset()):
         self.renames = renames
+        # top-level scripts of the rootdir (project.top_level_scripts): never imported for a
+        # golden, whatever the allow words -- importing one runs it
+        self.scripts = frozenset(scripts)
         self._decisions: Dict[tuple, Tuple[Dict[Global, Global], List[Refusal]]] = {}
         self._resolved: Dict[Global, Resolution] = {}
         self._identity: Dict[tuple, Optional[str]] = {}
@@ -425,6 +428,10 @@ class Gate:
 
     def resolve(self, target: Global) -> Resolution:
         found = self._resolved.get(target)
+        if found is None and self.scripts:
+            top = target[0].split(".", 1)[0]
+            if top in self.scripts and top not in sys.modules:
+                found = self._resolved[target] = Resolution(None, script_problem(target), False, True)
         if found is None:
             try:
                 found = Resolution(resolve(*target))
@@ -456,6 +463,12 @@ class Gate:
 
 
 _MISSING = object()
+
+
+def script_problem(target: Global) -> str:
+    top = target[0].split(".", 1)[0]
+    return ("%s.%s is in %s.py, a top-level script of the project: the gate never imports one "
+            "(importing it runs it)" % (target + (top,)))
 
 
 def exc_text(exc: BaseException) -> str:

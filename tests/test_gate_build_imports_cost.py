@@ -253,7 +253,14 @@ def test_a_root_script_is_never_imported(app):
     data = p4(new("migrate", "Point"))
     assert runs_unguarded(app, data)
     plant(app, data)
-    refused(replay(app), "*migrate.Point: not on the allow-list*")
+    result = replay(app)
+    refused(result, "*migrate.Point: not on the allow-list*",
+            "*migrate.Point is in a top-level script of the project, which the gate never imports*")
+    assert "serialcompat_allow =" not in result.stdout.str()
+    # not even when allowed by a word: the gate does not import scripts
+    for word in ("migrate", "migrate.Point"):
+        refused(replay(app, "serialcompat_allow = %s\n" % word),
+                "*migrate.Point is in migrate.py, a top-level script of the project: the gate never imports one*")
 
 
 def test_the_move_diagnosis_never_imports_or_edits_a_script(app):
