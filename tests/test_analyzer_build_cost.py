@@ -83,7 +83,8 @@ def test_colliding_keys_are_found_in_sets_frozensets_dicts_and_set_calls():
         "set": p4(op.EMPTY_SET + op.MARK + ints + op.ADDITEMS),
         "frozenset": p4(op.MARK + ints + op.FROZENSET),
         "dict": p4(op.EMPTY_DICT + op.MARK + values + op.SETITEMS),
-        "set(list)": op.PROTO + b"\x02" + op.GLOBAL + b"builtins\nset\n" + op.EMPTY_LIST + op.MARK + ints + op.APPENDS + op.TUPLE1 + op.REDUCE + op.STOP,
+        "set(list)": (op.PROTO + b"\x02" + op.GLOBAL + b"builtins\nset\n" + op.EMPTY_LIST + op.MARK + ints
+                      + op.APPENDS + op.TUPLE1 + op.REDUCE + op.STOP),
     }
     for shape, data in shapes.items():
         found = kinds(data)
