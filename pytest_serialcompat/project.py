@@ -31,7 +31,14 @@ def _skip_dir(path: Path) -> bool:
 
 
 def top_level_names(rootdir: Path) -> Set[str]:
-    """Importable top-level packages and modules in the rootdir (and src/, lib/)."""
+    """The project's own top-level packages: what the safety gate may import for a golden.
+
+    A package is a folder with code: at the rootdir one with an ``__init__.py``
+    (a folder of loose scripts, docs/conf.py, is not shipped code), under
+    ``src/`` and ``lib/`` any folder holding Python files, and single modules
+    there.  A ``.py`` file at the rootdir is a script (``migrate.py``,
+    ``manage.py``, ``noxfile.py``): importing it runs it, so it never counts.
+    """
     names = set()
     for sub in SOURCE_ROOTS:
         base = (rootdir / sub) if sub != "." else rootdir
@@ -42,11 +49,42 @@ def top_level_names(rootdir: Path) -> Set[str]:
         for entry in entries:
             stem, ext = os.path.splitext(entry.name)
             if entry.is_file() and ext == ".py" and stem.isidentifier():
-                names.add(stem)
+                if sub != ".":
+                    names.add(stem)
             elif entry.is_dir() and entry.name.isidentifier() and not _skip_dir(Path(entry.path)):
-                if _holds_python(Path(entry.path)):
+                folder = Path(entry.path)
+                if (folder / "__init__.py").is_file() if sub == "." else _holds_python(folder):
                     names.add(entry.name)
     return names
+
+
+def top_level_scripts(rootdir: Path) -> Set[str]:
+    """Module names of the ``.py`` files at the rootdir: scripts, which the gate never imports."""
+    try:
+        entries = list(os.scandir(str(rootdir)))
+    except OSError:
+        return set()
+    names = set()
+    for entry in entries:
+        stem, ext = os.path.splitext(entry.name)
+        if ext == ".py" and stem.isidentifier() and entry.is_file():
+            names.add(stem)
+    return names
+
+
+def in_package(rootdir: Path, path: Path) -> bool:
+    """Whether ``path`` is inside a project package (not a script at the top of a source root)."""
+    path = Path(path)
+    for sub in SOURCE_ROOTS:
+        base = (rootdir / sub) if sub != "." else rootdir
+        if path.parent == base:
+            return sub != "."
+        try:
+            path.relative_to(base)
+        except ValueError:
+            continue
+        return path.parent != base
+    return False
 
 
 def _holds_python(folder: Path) -> bool:

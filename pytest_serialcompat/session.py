@@ -85,8 +85,8 @@ class SessionState:
         self.duplicates: Dict[str, Set[str]] = collections.defaultdict(set)
         self._owners: Dict[str, str] = {}
         self.report_written = None
-        self.verdicts = VerdictCache(config)
-        self.gate = Gate(self.settings.renames)    # decisions and resolved globals, this run
+        self.verdicts = VerdictCache(config, settings.bounds)
+        self.gate = Gate(self.settings.renames, project.top_level_scripts(self.rootdir))  # this run
 
     def add_sample_module(self, module: str) -> None:
         top = module.split(".", 1)[0]

@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 from typing import List, NamedTuple, Optional, Tuple
 
+from .bounds import DEFAULT_LOAD_TIMEOUT, INI_LIMITS, Bounds
 from .environment import ci_variable, parse_tag
 from .renames import RenameError, Renames
 from .store import DEFAULT_DIR
@@ -44,7 +45,10 @@ INI_OPTIONS = (
      "pickle protocols checked by default (e.g. '2 3 4 5' or '4-5'); default 2 to the highest"),
     ("serialcompat_spawn_timeout", "string", str(DEFAULT_SPAWN_TIMEOUT),
      "seconds check_spawn_safe waits for its spawn child"),
-)
+    ("serialcompat_load_timeout", "string", str(DEFAULT_LOAD_TIMEOUT),
+     "seconds the safety gate and the loader may spend on one pickle golden (0: no limit)"),
+) + tuple((name, "string", str(Bounds().value(field)), "safety gate limit: " + what)
+          for name, field, what in INI_LIMITS)
 
 
 class SettingsError(Exception):
@@ -62,6 +66,7 @@ class PluginSettings(NamedTuple):
     required_pythons: Tuple[str, ...]   # interpreter tags ("cpython3.8")
     protocols: Tuple[int, ...]
     spawn_timeout: float
+    bounds: Bounds = Bounds()           # what one golden may cost (budget.py)
 
     @property
     def active(self) -> bool:
@@ -116,6 +121,26 @@ def parse_required(words: List[str]) -> Tuple[str, ...]:
     return tuple(tags)
 
 
+def parse_bounds(config) -> Bounds:
+    """The ``serialcompat_max_*`` limits and ``serialcompat_load_timeout``, checked."""
+    values = dict(Bounds().values)
+    for name, field, _ in INI_LIMITS:
+        text = str(config.getini(name)).strip()
+        try:
+            value = int(text.replace("_", ""))
+        except ValueError:
+            raise SettingsError("%s: %r is not a whole number" % (name, text)) from None
+        if value < 1:
+            raise SettingsError("%s: must be at least 1, got %d" % (name, value))
+        values[field] = value
+    text = str(config.getini("serialcompat_load_timeout")).strip()
+    try:
+        timeout = float(text)
+    except ValueError:
+        raise SettingsError("serialcompat_load_timeout: %r is not a number of seconds" % text) from None
+    return Bounds(tuple(values.items()), timeout)
+
+
 def resolve(config) -> PluginSettings:
     option = config.option
     update = bool(option.serialcompat_update)
@@ -154,6 +179,7 @@ def resolve(config) -> PluginSettings:
     except ValueError:
         raise SettingsError("serialcompat_spawn_timeout: %r is not a number" % timeout_text) from None
     return PluginSettings(
+        bounds=parse_bounds(config),
         replay=replay,
         update=update,
         prune=prune,

@@ -8,11 +8,12 @@
 * :mod:`.graph_compare`: are two object graphs the same, and where not;
 * :mod:`.safety`: the safety gate (the reference analyzer's verdict, resolved names);
 * :mod:`.verdict_cache`: the gate's verdicts on unchanged golden bytes, remembered;
+* :mod:`.budget`: the per-golden time budget (``serialcompat_load_timeout``);
 * :mod:`.set_order`: goldens that differ from the current bytes only in set order;
 * :mod:`.spawn`: ``check_spawn_safe`` in a real ``spawn`` child.
 
 It may import :mod:`..store`, :mod:`..diagnosis`, :mod:`..reference` and the
 shared models (:mod:`..results`, :mod:`..environment`, :mod:`..project`,
-:mod:`..renames`), never
+:mod:`..renames`, :mod:`..bounds`), never
 pytest or the plugin's modules: the fixture decides what a result means for the test.
 """

@@ -18,7 +18,8 @@ from ..results import (
     CLASS_MOVED, CORRUPT, LOAD_ERROR, NOT_EQUAL, PICKLE, STATE_CHANGED, UNREADABLE, UNSAFE,
 )
 from ..store import GoldenFile
-from . import safety
+from ..bounds import ini_of
+from . import budget, safety
 from .outcome import UNSET, fail, skip
 
 _exc_text = safety.exc_text
@@ -95,12 +96,19 @@ def replay_pickle(replayer, golden: GoldenFile, data: bytes) -> None:
         return
     from ..reference.errors import MalformedPickle
 
+    timeout = ctx.state.settings.bounds.load_timeout
     try:
-        analysis = verdicts.analysis(data, replayer.sha256, ctx.allow_prefixes)
+        with budget.time_budget(timeout, "Analyzing the golden"):
+            analysis = verdicts.analysis(data, replayer.sha256, ctx.allow_prefixes)
     except MalformedPickle as exc:
+        ini = ini_of(str(exc))
+        if ini is not None:  # valid, maybe, but past a cost bound: refused, never loaded
+            raise fail(UNSAFE, *diagnosis.over_limit(str(exc), ini, ctx.state.settings.bounds))
         raise fail(CORRUPT, "The golden is not a valid pickle (%s); it was NOT loaded." % exc,
                     "Re-record it with `pytest --serialcompat-update` on %s, or delete it."
                     % golden.interpreter)
+    except budget.LoadTimeout as exc:
+        raise fail(UNSAFE, *diagnosis.timed_out(exc, loaded=False))
     gate = replayer.gate
     verdict = gate.decide(analysis, ctx.allow_prefixes)
     # A verdict that needs the current object's own pickle is not shared.  Most objects
@@ -114,13 +122,16 @@ def replay_pickle(replayer, golden: GoldenFile, data: bytes) -> None:
         trusted, key = _trusted(replayer, trust_protocol)
         verdict = gate.decide(analysis, ctx.allow_prefixes, trusted, key)
     if not verdict.safe:
-        raise fail(UNSAFE, *diagnosis.unsafe(verdict.refused))
+        raise fail(UNSAFE, *diagnosis.unsafe(verdict.refused, gate.scripts))
     refused = gate.verify(verdict)  # each allowed name is what it claims to be
     if refused:
-        raise fail(UNSAFE, *diagnosis.unsafe(refused))
+        raise fail(UNSAFE, *diagnosis.unsafe(refused, gate.scripts))
     _check_imports(replayer, verdict, golden, data)
     try:
-        loaded = gate.load(data, verdict)
+        with budget.time_budget(timeout, "Loading the golden"):
+            loaded = gate.load(data, verdict)
+    except budget.LoadTimeout as exc:
+        raise fail(LOAD_ERROR, *diagnosis.timed_out(exc, loaded=True))
     except Exception as exc:
         lines = _attribute_lines(replayer, verdict, golden)
         if lines:
@@ -180,12 +191,18 @@ def _check_imports(replayer, verdict, golden: GoldenFile, data: bytes) -> None:
     resolve = replayer.gate.resolve
     for target in verdict.targets.values():
         found = resolve(target)
+        if found.refused:  # an alias of another module's name: not the project's
+            raise fail(UNSAFE, *diagnosis.unsafe([safety.Refusal(
+                target[0], target[1], found.problem, None, "", "identity")]))
         if found.problem is not None:
             missing.append(moved_class.Missing(target, found.problem, found.module_missing))
     if not missing:
         return
     ctx = replayer.ctx
-    suggestions = moved_class.suggest_moves(missing, ctx.rootdir, type(ctx.obj), _importable)
+    words = ctx.allow_prefixes
+    # a suggested new place is imported to check it: only where the gate itself would import
+    suggestions = moved_class.suggest_moves(
+        missing, ctx.rootdir, type(ctx.obj), lambda name: _gate_importable(name, words))
     verified = None
     rules = [diagnosis_rule(s) for s in suggestions if s is not None]
     if rules and len(rules) == len(missing):
@@ -220,6 +237,15 @@ def _importable(name) -> bool:
     except Exception:
         return False
     return True
+
+
+def _gate_importable(name, words) -> bool:
+    """Whether the gate would import ``name``'s module (and it resolves there)."""
+    from ..reference.allowlist import classify
+
+    if classify(name[0], name[1], safety._words(words))[0] is None:
+        return False
+    return _importable(name)
 
 
 def _pristine(current, fresh: Optional[bytes]):

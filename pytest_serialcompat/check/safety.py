@@ -22,6 +22,7 @@
    depth: an analyzer bug cannot widen what gets imported).
 """
 
+import enum
 import importlib
 import io
 import pickle
@@ -80,14 +81,14 @@ def py3_name(module: str, name: str, protocol: int) -> Global:
     return module, name
 
 
-def analyze(data: bytes, allow_prefixes: Iterable[str], *, tree: bool = True):
-    """Run the reference analyzer (raises MalformedPickle on corrupt input).
+def analyze(data: bytes, allow_prefixes: Iterable[str], *, tree: bool = True, limits=None):
+    """Run the reference analyzer (raises MalformedPickle on corrupt input or past ``limits``).
 
     ``tree=False`` when only the verdict is needed (the gate): no structural tree.
     """
     from ..reference.analyzer import analyze as reference_analyze
 
-    return reference_analyze(data, allow=list(allow_prefixes), tree=tree)
+    return reference_analyze(data, allow=list(allow_prefixes), tree=tree, limits=limits)
 
 
 def _words(allow_prefixes) -> Tuple[str, ...]:
@@ -111,15 +112,29 @@ def trust_of(analysis) -> Trust:
     return {g: uses.get(g, frozenset()) for g in analysis.globals}
 
 
+# Findings no trust waives: what a BUILD or a mutation changes, and what the data costs.
+# The current pickle doing the same proves the name is the project's, not that the
+# golden's state is harmless.
+_NEVER_WAIVED = frozenset(("build", "mutation", "cost"))
+
+
 def _waived(item, trusted: Trust) -> bool:
-    """A finding the current object's own pickle vouches for: a name it names, a use it makes."""
+    """A finding the current object's own pickle vouches for: a name it names, a call it makes.
+
+    Only a *name* finding ("not on the allow-list") or a call of that global the
+    current pickle makes too; never a finding about a call's arguments, a BUILD
+    or a mutation.
+    """
+    kind = getattr(item, "kind", "global")
+    if kind in _NEVER_WAIVED:
+        return False
     uses = trusted.get((item.module, item.qualname))
     if uses is None:
         return False
     use = getattr(item, "use", "")
     if use:
-        return use in uses
-    return getattr(item, "kind", "global") == "global"  # only "not on the allow-list" names
+        return use != USE_BUILD and use in uses
+    return kind == "global"  # only "not on the allow-list" names
 
 
 def use_problem(module: str, qualname: str, uses, words: Tuple[str, ...], trusted: Trust) -> Optional[str]:
@@ -227,6 +242,17 @@ def identity_problem(target: Global, obj, uses, words: Tuple[str, ...], trusted:
             return "%s is really %s.%s (re-exported), and %s" % (label, real[0], real[1], _tail(problem, real))
     if USE_CONSTRUCT in uses and not isinstance(obj, type):
         return "%s is constructed, but is a %s, not a class" % (label, type(obj).__name__)
+    if USE_BUILD in uses:
+        # BUILD may change only an object the stream constructed: not what a function
+        # returned (it may hand out a shared object), not an enum member (shared by the run)
+        if not isinstance(obj, type):
+            if not _builds_results(target, words, trusted):
+                return ("BUILD on what %s returns changes an object the stream did not construct "
+                        "(a function may return a shared object)" % label)
+        elif issubclass(obj, enum.Enum):
+            return "BUILD on a member of the enum %s changes it for the whole run" % label
+        elif issubclass(obj, type):
+            return "BUILD on an instance of %s changes a class" % label
     # (BUILD on what a called function returned is BUILD on an object of a type the
     # stream never names: only a class's own hooks can be checked here)
     if isinstance(obj, type) and (USE_CONSTRUCT in uses or USE_BUILD in uses):
@@ -245,21 +271,50 @@ def identity_problem(target: Global, obj, uses, words: Tuple[str, ...], trusted:
     return None
 
 
+def _builds_results(target: Global, words: Tuple[str, ...], trusted: Trust) -> bool:
+    """Whether BUILD may give state to what the function ``target`` returns.
+
+    A library family's reconstructor (numpy's ``_reconstruct``: a new array, then
+    its state), or one whose result the current object's own pickle builds too
+    (the project's own reduce shape).  An exact allow word grants the call only:
+    what the function returns may be shared.
+    """
+    from ..reference.allowlist import family_entry
+
+    owned = family_entry(*target)
+    if owned is not None and owned[1].use == "call":
+        return True
+    return USE_BUILD in (trusted.get(target) or ())
+
+
 def _tail(problem: str, real: Global) -> str:
     prefix = "%s.%s: " % real
     return problem[len(prefix):] if problem.startswith(prefix) else problem
 
 
+class ReachedModule(Exception):
+    """A qualname walk that passed through a module: another module's attribute (an alias)."""
+
+
 def resolve(module: str, qualname: str):
-    """Import ``module`` and walk ``qualname``; ImportError/AttributeError when it does not exist."""
+    """Import ``module`` and walk ``qualname``; ImportError/AttributeError when it does not exist.
+
+    A walk never passes through a module: ``myapp.util._os.system`` is ``os.system``
+    reached through an alias (:class:`ReachedModule`); only ``module`` itself is imported.
+    """
     obj = sys.modules.get(module)
     if obj is None:
         importlib.import_module(module)
         obj = sys.modules[module]
-    for part in qualname.split("."):
+    parts = qualname.split(".")
+    for i, part in enumerate(parts):
         if part == "<locals>":
             raise AttributeError("%s.%s is a local object" % (module, qualname))
         obj = getattr(obj, part)
+        if i < len(parts) - 1 and isinstance(obj, types.ModuleType):
+            raise ReachedModule("%s.%s walks through %r, which is the module %s: a name is judged where "
+                                "it is defined, never through another module's attribute"
+                                % (module, qualname, part, obj.__name__))
     return obj
 
 
@@ -307,6 +362,7 @@ class Resolution(NamedTuple):
     obj: object = None
     problem: Optional[str] = None      # "ImportError: ..." / "AttributeError: ..."
     module_missing: bool = False       # the module itself does not import
+    refused: bool = False              # it exists, but is reached through another module (an alias)
 
 
 class Gate:
@@ -318,8 +374,11 @@ class Gate:
     that each golden pays only for its own analysis and a dictionary lookup.
     """
 
-    def __init__(self, renames: Renames):
+    def __init__(self, renames: Renames, scripts: FrozenSet[str] = frozenset()):
         self.renames = renames
+        # top-level scripts of the rootdir (project.top_level_scripts): never imported for a
+        # golden, whatever the allow words -- importing one runs it
+        self.scripts = frozenset(scripts)
         self._decisions: Dict[tuple, Tuple[Dict[Global, Global], List[Refusal]]] = {}
         self._resolved: Dict[Global, Resolution] = {}
         self._identity: Dict[tuple, Optional[str]] = {}
@@ -352,8 +411,11 @@ class Gate:
             problem = self._identity.get(key, _MISSING)
             if problem is _MISSING:
                 found = self.resolve(target)
-                problem = None if found.problem is not None else identity_problem(
-                    target, found.obj, uses, verdict.words, trusted)
+                if found.refused:
+                    problem = found.problem
+                else:
+                    problem = None if found.problem is not None else identity_problem(
+                        target, found.obj, uses, verdict.words, trusted)
                 if trusted:
                     self._keep.append(trusted)  # id() stays unique while it is remembered
                 self._identity[key] = problem
@@ -366,9 +428,15 @@ class Gate:
 
     def resolve(self, target: Global) -> Resolution:
         found = self._resolved.get(target)
+        if found is None and self.scripts:
+            top = target[0].split(".", 1)[0]
+            if top in self.scripts and top not in sys.modules:
+                found = self._resolved[target] = Resolution(None, script_problem(target), False, True)
         if found is None:
             try:
                 found = Resolution(resolve(*target))
+            except ReachedModule as exc:
+                found = Resolution(None, str(exc), False, True)
             except ImportError as exc:
                 found = Resolution(None, exc_text(exc), True)
             except AttributeError as exc:
@@ -395,6 +463,12 @@ class Gate:
 
 
 _MISSING = object()
+
+
+def script_problem(target: Global) -> str:
+    top = target[0].split(".", 1)[0]
+    return ("%s.%s is in %s.py, a top-level script of the project: the gate never imports one "
+            "(importing it runs it)" % (target + (top,)))
 
 
 def exc_text(exc: BaseException) -> str:

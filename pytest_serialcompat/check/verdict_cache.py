@@ -79,7 +79,7 @@ class GoldenAnalysis:
             return None  # a damaged entry is simply a miss
 
 
-def namespace(allow_prefixes: Sequence[str]) -> str:
+def namespace(allow_prefixes: Sequence[str], limits=None) -> str:
     """Digest of everything a verdict depends on besides the bytes."""
     digest = hashlib.sha256(__version__.encode())
     reference = Path(__file__).with_name("reference")
@@ -89,6 +89,8 @@ def namespace(allow_prefixes: Sequence[str]) -> str:
         except OSError:
             digest.update(name.encode())
     digest.update("\0".join(sorted(allow_prefixes)).encode())
+    if limits is not None:  # a verdict made under other limits is another verdict
+        digest.update(repr(tuple(limits)).encode())
     return digest.hexdigest()[:32]
 
 
@@ -97,8 +99,10 @@ class VerdictCache:
     def _pytest_cache(self):
         return getattr(self._config, "cache", None)
 
-    def __init__(self, config=None):
-        self._config = config  # config.cache appears after pytest_configure: looked up lazily
+    def __init__(self, config=None, bounds=None):
+        self._config = config
+        self.bounds = bounds  # budget.Bounds of the gate (None: the analyzer's default limits)
+        self._limits = None  # config.cache appears after pytest_configure: looked up lazily
         self._namespace: Optional[str] = None
         self._prefixes: Optional[Tuple[str, ...]] = None
         self._stored: Dict[str, dict] = {}
@@ -110,7 +114,7 @@ class VerdictCache:
         if allow_prefixes == self._prefixes:
             return
         self._prefixes = tuple(allow_prefixes)
-        space = namespace(allow_prefixes)
+        space = namespace(allow_prefixes, self.bounds.values if self.bounds is not None else None)
         if space == self._namespace:
             return
         self._namespace = space
@@ -139,7 +143,10 @@ class VerdictCache:
         if found is None:
             from .safety import analyze
 
-            found = GoldenAnalysis.from_analysis(analyze(data, allow_prefixes, tree=False), data)
+            if self._limits is None and self.bounds is not None:
+                self._limits = self.bounds.limits()
+            found = GoldenAnalysis.from_analysis(analyze(data, allow_prefixes, tree=False, limits=self._limits),
+                                                 data)
             self.new[sha256] = found.to_entry()
         self.used.add(sha256)
         self.memory[sha256] = found

@@ -61,7 +61,9 @@ def moved(missing: Sequence[Missing], suggestions: Sequence[Optional[Suggestion]
         where = project.relative(target, rootdir) if target else old_module.replace(".", "/") + ".py"
         action = "create" if item.module_missing else "add to"
         local = old_qualname.split(".", 1)[0]
-        if "." in old_qualname or "." in new_qualname:
+        if target is None or not project.in_package(rootdir, target):
+            reexport = None  # the gate never imports a top-level script: a re-export there is no fix
+        elif "." in old_qualname or "." in new_qualname:
             reexport = None  # a nested class cannot be re-exported by one import line
         elif imports_module(suggestion.source, old_module):
             # the new module imports the old one: a plain import would be a cycle
@@ -233,14 +235,14 @@ def foreign_code(producer: str, producer_magic: Optional[int], current: str, cur
 # ------------------------------------------------------- refusal & integrity
 
 
-def unsafe(refusals) -> Tuple[str, Optional[str]]:
+def unsafe(refusals, scripts=frozenset()) -> Tuple[str, Optional[str]]:
     """The refusal, one line per global, and a Fix that never advises allowing a refused call.
 
     Only a refused *construction* (or mere naming) of a class, or a curated library
     reconstructor whose family is off, gets a ``serialcompat_allow`` suggestion: the
     family name, or the exact class.  A refused call says what it would run.
     """
-    from ..reference.allowlist import NOT_LISTED, family_entry, is_denied
+    from ..reference.allowlist import NOT_LISTED, family_entry, grantable, is_denied
 
     lines = ["Refused by the safety gate; the golden was NOT loaded:"]
     order: List[str] = []
@@ -250,7 +252,7 @@ def unsafe(refusals) -> Tuple[str, Optional[str]]:
             order.append(refusal.name)
             by_name[refusal.name] = []
         by_name[refusal.name].append(refusal)
-    calls, denied, identity, hooks, other, allow = [], [], [], [], [], []
+    calls, denied, identity, hooks, other, allow, never, in_scripts = [], [], [], [], [], [], [], []
     for name in order:
         group_ = by_name[name]
         reasons = []
@@ -285,7 +287,12 @@ def unsafe(refusals) -> Tuple[str, Optional[str]]:
             elif "call" in uses and not curated_call:
                 calls.append(name)
             elif owned is None and any(NOT_LISTED in r.reason for r in group_):
-                allow.append(name)      # a class the golden only constructs or names: that exact class
+                if global_[0].split(".", 1)[0] in scripts:
+                    in_scripts.append(name)  # a top-level script's: the gate never imports one
+                elif grantable(*global_):
+                    allow.append(name)  # a class the golden only constructs or names: that exact class
+                else:
+                    never.append(name)  # a special attribute walk (object.__subclasses__): no word grants it
             else:
                 other.append(name)      # a curated entry in a shape its library never writes, a guard
     hostile = "If you did not record this golden, treat it as hostile and delete it."
@@ -295,12 +302,32 @@ def unsafe(refusals) -> Tuple[str, Optional[str]]:
             ", ".join(calls), "a data reconstructor" if len(calls) == 1 else "data reconstructors"))
     for name in identity:
         fix.append("%s is not what its name says (a re-export); no setting allows that." % name)
+    if any(r.kind == "extension" for r in refusals):
+        fix.append("An extension code names a global only through copyreg's registry of the loading "
+                   "process; this one is not registered here, and no setting allows an unknown code.")
+    if never:
+        fix.append("%s walk%s through a special attribute or a denied module; no setting allows that."
+                   % (", ".join(never), "s" if len(never) == 1 else ""))
+    if in_scripts:
+        fix.append("%s %s in a top-level script of the project, which the gate never imports (importing "
+                   "it runs it); no setting allows that: move the class into a package."
+                   % (", ".join(in_scripts), "is" if len(in_scripts) == 1 else "are"))
     for owner, hook in hooks:
         fix.append("%s.%s is not the project's deserializer; allow %s by exact name only if you trust it with "
                    "untrusted state." % (owner, hook, owner))
     if denied:
         fix.append("Denied globals can never be allowed.")
-    if allow and not (calls or identity or hooks or denied or other):
+    from ..bounds import ini_of
+
+    limits = []
+    for refusal in refusals:
+        ini = ini_of(refusal.reason)
+        if ini is not None and ini not in limits:
+            limits.append(ini)
+    if limits:
+        fix.append("If you recorded this golden and its data is legitimately this big, raise %s in your "
+                   "pytest configuration." % " / ".join(limits))
+    if allow and not (calls or identity or hooks or denied or other or never or in_scripts):
         words = []
         for word in allow:
             if word not in words:
@@ -310,6 +337,25 @@ def unsafe(refusals) -> Tuple[str, Optional[str]]:
                    % " ".join(words))
     fix.append(hostile)
     return "\n".join(lines), " ".join(fix)
+
+
+def over_limit(problem: str, ini: str, bounds) -> Tuple[str, Optional[str]]:
+    """A golden past one of the gate's cost bounds: refused before it is loaded."""
+    from ..bounds import INI_LIMITS
+
+    field = next(f for name, f, _ in INI_LIMITS if name == ini)
+    return ("Refused by the safety gate; the golden was NOT loaded:\n  %s (%s = %d)."
+            % (problem, ini, bounds.value(field)),
+            "If you recorded this golden and it is legitimately this big, raise %s in your pytest "
+            "configuration. If you did not record this golden, treat it as hostile and delete it." % ini)
+
+
+def timed_out(exc, loaded: bool) -> Tuple[str, Optional[str]]:
+    """A golden that ran past serialcompat_load_timeout: stopped, not passed."""
+    return ("%s; it was stopped%s." % (exc, "" if loaded else " before it was loaded"),
+            "If you recorded this golden and it is legitimately this slow to load, raise "
+            "serialcompat_load_timeout (seconds; 0 turns the budget off). If you did not record this "
+            "golden, treat it as hostile and delete it.")
 
 
 def integrity(problem: str, producer: str) -> Tuple[str, Optional[str]]:

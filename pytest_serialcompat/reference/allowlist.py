@@ -419,6 +419,15 @@ def _classify(module: str, qualname: str, extra_prefixes: Tuple[str, ...]) -> Tu
     return None, "%s.%s: %s" % (module, qualname, reason)
 
 
+def grantable(module: str, qualname: str) -> bool:
+    """Whether some allow word could make this global allowed (its exact name, at least).
+
+    Not a name walking through a special attribute or a denied module, nor a denied
+    one: advice to allow such a name would be advice that cannot work.
+    """
+    return not is_denied(module, qualname) and _prefix_reason(module, qualname, (module,)) is None
+
+
 def is_denied(module: str, qualname: str) -> bool:
     """Whether the deny table names this global (no allow word can change that)."""
     return entry(module, qualname) is None and _deny_reason(module, qualname) is not None

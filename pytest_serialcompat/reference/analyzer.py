@@ -30,6 +30,8 @@ imported; nothing is imported to read it).
 
 import codecs
 import copyreg
+import gc
+import re
 import struct
 from typing import Dict, Iterable, List, NamedTuple, Optional, Tuple
 
@@ -53,7 +55,12 @@ class Limits(NamedTuple):
     max_depth: int = 10_000  # MARK nesting and object nesting depth
     max_memo: int = 10_000_000  # memo entries
     max_ops: int = 100_000_000  # opcodes executed
-    max_int_digits: int = 4300  # digits of a text integer (INT, LONG, PUT/GET indices)
+    max_int_digits: int = 4300  # digits of a text integer (INT, LONG, PUT/GET indices), and of the
+    # numbers int()/Fraction()/Decimal() are called with (CPython parses and divides them in
+    # super-linear time)
+    max_nodes: int = 50_000_000  # containers, objects and memo entries the stream creates (memory)
+    max_exponent: int = 10_000  # |exponent| of a Fraction/Decimal text ("1e50000000": 10**50000000)
+    max_hash_collisions: int = 64  # distinct keys of one set/dict with one hash (quadratic insertion)
 
 
 DEFAULT_LIMITS = Limits()
@@ -73,6 +80,7 @@ KIND_EXTENSION = "extension"  # EXT code not in copyreg's registry
 KIND_PERSISTENT_ID = "persistent_id"  # PERSID/BINPERSID: needs the caller's persistent_load
 KIND_BUILD = "build"  # BUILD that changes a module-level object or a special attribute
 KIND_MUTATION = "mutation"  # APPEND/SETITEM/ADDITEMS into a module-level object
+KIND_COST = "cost"  # data that makes the real loader do super-linear work (colliding hashes)
 
 # What the stream does with a global (UnsafeGlobal.use, Analysis.uses)
 USE_CALL = "call"  # called: REDUCE, INST, OBJ, a defaultdict factory, a partial's function
@@ -155,6 +163,23 @@ _CHECKED = allowlist.CHECKED
 _CONSTRUCT = allowlist.CONSTRUCT
 _MAY_CONSTRUCT = (_FREE, _CONSTRUCT)
 _FAMILY = families.OWNER
+# Table callables whose result is shared by the whole run: BUILD on it changes that object.
+_SHARED_RESULTS = {name: "an enum member" for name, entry in allowlist.DEFAULT_ALLOW.items()
+                   if entry.why == "stdlib enum class"}
+_SHARED_RESULTS.update({
+    ("re", "_compile"): "a cached pattern",
+    ("zoneinfo", "ZoneInfo"): "a cached time zone",
+    ("zoneinfo", "ZoneInfo._unpickle"): "a cached time zone",
+})
+_NUMBER_TEXT = (("builtins", "int"), ("fractions", "Fraction"), ("decimal", "Decimal"))
+_EXPONENT = re.compile(r"[eE]\s*([+-]?)\s*(\d+)")
+_DIGIT = re.compile(r"\d")
+# Calls whose result hashes the items of their first argument (a set, a dict from pairs).
+_HASHING_CALLS = frozenset((
+    ("builtins", "set"), ("builtins", "frozenset"), ("builtins", "dict"),
+    ("collections", "OrderedDict"), ("collections", "Counter"), ("collections", "defaultdict"),
+))
+_HASH_MIN_INT = (1 << 61) - 2  # ints below this hash to themselves (but -1): distinct ones never collide
 
 _unpack_i4 = struct.Struct("<i").unpack_from
 _unpack_u4 = struct.Struct("<I").unpack_from
@@ -232,9 +257,16 @@ def analyze(data, *, allow: Optional[Iterable[str]] = None, limits: Optional[Lim
         machine = _POOL.pop()
     except IndexError:
         machine = _build_machine()
+    # The nodes it makes hold no cycles the run does not clear: the cyclic collector
+    # would only walk them again and again (a golden of millions of nodes: most of the time)
+    collecting = gc.isenabled()
+    if collecting:
+        gc.disable()
     try:
         return machine(data, prefixes, limits, allow_persistent_ids, tree)
     finally:
+        if collecting:
+            gc.enable()
         if len(_POOL) < _POOL_SIZE:
             _POOL.append(machine)
 
@@ -254,7 +286,7 @@ class _Machine:
         data = b""
         size = 0
         find = data.find
-        max_depth = max_memo = max_digits = 0
+        max_depth = max_memo = max_digits = max_exponent = max_collisions = 0
         prefixes: Tuple[str, ...] = ()
         allow_pids = False
 
@@ -272,6 +304,8 @@ class _Machine:
         proto_box = [0, None]  # current protocol, first PROTO argument
         nbuffers = [0]
         budget = [0]  # copying work left (see _WORK_PER_BYTE)
+        built: dict = {}  # id -> object node given state by a BUILD
+        hashed: list = []  # set/dict nodes (and calls building one): keys checked for hash collisions
 
         def fail(message, at):
             raise MalformedPickle(message, at)
@@ -476,10 +510,18 @@ class _Machine:
                 if type(item) is Node and item.kind == OBJECT and gname(item.cls) == ("builtins", "range"):
                     flag(module, qualname, "%s.%s is called on a range, which it may expand to any size "
                          "(pickle never writes that)" % (module, qualname), KIND_CALL, at)
-            if module == "builtins" and qualname in ("bytes", "bytearray") and items \
-                    and type(items[0]) in (int, bool):
-                flag(module, qualname, "%s.%s(<int>) allocates that many bytes (pickle never writes that)"
-                     % (module, qualname), KIND_CALL, at)
+            if module == "builtins" and qualname in ("bytes", "bytearray") and items:
+                first = items[0]
+                if type(first) in (int, bool):
+                    flag(module, qualname, "%s.%s(<int>) allocates that many bytes (pickle never writes that)"
+                         % (module, qualname), KIND_CALL, at)
+                elif type(first) is Node and first.kind not in (LIST, TUPLE, tree.BUFFER):
+                    flag(module, qualname, "%s.%s is called on %s, whose size the golden does not bound "
+                         "(pickle writes bytes or str there)" % (module, qualname, _describe(first)), KIND_CALL, at)
+            if name in _NUMBER_TEXT:
+                number_rules(name, items, at)
+            if name in _HASHING_CALLS:
+                hashed.append(items)
             if module == "builtins" and qualname in ("str", "bytes", "bytearray") and len(items) >= 2:
                 if not (_is_str_in(items[1], _SAFE_ENCODINGS)
                         and (len(items) == 2 or _is_str_in(items[2], _SAFE_ERRORS))):
@@ -487,12 +529,44 @@ class _Machine:
                          "codecs are accepted (a codec lookup imports modules)"
                          % (module, qualname, _describe(items[1]) if type(items[1]) is not str
                             else repr(items[1])), KIND_CALL, at)
-            elif name == ("collections", "defaultdict") and items:
+            if name == ("collections", "defaultdict") and items:
                 factory = items[0]
                 if factory is not None and not callable_safe(factory, "a collections.defaultdict factory", at) \
                         and (gname(factory) is None or category(factory) == _CHECKED):
                     flag(module, qualname, "collections.defaultdict default_factory is %s, "
                          "not an allowed callable" % _describe(items[0]), KIND_CALL, at)
+
+        def number_rules(name, items, at):
+            """int/Fraction/Decimal from text or big ints: CPython's work there is super-linear.
+
+            ``Fraction("1e50000000")`` computes 10**50000000, ``int(<long text>)`` and the gcd
+            in ``Fraction(<int>, <int>)`` are quadratic in the digits, and ``int(<Decimal>)``
+            or ``Fraction(<Decimal>)`` expand the exponent.
+            """
+            module, qualname = name
+            label = "%s.%s" % name
+            for item in items[:2]:
+                t = type(item)
+                if t is str or t is bytes or t is bytearray:
+                    text = item.decode("latin-1") if t is not str else item
+                    digits = len(_DIGIT.findall(text)) if len(text) > max_digits and qualname != "Decimal" else 0
+                    if digits > max_digits:
+                        flag(module, qualname, "%s is called on a number of %d digits (more than max_int_digits=%d)"
+                             % (label, digits, max_digits), KIND_CALL, at)
+                    found = _EXPONENT.search(text) if qualname != "int" else None
+                    if found is not None and len(found.group(2)) > 0:
+                        exponent = found.group(2).lstrip("0")
+                        if len(exponent) > 12 or int(exponent or "0") > max_exponent:
+                            flag(module, qualname, "%s is called on %r, whose exponent exceeds "
+                                 "max_exponent=%d (CPython may compute 10 to that power)"
+                                 % (label, text[:40], max_exponent), KIND_CALL, at)
+                elif t is int:
+                    if item.bit_length() > max_digits * 10 // 3:
+                        flag(module, qualname, "%s is called on an int of %d bits (more than max_int_digits=%d "
+                             "digits)" % (label, item.bit_length(), max_digits), KIND_CALL, at)
+                elif t is Node and item.kind in (OBJECT, GLOBAL) and qualname != "Decimal":
+                    flag(module, qualname, "%s is called on %s (a Decimal's exponent is expanded there)"
+                         % (label, _describe(item)), KIND_CALL, at)
 
         def family_call_rules(name, entry, items, kind, at):
             """A curated reconstructor: classes where it constructs one, None where it needs it."""
@@ -577,6 +651,16 @@ class _Machine:
                 use_construct(cls, name, kind, at)
 
         def do_build(inst, state, at):
+            """BUILD is judged like a call: what it changes, and on what.
+
+            The loader sets every key of a dict state in the instance's ``__dict__``
+            and every key of a slots state with ``setattr``, and looks ``__setstate__``
+            up on the *instance* -- so a key naming a special attribute (of any key
+            type: a computed key can be a str subclass equal to ``"__setstate__"``)
+            plants a hook a second BUILD would call.  BUILD may change only an object
+            the stream itself constructed, once: never a global, an enum member or
+            what a function returned (a shared object the rest of the run sees).
+            """
             if type(state) is Node and state.kind == TUPLE:
                 charge([state] + state.items, at)
             else:
@@ -593,9 +677,10 @@ class _Machine:
             if type(inst) is Node and inst.kind == GLOBAL:
                 module, qualname = inst.value
                 flag(module, qualname, "BUILD on the global %s.%s changes a module-level object"
-                     % (module, qualname), KIND_BUILD, at)
+                     % (module, qualname), KIND_BUILD, at, USE_BUILD)
                 return
             if type(inst) is Node and inst.kind == OBJECT:
+                module, qualname = target if target else ("", "")
                 if target == _PARTIAL:
                     s = state
                     ok = (type(s) is Node and s.kind == TUPLE and len(s.items) == 4
@@ -605,20 +690,46 @@ class _Machine:
                           and (s.items[3] is None or (type(s.items[3]) is Node and s.items[3].kind == DICT)))
                     if not ok:
                         flag("functools", "partial", "functools.partial state is not (allowed callable, "
-                             "args, kwargs, dict)", KIND_BUILD, at)
-                attrs = tree._attr_state(state)
-                if attrs:
-                    for key in attrs:
-                        if key[:2] == "__" and key.endswith("__"):
-                            flag(target[0] if target else "", target[1] if target else "",
-                                 "BUILD sets the special attribute %r" % key, KIND_BUILD, at)
-                tree.build(inst, state, attrs)
+                             "args, kwargs, dict)", KIND_BUILD, at, USE_BUILD)
+                elif target in _SHARED_RESULTS:
+                    flag(module, qualname, "BUILD on what %s.%s returns changes a shared object (%s)"
+                         % (module, qualname, _SHARED_RESULTS[target]), KIND_BUILD, at, USE_BUILD)
+                key = id(inst)
+                if key in built:
+                    flag(module, qualname, "a second BUILD on one %s object (pickle writes one: a second "
+                         "one calls what the first planted)" % ("%s.%s" % target if target else "computed"),
+                         KIND_BUILD, at, USE_BUILD)
+                else:
+                    built[key] = inst  # kept alive: its id stays its own
+                for key in state_keys(state):
+                    if type(key) is str:
+                        if key[:2] == "__" and key[-2:] == "__":
+                            flag(module, qualname, "BUILD sets the special attribute %r" % key,
+                                 KIND_BUILD, at, USE_BUILD)
+                    elif type(key) is Node and key.kind not in (TUPLE, FROZENSET):
+                        flag(module, qualname, "BUILD state key is %s, not a str the pickle wrote (it "
+                             "could equal a special attribute's name)" % _describe(key), KIND_BUILD, at, USE_BUILD)
+                tree.build(inst, state)
                 return
             if type(inst) is Node and inst.kind == tree.PID:
                 return  # the persistent object is already a finding
             if state is None or (type(state) is Node and state.kind == DICT and not state.items):
                 return  # the loader does nothing with an empty state
             fail("BUILD on %s, which has no state to set" % _describe(inst), at)
+
+        def state_keys(state):
+            """Every key the loader sets as an attribute: of a dict state, or a (dict, slots) pair."""
+            if type(state) is not Node:
+                return ()
+            if state.kind == DICT:
+                return [k for k, _ in state.items]
+            if state.kind == TUPLE and len(state.items) == 2:
+                keys = []
+                for part in state.items:
+                    if type(part) is Node and part.kind == DICT:
+                        keys.extend(k for k, _ in part.items)
+                return keys
+            return ()
 
         def mutate_global(target, name, at):
             module, qualname = target.value
@@ -916,11 +1027,15 @@ class _Machine:
 
         def h_dict(pos):
             items = pop_mark(pos - 1, "DICT")
-            push(Node(DICT, items=pairs_of(items, pos - 1, "DICT")))
+            node = Node(DICT, items=pairs_of(items, pos - 1, "DICT"))
+            hashed.append(node)
+            push(node)
             return pos
 
         def h_frozenset(pos):
-            push(Node(FROZENSET, items=pop_mark(pos - 1, "FROZENSET")))
+            node = Node(FROZENSET, items=pop_mark(pos - 1, "FROZENSET"))
+            hashed.append(node)
+            push(node)
             return pos
 
         def h_append(pos):
@@ -939,6 +1054,7 @@ class _Machine:
             need(3, pos - 1, "SETITEM")
             value = pop()
             key = pop()
+            hashed.append(stack[-1])
             set_items(stack[-1], [(key, value)], pos - 1, "SETITEM")
             return pos
 
@@ -947,6 +1063,7 @@ class _Machine:
             need(1, pos - 1, "SETITEMS")
             pairs = pairs_of(items, pos - 1, "SETITEMS")
             target = stack[-1]
+            hashed.append(target)
             if type(target) is Node and target.kind == DICT:
                 target.items.extend(pairs)  # the usual case, as set_items does it
             else:
@@ -957,6 +1074,7 @@ class _Machine:
             items = pop_mark(pos - 1, "ADDITEMS")
             need(1, pos - 1, "ADDITEMS")
             target = stack[-1]
+            hashed.append(target)
             if type(target) is Node and target.kind == SET:
                 target.items.extend(items)
             elif type(target) is Node and target.kind in (OBJECT, GLOBAL):
@@ -1204,9 +1322,11 @@ class _Machine:
 
         def run(data_, prefixes_, limits, allow_pids_, want_tree):
             nonlocal data, size, find, max_depth, max_memo, max_digits, prefixes, allow_pids
+            nonlocal max_exponent, max_collisions
             nonlocal calls, findings, gnodes
             data, size, find = data_, len(data_), data_.find
             max_depth, max_memo, max_digits = limits.max_depth, limits.max_memo, limits.max_int_digits
+            max_exponent, max_collisions = limits.max_exponent, limits.max_hash_collisions
             prefixes, allow_pids = prefixes_, allow_pids_
             calls, findings, gnodes = [], [], {}
             counts[:] = _ZEROS
@@ -1216,19 +1336,25 @@ class _Machine:
             try:
                 pos = 0
                 try:
-                    if limits.max_ops >= size:  # every opcode is at least one byte: cannot exceed
+                    if limits.max_ops >= size and limits.max_nodes >= size:
+                        # every opcode is at least one byte and makes at most one node: cannot exceed
                         while True:
                             code = data[pos]
                             counts[code] += 1
                             pos = table[code](pos + 1)
                     else:
-                        max_ops = limits.max_ops
-                        executed = 0
+                        max_ops, max_nodes = limits.max_ops, limits.max_nodes
+                        executed = nodes = 0
                         while True:
                             executed += 1
                             if executed > max_ops:
                                 fail("more than max_ops=%d opcodes" % max_ops, pos)
                             code = data[pos]
+                            if _MAKES_NODE[code]:
+                                nodes += 1
+                                if nodes > max_nodes:
+                                    fail("more than max_nodes=%d containers, objects and memo entries "
+                                         "(the loader's memory grows with each)" % max_nodes, pos)
                             counts[code] += 1
                             pos = table[code](pos + 1)
                 except _Stop as stop:
@@ -1246,12 +1372,22 @@ class _Machine:
                         module, qualname = node.value
                         flag(module, qualname, "%s.%s is referenced outside the call shapes pickle writes (%s)"
                              % (module, qualname, allowlist.DEFAULT_ALLOW[node.value].why), KIND_CALL, None)
-                if want_tree:
+                collided = _collisions(hashed, max_collisions)
+                if collided is not None:
+                    flag("", "", "%d distinct keys of one set or dict share one hash (more than "
+                         "max_hash_collisions=%d): inserting them is quadratic" % (collided, max_collisions),
+                         KIND_COST, None)
+                # In every mode: the real loader builds the same nesting.  Each level is a
+                # node some opcode made, so a stream with few of those cannot be too deep,
+                # and the verdict-only mode skips the walk then.
+                if want_tree or 2 * sum(counts[c] for c in _NESTING_CODES) > max_depth:
                     nesting = tree.depth(root)
-                    if nesting > max_depth:
-                        raise MalformedPickle("object nesting depth %d exceeds max_depth=%d"
-                                              % (nesting, max_depth), end - 1)
-                else:  # a verdict only: the graph is dropped, nothing walks it
+                else:
+                    nesting = 0
+                if nesting > max_depth:
+                    raise MalformedPickle("object nesting depth %d exceeds max_depth=%d"
+                                          % (nesting, max_depth), end - 1)
+                if not want_tree:  # a verdict only: the graph is dropped
                     nesting = root = None
                 protocol = proto_box[1]
                 if protocol is None:
@@ -1262,8 +1398,9 @@ class _Machine:
                                 findings, root, end,
                                 {g: frozenset(n.meta.used) for g, n in gnodes.items() if n.meta.used})
             finally:
-                del stack[:], marks[:], result[:]
+                del stack[:], marks[:], result[:], hashed[:]
                 memo.clear()
+                built.clear()
                 finding_keys.clear()
                 data, find = b"", b"".find
 
@@ -1272,6 +1409,92 @@ class _Machine:
 
 _build_machine = _Machine.build
 _ZEROS = [0] * 256
+# Opcodes that make a container, an object, a persistent/buffer node or a memo entry.
+_MAKES_NODE = [False] * 256
+for _code, _opcode in op.OPCODES.items():
+    _MAKES_NODE[_code] = _opcode.name in (
+        "EMPTY_LIST", "EMPTY_TUPLE", "EMPTY_DICT", "EMPTY_SET", "LIST", "TUPLE", "TUPLE1", "TUPLE2",
+        "TUPLE3", "DICT", "FROZENSET", "NEWOBJ", "NEWOBJ_EX", "REDUCE", "INST", "OBJ", "MEMOIZE", "PUT",
+        "BINPUT", "LONG_BINPUT", "NEXT_BUFFER", "PERSID", "BINPERSID", "GLOBAL", "STACK_GLOBAL")
+
+
+# Opcodes that make a node that can hold others (one level of nesting each at most;
+# a REDUCE's normalised result is one node too).
+_NESTING_CODES = tuple(code for code, opcode in op.OPCODES.items() if opcode.name in (
+    "EMPTY_LIST", "EMPTY_TUPLE", "EMPTY_DICT", "EMPTY_SET", "LIST", "TUPLE", "TUPLE1", "TUPLE2", "TUPLE3",
+    "DICT", "FROZENSET", "NEWOBJ", "NEWOBJ_EX", "REDUCE", "INST", "OBJ", "PERSID", "BINPERSID", "NEXT_BUFFER"))
+
+
+def _hash_of(value):
+    """The hash CPython gives ``value`` when distinct values of its kind can share one, else None.
+
+    Small ints hash to themselves; big ints, floats and tuples of atoms can be
+    chosen to collide (str and bytes hashes are salted per process).
+    """
+    t = type(value)
+    if t is int:
+        return hash(value) if value >= _HASH_MIN_INT or value <= -_HASH_MIN_INT or value in (-1, -2) else None
+    if t is float:
+        return hash(value)
+    if t is Node and value.kind == TUPLE:
+        items = value.items
+        if all(type(x) in _TUPLE_ATOMS for x in items):
+            return hash(tuple(items))
+    return None
+
+
+_TUPLE_ATOMS = frozenset((int, float, str, bytes, bool, type(None)))
+
+
+def _keys(node):
+    """The values a set, a dict, or a call building one (its argument list) hashes."""
+    if type(node) is list:  # a hashing call's arguments: set(<list>), dict(<pairs>)
+        if not node or type(node[0]) is not Node or node[0].items is None:
+            return ()
+        keys = []
+        for item in node[0].items:
+            keys.append(item)
+            if type(item) is Node and item.kind in (TUPLE, LIST) and len(item.items) == 2:
+                keys.append(item.items[0])
+        return keys
+    if type(node) is not Node:
+        return ()
+    kind = node.kind
+    if kind in (SET, FROZENSET):
+        return node.items
+    if kind == DICT:
+        return [k for k, _ in node.items]
+    if kind == OBJECT:
+        return [k for k, _ in node.pairs or ()] + list(node.items or ())
+    return ()
+
+
+def _collisions(containers, limit: int) -> Optional[int]:
+    """The size of the biggest group of distinct keys with one hash, when it exceeds ``limit``."""
+    seen = set()
+    for container in containers:
+        if id(container) in seen:
+            continue
+        seen.add(id(container))
+        groups: Dict[int, list] = {}
+        for key in _keys(container):
+            h = _hash_of(key)
+            if h is None:
+                continue
+            group = groups.get(h)
+            if group is None:
+                groups[h] = [key]
+            elif len(group) <= limit and not any(_same_key(key, other) for other in group):
+                group.append(key)
+                if len(group) > limit:
+                    return len(group)
+    return None
+
+
+def _same_key(a, b) -> bool:
+    if type(a) is Node or type(b) is Node:
+        return a is b or (type(a) is Node and type(b) is Node and a.items == b.items)
+    return a == b
 # Calls copy and normalise their arguments (tree.call/new_object/build).  A memo
 # GET makes a huge argument cost two bytes to reuse, so the total of that work
 # is bounded: this many items/characters per input byte, plus a base.  Pickles

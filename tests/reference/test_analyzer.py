@@ -662,16 +662,19 @@ def test_verdict_mode_agrees_with_the_full_analysis_on_every_corpus():
         check_verdict_mode(data)
 
 
-def test_verdict_mode_skips_only_the_tree_depth_limit():
+def test_the_depth_limit_applies_in_verdict_mode_too():
+    """The real loader builds the same nesting whether or not the tree is kept (issue 21)."""
     depth = 20_000
     data = op.PROTO + b"\x02" + op.EMPTY_LIST * depth + op.APPEND * (depth - 1) + op.STOP
-    with pytest.raises(MalformedPickle, match="nesting depth"):
-        analyze(data)
-    lean = analyze(data, tree=False)
+    for tree_mode in (True, False):
+        with pytest.raises(MalformedPickle, match="nesting depth 20000 exceeds max_depth=10000"):
+            analyze(data, tree=tree_mode)
+    lean = analyze(data, tree=False, limits=Limits(max_depth=depth))
     assert lean.safe and lean.tree is None and lean.max_depth is None
     assert lean.to_dict()["tree"] is None
-    hostile = op.PROTO + b"\x02" + op.EMPTY_LIST * depth + g("os", "system") + op.APPEND * depth + op.STOP
-    assert "os.system" in reasons(analyze(hostile, tree=False))
+    # a million TUPLE1 (the shape the audit found passing with the tree off)
+    with pytest.raises(MalformedPickle, match="nesting depth"):
+        analyze(op.PROTO + b"\x04" + op.NONE + op.TUPLE1 * 1_000_000 + op.STOP, tree=False)
 
 
 def check_against_loader(data):

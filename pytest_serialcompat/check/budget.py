@@ -1,0 +1,55 @@
+"""A wall-clock budget for one golden's analysis and load (``serialcompat_load_timeout``).
+
+What no static rule of the analyzer foresaw fails that golden with a clear
+message instead of hanging CI.  The budget is a ``SIGALRM`` interval timer where
+one can be used (the main thread of a POSIX process, and no other timer armed --
+pytest-timeout's, for one, is left alone): the handler raises
+:class:`LoadTimeout`, which Python delivers at the next bytecode, i.e. as soon as
+the loader is back in Python code (a ``__setstate__``, a ``__reduce__``
+reconstructor).  Elsewhere the time is measured and an overrun fails the golden
+after the fact.
+"""
+
+import signal
+import threading
+import time
+from contextlib import contextmanager
+from typing import Optional
+
+
+class LoadTimeout(Exception):
+    """A golden's analysis or load ran past ``serialcompat_load_timeout``."""
+
+    def __init__(self, seconds: float, what: str):
+        super().__init__("%s took longer than serialcompat_load_timeout = %g s" % (what, seconds))
+        self.seconds, self.what = seconds, what
+
+
+def _can_alarm() -> bool:
+    return (hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+            and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0))
+
+
+@contextmanager
+def time_budget(seconds: float, what: str):
+    """Run the block under a ``seconds`` budget (0 or less: unbounded); raises LoadTimeout."""
+    if not seconds or seconds <= 0:
+        yield
+        return
+    start = time.perf_counter()
+    armed = _can_alarm()
+    previous: Optional[object] = None
+    if armed:
+        def expired(signum, frame):
+            raise LoadTimeout(seconds, what)
+
+        previous = signal.signal(signal.SIGALRM, expired)
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        if armed:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+    if time.perf_counter() - start > seconds:
+        raise LoadTimeout(seconds, what)
