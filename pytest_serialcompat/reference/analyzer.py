@@ -181,11 +181,11 @@ _HASHING_CALLS = frozenset((
 ))
 _HASH_MIN_INT = (1 << 61) - 2  # ints below this hash to themselves (but -1): distinct ones never collide
 
-_unpack_i4 = struct.Struct("<i").unpack_from
-_unpack_u4 = struct.Struct("<I").unpack_from
-_unpack_u2 = struct.Struct("<H").unpack_from
-_unpack_u8 = struct.Struct("<Q").unpack_from
-_unpack_f8 = struct.Struct(">d").unpack_from
+_unpack_i4 = op.INT4.unpack_from
+_unpack_u4 = op.UINT4.unpack_from
+_unpack_u2 = op.UINT2.unpack_from
+_unpack_u8 = op.UINT8.unpack_from
+_unpack_f8 = op.FLOAT8.unpack_from
 
 _NAME_MAPPING = _compat_pickle.NAME_MAPPING
 _IMPORT_MAPPING = _compat_pickle.IMPORT_MAPPING
@@ -277,1137 +277,1142 @@ _POOL: list = []
 _POOL_SIZE = 4
 
 
-class _Machine:
-    """Namespace for the machine factory (kept as a class for the 8-space body)."""
+def _build_machine():  # noqa: C901 - one closure per opcode, by design
+    """One machine: the handler closures over one shared state, and its ``run``.
 
-    @staticmethod
-    def build():  # noqa: C901 - one closure per opcode, by design
-        """One machine: handler closures over shared state cells, and ``run``."""
-        data = b""
-        size = 0
-        find = data.find
-        max_depth = max_memo = max_digits = max_exponent = max_collisions = 0
-        prefixes: Tuple[str, ...] = ()
-        allow_pids = False
+    Handler index: globals (``make_global``, ``h_global``, ``h_stack_global``), calls
+    and construction (``h_reduce``, ``h_newobj*``, ``h_obj``, ``h_inst``, ``h_build``),
+    containers, memo, framing and ``h_proto``; :data:`opcodes.OPCODES` maps every
+    opcode to its handler by name (``table`` below).  State the handlers rebind is
+    declared ``nonlocal``; ``run`` resets it for each pickle.
+    """
+    data = b""
+    size = 0
+    find = data.find
+    max_depth = max_memo = max_digits = max_exponent = max_collisions = 0
+    prefixes: Tuple[str, ...] = ()
+    allow_pids = False
 
-        stack: list = []
-        push = stack.append
-        pop = stack.pop
-        marks: List[int] = []
-        memo: dict = {}
-        counts = [0] * 256
-        gnodes: Dict[Tuple[str, str], Node] = {}
-        calls: List[CallSite] = []
-        findings: List[UnsafeGlobal] = []
-        finding_keys = set()
-        result: list = []
-        proto_box = [0, None]  # current protocol, first PROTO argument
-        nbuffers = [0]
-        budget = [0]  # copying work left (see _WORK_PER_BYTE)
-        built: dict = {}  # id -> object node given state by a BUILD
-        hashed: list = []  # set/dict nodes (and calls building one): keys checked for hash collisions
+    stack: list = []
+    push = stack.append
+    pop = stack.pop
+    marks: List[int] = []
+    memo: dict = {}
+    counts = [0] * 256
+    gnodes: Dict[Tuple[str, str], Node] = {}
+    calls: List[CallSite] = []
+    findings: List[UnsafeGlobal] = []
+    finding_keys = set()
+    result: list = []
+    protocol = 0  # current protocol
+    first_protocol = None  # the first PROTO argument
+    nbuffers = 0
+    budget = 0  # copying work left (see _WORK_PER_BYTE)
+    built: dict = {}  # id -> object node given state by a BUILD
+    hashed: list = []  # set/dict nodes (and calls building one): keys checked for hash collisions
 
-        def fail(message, at):
-            raise MalformedPickle(message, at)
+    def fail(message, at):
+        raise MalformedPickle(message, at)
 
-        def flag(module, qualname, reason, kind, at, use=""):
-            key = (module, qualname, reason, kind)
-            if key not in finding_keys:
-                finding_keys.add(key)
-                findings.append(UnsafeGlobal(module, qualname, reason, kind, at, use))
+    def flag(module, qualname, reason, kind, at, use=""):
+        key = (module, qualname, reason, kind)
+        if key not in finding_keys:
+            finding_keys.add(key)
+            findings.append(UnsafeGlobal(module, qualname, reason, kind, at, use))
 
-        def note_use(node, use):
-            meta = node.meta
-            if meta.used is None:
-                meta.used = {use}
-            else:
-                meta.used.add(use)
+    def note_use(node, use):
+        meta = node.meta
+        if meta.used is None:
+            meta.used = {use}
+        else:
+            meta.used.add(use)
 
-        def use_call(func, name, how, at):
-            """``func`` (the real global ``name``) is called; only FREE globals may be."""
-            note_use(func, USE_CALL)
-            cat = func.meta.category
-            if cat == _FREE:
+    def use_call(func, name, how, at):
+        """``func`` (the real global ``name``) is called; only FREE globals may be."""
+        note_use(func, USE_CALL)
+        cat = func.meta.category
+        if cat == _FREE:
+            return True
+        module, qualname = name
+        if cat == _CONSTRUCT:
+            flag(module, qualname, "%s calls %s.%s: the allow-list lets the pickle construct it, "
+                 "not call it (a name prefix grants construction of classes; a call needs the exact "
+                 "name)" % (how, module, qualname), KIND_CALL, at, USE_CALL)
+        elif cat is None:
+            flag(module, qualname, "%s calls %s.%s, which is not allowed" % (how, module, qualname),
+                 KIND_CALL, at, USE_CALL)
+        return False
+
+    def use_construct(cls, name, how, at):
+        """``cls`` (the real global ``name``) is instantiated without its __init__."""
+        note_use(cls, USE_CONSTRUCT)
+        cat = cls.meta.category
+        if cat == _FREE or cat == _CONSTRUCT:
+            return True
+        module, qualname = name
+        if cat is None:
+            flag(module, qualname, "%s constructs %s.%s, which is not allowed" % (how, module, qualname),
+                 KIND_CALL, at, USE_CONSTRUCT)
+        return False
+
+    def charge(values, at):
+        """Pay for copying/normalising ``values`` (direct args and their items)."""
+        nonlocal budget
+        cost = len(values)
+        for value in values:
+            t = type(value)
+            if t is str or t is bytes or t is bytearray:
+                cost += len(value)
+            elif t is Node and value.items is not None and value.kind != GLOBAL:
+                cost += len(value.items)
+        budget -= cost
+        if budget < 0:
+            fail("the pickle reuses large values in too many calls (work budget of %d per input "
+                 "byte exceeded)" % _WORK_PER_BYTE, at)
+
+    def floor():
+        return marks[-1] if marks else 0
+
+    def need(count, at, name):
+        if len(stack) - (marks[-1] if marks else 0) < count:
+            fail("%s needs %d item%s on the stack (stack underflow)"
+                 % (name, count, "" if count == 1 else "s"), at)
+
+    def pop_mark(at, name):
+        if not marks:
+            fail("%s without a MARK on the stack" % name, at)
+        k = marks.pop()
+        items = stack[k:]
+        del stack[k:]
+        return items
+
+    def line(pos, name):
+        nl = find(b"\n", pos)
+        if nl < 0:
+            fail("%s argument has no terminating newline (truncated pickle)" % name, pos - 1)
+        return nl
+
+    def take(start, n, name, at):
+        """End of an ``n``-byte argument starting at ``start``, checked before slicing."""
+        stop = start + n
+        if stop > size:
+            fail("%s declares %d bytes but only %d remain (truncated pickle)"
+                 % (name, n, max(size - start, 0)), at)
+        return stop
+
+    def text_int(raw, at, name, base=10):
+        if len(raw) > max_digits + 3:
+            fail("%s argument has more than max_int_digits=%d digits" % (name, max_digits), at)
+        try:
+            return int(raw, base)
+        except ValueError:
+            fail("%s argument %r is not an integer" % (name, raw[:40]), at)
+
+    # --- globals -------------------------------------------------------------
+    def make_global(module, name, at, pushed=True, fix_imports=True):
+        if fix_imports and protocol < 3:
+            mapped = _NAME_MAPPING.get((module, name))
+            if mapped is not None:
+                module, name = mapped
+            elif module in _IMPORT_MAPPING:
+                module = _IMPORT_MAPPING[module]
+        key = (module, name)
+        node = gnodes.get(key)
+        if node is None:
+            category, reason = allowlist.classify(module, name, prefixes)
+            node = Node(GLOBAL, key)
+            entry = _FAMILY.get(key) if category == _FREE else None
+            node.meta = _GlobalMeta(category, False, entry[1] if entry is not None
+                                    and entry[1].use == families.CALL else None)
+            gnodes[key] = node
+            if reason is not None:
+                flag(module, name, reason, KIND_GLOBAL, at)
+        if pushed:
+            node.meta.uses += 1
+        return node
+
+    def pseudo_global(label, at):
+        node = Node(GLOBAL, ("<unresolved>", label))
+        node.meta = _GlobalMeta(None, pseudo=True)
+        return node
+
+    def gname(value):
+        """(module, qualname) of a real global node, else None."""
+        if type(value) is Node and value.kind == GLOBAL and not value.meta.pseudo:
+            return value.value
+        return None
+
+    def category(value):
+        if type(value) is Node and value.kind == GLOBAL:
+            return value.meta.category
+        return None
+
+    def callable_safe(value, how=None, at=None):
+        """May this value be called later by whoever holds it (partial func, factory)?
+
+        With ``how``, a real global is judged (and recorded) as called there.
+        """
+        if type(value) is Node:
+            if value.kind == GLOBAL:
+                name = gname(value)
+                if how is not None and name is not None and value.meta.category != _CHECKED:
+                    return use_call(value, name, how, at)
+                return value.meta.category == _FREE
+            if value.kind == OBJECT and gname(value.cls) == _PARTIAL:
                 return True
-            module, qualname = name
-            if cat == _CONSTRUCT:
-                flag(module, qualname, "%s calls %s.%s: the allow-list lets the pickle construct it, "
-                     "not call it (a name prefix grants construction of classes; a call needs the exact "
-                     "name)" % (how, module, qualname), KIND_CALL, at, USE_CALL)
-            elif cat is None:
-                flag(module, qualname, "%s calls %s.%s, which is not allowed" % (how, module, qualname),
-                     KIND_CALL, at, USE_CALL)
-            return False
+        return False
 
-        def use_construct(cls, name, how, at):
-            """``cls`` (the real global ``name``) is instantiated without its __init__."""
-            note_use(cls, USE_CONSTRUCT)
-            cat = cls.meta.category
-            if cat == _FREE or cat == _CONSTRUCT:
-                return True
-            module, qualname = name
-            if cat is None:
-                flag(module, qualname, "%s constructs %s.%s, which is not allowed" % (how, module, qualname),
-                     KIND_CALL, at, USE_CONSTRUCT)
-            return False
-
-        def charge(values, at):
-            """Pay for copying/normalising ``values`` (direct args and their items)."""
-            cost = len(values)
-            for value in values:
-                t = type(value)
-                if t is str or t is bytes or t is bytearray:
-                    cost += len(value)
-                elif t is Node and value.items is not None and value.kind != GLOBAL:
-                    cost += len(value.items)
-            budget[0] -= cost
-            if budget[0] < 0:
-                fail("the pickle reuses large values in too many calls (work budget of %d per input "
-                     "byte exceeded)" % _WORK_PER_BYTE, at)
-
-        def floor():
-            return marks[-1] if marks else 0
-
-        def need(count, at, name):
-            if len(stack) - (marks[-1] if marks else 0) < count:
-                fail("%s needs %d item%s on the stack (stack underflow)"
-                     % (name, count, "" if count == 1 else "s"), at)
-
-        def pop_mark(at, name):
-            if not marks:
-                fail("%s without a MARK on the stack" % name, at)
-            k = marks.pop()
-            items = stack[k:]
-            del stack[k:]
-            return items
-
-        def line(pos, name):
-            nl = find(b"\n", pos)
-            if nl < 0:
-                fail("%s argument has no terminating newline (truncated pickle)" % name, pos - 1)
-            return nl
-
-        def take(start, n, name, at):
-            """End of an ``n``-byte argument starting at ``start``, checked before slicing."""
-            stop = start + n
-            if stop > size:
-                fail("%s declares %d bytes but only %d remain (truncated pickle)"
-                     % (name, n, max(size - start, 0)), at)
-            return stop
-
-        def text_int(raw, at, name, base=10):
-            if len(raw) > max_digits + 3:
-                fail("%s argument has more than max_int_digits=%d digits" % (name, max_digits), at)
-            try:
-                return int(raw, base)
-            except ValueError:
-                fail("%s argument %r is not an integer" % (name, raw[:40]), at)
-
-        # --- globals -------------------------------------------------------------
-        def make_global(module, name, at, pushed=True, fix_imports=True):
-            if fix_imports and proto_box[0] < 3:
-                mapped = _NAME_MAPPING.get((module, name))
-                if mapped is not None:
-                    module, name = mapped
-                elif module in _IMPORT_MAPPING:
-                    module = _IMPORT_MAPPING[module]
-            key = (module, name)
-            node = gnodes.get(key)
-            if node is None:
-                category, reason = allowlist.classify(module, name, prefixes)
-                node = Node(GLOBAL, key)
-                entry = _FAMILY.get(key) if category == _FREE else None
-                node.meta = _GlobalMeta(category, False, entry[1] if entry is not None
-                                        and entry[1].use == families.CALL else None)
-                gnodes[key] = node
-                if reason is not None:
-                    flag(module, name, reason, KIND_GLOBAL, at)
-            if pushed:
-                node.meta.uses += 1
-            return node
-
-        def pseudo_global(label, at):
-            node = Node(GLOBAL, ("<unresolved>", label))
-            node.meta = _GlobalMeta(None, pseudo=True)
-            return node
-
-        def gname(value):
-            """(module, qualname) of a real global node, else None."""
-            if type(value) is Node and value.kind == GLOBAL and not value.meta.pseudo:
-                return value.value
+    # --- calls ---------------------------------------------------------------
+    def checked_call(func, name, items, at):
+        """Result of a CHECKED global's call, or None when the shape is wrong."""
+        module, qualname = name
+        n = len(items)
+        if name == ("builtins", "getattr"):
+            # getattr(<global>, "name") is how protocols 0-3 name a nested global: the
+            # result is the global owner.name, judged on its own (the owner is named too)
+            if n == 2 and gname(items[0]) and category(items[0]) != _CHECKED and type(items[1]) is str \
+                    and items[1].isidentifier():
+                owner = items[0].value
+                return make_global(owner[0], owner[1] + "." + items[1], at, fix_imports=False)
             return None
-
-        def category(value):
-            if type(value) is Node and value.kind == GLOBAL:
-                return value.meta.category
+        if name == ("builtins", "type"):
+            if n == 1 and (items[0] is None or gname(items[0]) is not None):
+                target = _TYPE_OF.get(None if items[0] is None else gname(items[0]))
+                if target is not None:
+                    return make_global(target[0], target[1], at, fix_imports=False)
             return None
-
-        def callable_safe(value, how=None, at=None):
-            """May this value be called later by whoever holds it (partial func, factory)?
-
-            With ``how``, a real global is judged (and recorded) as called there.
-            """
-            if type(value) is Node:
-                if value.kind == GLOBAL:
-                    name = gname(value)
-                    if how is not None and name is not None and value.meta.category != _CHECKED:
-                        return use_call(value, name, how, at)
-                    return value.meta.category == _FREE
-                if value.kind == OBJECT and gname(value.cls) == _PARTIAL:
-                    return True
-            return False
-
-        # --- calls ---------------------------------------------------------------
-        def checked_call(func, name, items, at):
-            """Result of a CHECKED global's call, or None when the shape is wrong."""
-            module, qualname = name
-            n = len(items)
-            if name == ("builtins", "getattr"):
-                # getattr(<global>, "name") is how protocols 0-3 name a nested global: the
-                # result is the global owner.name, judged on its own (the owner is named too)
-                if n == 2 and gname(items[0]) and category(items[0]) != _CHECKED and type(items[1]) is str \
-                        and items[1].isidentifier():
-                    owner = items[0].value
-                    return make_global(owner[0], owner[1] + "." + items[1], at, fix_imports=False)
-                return None
-            if name == ("builtins", "type"):
-                if n == 1 and (items[0] is None or gname(items[0]) is not None):
-                    target = _TYPE_OF.get(None if items[0] is None else gname(items[0]))
-                    if target is not None:
-                        return make_global(target[0], target[1], at, fix_imports=False)
-                return None
-            if name == ("_codecs", "encode"):
-                if 2 <= n <= 3 and type(items[0]) is str and _is_str_in(items[1], _SAFE_ENCODINGS) \
-                        and (n == 2 or _is_str_in(items[2], _SAFE_ERRORS)):
-                    return tree.call(func, items)
-                return None
-            if module == "copyreg":
-                # the class is constructed (cls.__new__, or base.__new__(cls) for _reconstructor);
-                # _reconstructor's base also runs base.__init__(obj, state): it must be FREE
-                cls = gname(items[0]) if n else None
-                if qualname == "_reconstructor":
-                    ok = n == 3 and cls is not None and category(items[1]) == _FREE
-                elif qualname == "__newobj__":
-                    ok = n >= 1 and cls is not None
-                else:  # __newobj_ex__
-                    ok = (n == 3 and cls is not None
-                          and type(items[1]) is Node and items[1].kind == TUPLE
-                          and type(items[2]) is Node and items[2].kind == DICT)
-                if not ok:
-                    return None
-                use_construct(items[0], cls, "%s.%s" % name, at)
+        if name == ("_codecs", "encode"):
+            if 2 <= n <= 3 and type(items[0]) is str and _is_str_in(items[1], _SAFE_ENCODINGS) \
+                    and (n == 2 or _is_str_in(items[2], _SAFE_ERRORS)):
                 return tree.call(func, items)
-            if name == _PARTIAL:
-                return tree.new_object(func, items) if n >= 1 and callable_safe(items[0], "functools.partial", at) \
-                    else None
-            if name == ("array", "_array_reconstructor"):
-                return tree.call(func, items) if n == 4 and gname(items[0]) == ("array", "array") else None
             return None
-
-        def free_call_rules(name, items, at):
-            module, qualname = name
-            for item in items:
-                if type(item) is Node and item.kind == OBJECT and gname(item.cls) == ("builtins", "range"):
-                    flag(module, qualname, "%s.%s is called on a range, which it may expand to any size "
-                         "(pickle never writes that)" % (module, qualname), KIND_CALL, at)
-            if module == "builtins" and qualname in ("bytes", "bytearray") and items:
-                first = items[0]
-                if type(first) in (int, bool):
-                    flag(module, qualname, "%s.%s(<int>) allocates that many bytes (pickle never writes that)"
-                         % (module, qualname), KIND_CALL, at)
-                elif type(first) is Node and first.kind not in (LIST, TUPLE, tree.BUFFER):
-                    flag(module, qualname, "%s.%s is called on %s, whose size the golden does not bound "
-                         "(pickle writes bytes or str there)" % (module, qualname, _describe(first)), KIND_CALL, at)
-            if name in _NUMBER_TEXT:
-                number_rules(name, items, at)
-            if name in _HASHING_CALLS:
-                hashed.append(items)
-            if module == "builtins" and qualname in ("str", "bytes", "bytearray") and len(items) >= 2:
-                if not (_is_str_in(items[1], _SAFE_ENCODINGS)
-                        and (len(items) == 2 or _is_str_in(items[2], _SAFE_ERRORS))):
-                    flag(module, qualname, "%s.%s called with encoding %s: only latin-1/utf-8/ascii "
-                         "codecs are accepted (a codec lookup imports modules)"
-                         % (module, qualname, _describe(items[1]) if type(items[1]) is not str
-                            else repr(items[1])), KIND_CALL, at)
-            if name == ("collections", "defaultdict") and items:
-                factory = items[0]
-                if factory is not None and not callable_safe(factory, "a collections.defaultdict factory", at) \
-                        and (gname(factory) is None or category(factory) == _CHECKED):
-                    flag(module, qualname, "collections.defaultdict default_factory is %s, "
-                         "not an allowed callable" % _describe(items[0]), KIND_CALL, at)
-
-        def number_rules(name, items, at):
-            """int/Fraction/Decimal from text or big ints: CPython's work there is super-linear.
-
-            ``Fraction("1e50000000")`` computes 10**50000000, ``int(<long text>)`` and the gcd
-            in ``Fraction(<int>, <int>)`` are quadratic in the digits, and ``int(<Decimal>)``
-            or ``Fraction(<Decimal>)`` expand the exponent.
-            """
-            module, qualname = name
-            label = "%s.%s" % name
-            for item in items[:2]:
-                t = type(item)
-                if t is str or t is bytes or t is bytearray:
-                    text = item.decode("latin-1") if t is not str else item
-                    digits = len(_DIGIT.findall(text)) if len(text) > max_digits and qualname != "Decimal" else 0
-                    if digits > max_digits:
-                        flag(module, qualname, "%s is called on a number of %d digits (more than max_int_digits=%d)"
-                             % (label, digits, max_digits), KIND_CALL, at)
-                    found = _EXPONENT.search(text) if qualname != "int" else None
-                    if found is not None and len(found.group(2)) > 0:
-                        exponent = found.group(2).lstrip("0")
-                        if len(exponent) > 12 or int(exponent or "0") > max_exponent:
-                            flag(module, qualname, "%s is called on %r, whose exponent exceeds "
-                                 "max_exponent=%d (CPython may compute 10 to that power)"
-                                 % (label, text[:40], max_exponent), KIND_CALL, at)
-                elif t is int:
-                    if item.bit_length() > max_digits * 10 // 3:
-                        flag(module, qualname, "%s is called on an int of %d bits (more than max_int_digits=%d "
-                             "digits)" % (label, item.bit_length(), max_digits), KIND_CALL, at)
-                elif t is Node and item.kind in (OBJECT, GLOBAL) and qualname != "Decimal":
-                    flag(module, qualname, "%s is called on %s (a Decimal's exponent is expanded there)"
-                         % (label, _describe(item)), KIND_CALL, at)
-
-        def family_call_rules(name, entry, items, kind, at):
-            """A curated reconstructor: classes where it constructs one, None where it needs it."""
-            module, qualname = name
-            for i, item in enumerate(items):
-                if i in entry.classes:
-                    cls = gname(item)
-                    if cls is None:
-                        flag(module, qualname, "%s.%s needs a class as argument %d, got %s"
-                             % (module, qualname, i + 1, _describe(item)), KIND_CALL, at, USE_CALL)
-                    else:
-                        use_construct(item, cls, "%s.%s" % name, at)
-                elif i in entry.types and type(item) is Node and item.kind == GLOBAL:
-                    if category(item) not in _MAY_CONSTRUCT:
-                        flag(module, qualname, "%s.%s is called with %s as argument %d, which is not an "
-                             "allowed class" % (module, qualname, _describe(item), i + 1), KIND_CALL, at, USE_CALL)
-                elif i in entry.nones:
-                    if item is not None:
-                        flag(module, qualname, "%s.%s argument %d must be None (another value is opened "
-                             "as a file), got %s" % (module, qualname, i + 1, _describe(item)),
-                             KIND_CALL, at, USE_CALL)
-                elif type(item) is Node and item.kind == GLOBAL:
-                    flag(module, qualname, "%s.%s is called with the global %s as argument %d; it takes "
-                         "data there" % (module, qualname, _describe(item), i + 1), KIND_CALL, at, USE_CALL)
-            for i in entry.nones:
-                if i >= len(items):
-                    flag(module, qualname, "%s.%s needs None as argument %d" % (module, qualname, i + 1),
-                         KIND_CALL, at, USE_CALL)
-
-        def do_call(func, args, at, kind):
-            name = gname(func)
-            calls.append(CallSite(kind, name, at))
-            if type(args) is Node and args.kind == TUPLE:
-                items = args.items
-                charge(items, at)
-            else:
-                items = None
-            if name is None:
-                if type(func) is Node and func.kind == GLOBAL:  # pseudo: already flagged
-                    return tree.new_object(func, items if items is not None else [args])
-                flag("", "", "%s calls %s, a callable computed at load time" % (kind, _describe(func)),
-                     KIND_CALL, at)
-                return tree.new_object(func, items if items is not None else [args])
-            cat = func.meta.category
-            if items is None:
-                if cat == _CHECKED:
-                    flag(name[0], name[1], "%s.%s called with arguments computed at load time (%s)"
-                         % (name[0], name[1], _describe(args)), KIND_CALL, at)
-                else:
-                    use_call(func, name, kind, at)
-                return tree.new_object(func, [args])
-            if cat == _CHECKED:
-                value = checked_call(func, name, items, at)
-                func.meta.uses -= 1  # consumed by this call, valid or not
-                if value is None:
-                    flag(name[0], name[1], "%s.%s called outside the shape pickle writes: %s"
-                         % (name[0], name[1], allowlist.DEFAULT_ALLOW[name].why), KIND_CALL, at)
-                    return tree.new_object(func, items)
-                return value
-            if use_call(func, name, kind, at):
-                entry = func.meta.family
-                if entry is not None:
-                    family_call_rules(name, entry, items, kind, at)
-                else:
-                    free_call_rules(name, items, at)
+        if module == "copyreg":
+            # the class is constructed (cls.__new__, or base.__new__(cls) for _reconstructor);
+            # _reconstructor's base also runs base.__init__(obj, state): it must be FREE
+            cls = gname(items[0]) if n else None
+            if qualname == "_reconstructor":
+                ok = n == 3 and cls is not None and category(items[1]) == _FREE
+            elif qualname == "__newobj__":
+                ok = n >= 1 and cls is not None
+            else:  # __newobj_ex__
+                ok = (n == 3 and cls is not None
+                      and type(items[1]) is Node and items[1].kind == TUPLE
+                      and type(items[2]) is Node and items[2].kind == DICT)
+            if not ok:
+                return None
+            use_construct(items[0], cls, "%s.%s" % name, at)
             return tree.call(func, items)
+        if name == _PARTIAL:
+            return tree.new_object(func, items) if n >= 1 and callable_safe(items[0], "functools.partial", at) \
+                else None
+        if name == ("array", "_array_reconstructor"):
+            return tree.call(func, items) if n == 4 and gname(items[0]) == ("array", "array") else None
+        return None
 
-        def check_class(cls, kind, at):
-            """NEWOBJ/NEWOBJ_EX construct ``cls``; INST/OBJ call it (``cls(*args)``)."""
-            name = gname(cls)
-            calls.append(CallSite(kind, name, at))
-            if name is None:
-                if not (type(cls) is Node and cls.kind == GLOBAL):
-                    flag("", "", "%s on %s, a class computed at load time" % (kind, _describe(cls)),
-                         KIND_CALL, at)
-            elif cls.meta.category == _CHECKED:
-                flag(name[0], name[1], "%s on %s.%s, which is allowed only as %s"
-                     % (kind, name[0], name[1], allowlist.DEFAULT_ALLOW[name].why), KIND_CALL, at)
-            elif kind == "INST" or kind == "OBJ":
-                use_call(cls, name, kind, at)
-            else:
-                use_construct(cls, name, kind, at)
+    def free_call_rules(name, items, at):
+        module, qualname = name
+        for item in items:
+            if type(item) is Node and item.kind == OBJECT and gname(item.cls) == ("builtins", "range"):
+                flag(module, qualname, "%s.%s is called on a range, which it may expand to any size "
+                     "(pickle never writes that)" % (module, qualname), KIND_CALL, at)
+        if module == "builtins" and qualname in ("bytes", "bytearray") and items:
+            first = items[0]
+            if type(first) in (int, bool):
+                flag(module, qualname, "%s.%s(<int>) allocates that many bytes (pickle never writes that)"
+                     % (module, qualname), KIND_CALL, at)
+            elif type(first) is Node and first.kind not in (LIST, TUPLE, tree.BUFFER):
+                flag(module, qualname, "%s.%s is called on %s, whose size the golden does not bound "
+                     "(pickle writes bytes or str there)" % (module, qualname, _describe(first)), KIND_CALL, at)
+        if name in _NUMBER_TEXT:
+            number_rules(name, items, at)
+        if name in _HASHING_CALLS:
+            hashed.append(items)
+        if module == "builtins" and qualname in ("str", "bytes", "bytearray") and len(items) >= 2:
+            if not (_is_str_in(items[1], _SAFE_ENCODINGS)
+                    and (len(items) == 2 or _is_str_in(items[2], _SAFE_ERRORS))):
+                flag(module, qualname, "%s.%s called with encoding %s: only latin-1/utf-8/ascii "
+                     "codecs are accepted (a codec lookup imports modules)"
+                     % (module, qualname, _describe(items[1]) if type(items[1]) is not str
+                        else repr(items[1])), KIND_CALL, at)
+        if name == ("collections", "defaultdict") and items:
+            factory = items[0]
+            if factory is not None and not callable_safe(factory, "a collections.defaultdict factory", at) \
+                    and (gname(factory) is None or category(factory) == _CHECKED):
+                flag(module, qualname, "collections.defaultdict default_factory is %s, "
+                     "not an allowed callable" % _describe(items[0]), KIND_CALL, at)
 
-        def do_build(inst, state, at):
-            """BUILD is judged like a call: what it changes, and on what.
+    def number_rules(name, items, at):
+        """int/Fraction/Decimal from text or big ints: CPython's work there is super-linear.
 
-            The loader sets every key of a dict state in the instance's ``__dict__``
-            and every key of a slots state with ``setattr``, and looks ``__setstate__``
-            up on the *instance* -- so a key naming a special attribute (of any key
-            type: a computed key can be a str subclass equal to ``"__setstate__"``)
-            plants a hook a second BUILD would call.  BUILD may change only an object
-            the stream itself constructed, once: never a global, an enum member or
-            what a function returned (a shared object the rest of the run sees).
-            """
-            if type(state) is Node and state.kind == TUPLE:
-                charge([state] + state.items, at)
-            else:
-                charge((state,), at)
-            target = None
-            if type(inst) is Node:
-                if inst.kind == OBJECT:
-                    target = gname(inst.cls)
-                elif inst.kind == GLOBAL:
-                    target = gname(inst)
-            calls.append(CallSite("BUILD", target, at))
-            if target is not None:
-                note_use(inst.cls if inst.kind == OBJECT else inst, USE_BUILD)
-            if type(inst) is Node and inst.kind == GLOBAL:
-                module, qualname = inst.value
-                flag(module, qualname, "BUILD on the global %s.%s changes a module-level object"
-                     % (module, qualname), KIND_BUILD, at, USE_BUILD)
-                return
-            if type(inst) is Node and inst.kind == OBJECT:
-                module, qualname = target if target else ("", "")
-                if target == _PARTIAL:
-                    s = state
-                    ok = (type(s) is Node and s.kind == TUPLE and len(s.items) == 4
-                          and callable_safe(s.items[0], "functools.partial (BUILD state)", at)
-                          and type(s.items[1]) is Node and s.items[1].kind == TUPLE
-                          and (s.items[2] is None or (type(s.items[2]) is Node and s.items[2].kind == DICT))
-                          and (s.items[3] is None or (type(s.items[3]) is Node and s.items[3].kind == DICT)))
-                    if not ok:
-                        flag("functools", "partial", "functools.partial state is not (allowed callable, "
-                             "args, kwargs, dict)", KIND_BUILD, at, USE_BUILD)
-                elif target in _SHARED_RESULTS:
-                    flag(module, qualname, "BUILD on what %s.%s returns changes a shared object (%s)"
-                         % (module, qualname, _SHARED_RESULTS[target]), KIND_BUILD, at, USE_BUILD)
-                key = id(inst)
-                if key in built:
-                    flag(module, qualname, "a second BUILD on one %s object (pickle writes one: a second "
-                         "one calls what the first planted)" % ("%s.%s" % target if target else "computed"),
-                         KIND_BUILD, at, USE_BUILD)
+        ``Fraction("1e50000000")`` computes 10**50000000, ``int(<long text>)`` and the gcd
+        in ``Fraction(<int>, <int>)`` are quadratic in the digits, and ``int(<Decimal>)``
+        or ``Fraction(<Decimal>)`` expand the exponent.
+        """
+        module, qualname = name
+        label = "%s.%s" % name
+        for item in items[:2]:
+            t = type(item)
+            if t is str or t is bytes or t is bytearray:
+                text = item.decode("latin-1") if t is not str else item
+                digits = len(_DIGIT.findall(text)) if len(text) > max_digits and qualname != "Decimal" else 0
+                if digits > max_digits:
+                    flag(module, qualname, "%s is called on a number of %d digits (more than max_int_digits=%d)"
+                         % (label, digits, max_digits), KIND_CALL, at)
+                found = _EXPONENT.search(text) if qualname != "int" else None
+                if found is not None and len(found.group(2)) > 0:
+                    exponent = found.group(2).lstrip("0")
+                    if len(exponent) > 12 or int(exponent or "0") > max_exponent:
+                        flag(module, qualname, "%s is called on %r, whose exponent exceeds "
+                             "max_exponent=%d (CPython may compute 10 to that power)"
+                             % (label, text[:40], max_exponent), KIND_CALL, at)
+            elif t is int:
+                if item.bit_length() > max_digits * 10 // 3:
+                    flag(module, qualname, "%s is called on an int of %d bits (more than max_int_digits=%d "
+                         "digits)" % (label, item.bit_length(), max_digits), KIND_CALL, at)
+            elif t is Node and item.kind in (OBJECT, GLOBAL) and qualname != "Decimal":
+                flag(module, qualname, "%s is called on %s (a Decimal's exponent is expanded there)"
+                     % (label, _describe(item)), KIND_CALL, at)
+
+    def family_call_rules(name, entry, items, kind, at):
+        """A curated reconstructor: classes where it constructs one, None where it needs it."""
+        module, qualname = name
+        for i, item in enumerate(items):
+            if i in entry.classes:
+                cls = gname(item)
+                if cls is None:
+                    flag(module, qualname, "%s.%s needs a class as argument %d, got %s"
+                         % (module, qualname, i + 1, _describe(item)), KIND_CALL, at, USE_CALL)
                 else:
-                    built[key] = inst  # kept alive: its id stays its own
-                for key in state_keys(state):
-                    if type(key) is str:
-                        if key[:2] == "__" and key[-2:] == "__":
-                            flag(module, qualname, "BUILD sets the special attribute %r" % key,
-                                 KIND_BUILD, at, USE_BUILD)
-                    elif type(key) is Node and key.kind not in (TUPLE, FROZENSET):
-                        flag(module, qualname, "BUILD state key is %s, not a str the pickle wrote (it "
-                             "could equal a special attribute's name)" % _describe(key), KIND_BUILD, at, USE_BUILD)
-                tree.build(inst, state)
-                return
-            if type(inst) is Node and inst.kind == tree.PID:
-                return  # the persistent object is already a finding
-            if state is None or (type(state) is Node and state.kind == DICT and not state.items):
-                return  # the loader does nothing with an empty state
-            fail("BUILD on %s, which has no state to set" % _describe(inst), at)
+                    use_construct(item, cls, "%s.%s" % name, at)
+            elif i in entry.types and type(item) is Node and item.kind == GLOBAL:
+                if category(item) not in _MAY_CONSTRUCT:
+                    flag(module, qualname, "%s.%s is called with %s as argument %d, which is not an "
+                         "allowed class" % (module, qualname, _describe(item), i + 1), KIND_CALL, at, USE_CALL)
+            elif i in entry.nones:
+                if item is not None:
+                    flag(module, qualname, "%s.%s argument %d must be None (another value is opened "
+                         "as a file), got %s" % (module, qualname, i + 1, _describe(item)),
+                         KIND_CALL, at, USE_CALL)
+            elif type(item) is Node and item.kind == GLOBAL:
+                flag(module, qualname, "%s.%s is called with the global %s as argument %d; it takes "
+                     "data there" % (module, qualname, _describe(item), i + 1), KIND_CALL, at, USE_CALL)
+        for i in entry.nones:
+            if i >= len(items):
+                flag(module, qualname, "%s.%s needs None as argument %d" % (module, qualname, i + 1),
+                     KIND_CALL, at, USE_CALL)
 
-        def state_keys(state):
-            """Every key the loader sets as an attribute: of a dict state, or a (dict, slots) pair."""
-            if type(state) is not Node:
-                return ()
-            if state.kind == DICT:
-                return [k for k, _ in state.items]
-            if state.kind == TUPLE and len(state.items) == 2:
-                keys = []
-                for part in state.items:
-                    if type(part) is Node and part.kind == DICT:
-                        keys.extend(k for k, _ in part.items)
-                return keys
+    def do_call(func, args, at, kind):
+        name = gname(func)
+        calls.append(CallSite(kind, name, at))
+        if type(args) is Node and args.kind == TUPLE:
+            items = args.items
+            charge(items, at)
+        else:
+            items = None
+        if name is None:
+            if type(func) is Node and func.kind == GLOBAL:  # pseudo: already flagged
+                return tree.new_object(func, items if items is not None else [args])
+            flag("", "", "%s calls %s, a callable computed at load time" % (kind, _describe(func)),
+                 KIND_CALL, at)
+            return tree.new_object(func, items if items is not None else [args])
+        cat = func.meta.category
+        if items is None:
+            if cat == _CHECKED:
+                flag(name[0], name[1], "%s.%s called with arguments computed at load time (%s)"
+                     % (name[0], name[1], _describe(args)), KIND_CALL, at)
+            else:
+                use_call(func, name, kind, at)
+            return tree.new_object(func, [args])
+        if cat == _CHECKED:
+            value = checked_call(func, name, items, at)
+            func.meta.uses -= 1  # consumed by this call, valid or not
+            if value is None:
+                flag(name[0], name[1], "%s.%s called outside the shape pickle writes: %s"
+                     % (name[0], name[1], allowlist.DEFAULT_ALLOW[name].why), KIND_CALL, at)
+                return tree.new_object(func, items)
+            return value
+        if use_call(func, name, kind, at):
+            entry = func.meta.family
+            if entry is not None:
+                family_call_rules(name, entry, items, kind, at)
+            else:
+                free_call_rules(name, items, at)
+        return tree.call(func, items)
+
+    def check_class(cls, kind, at):
+        """NEWOBJ/NEWOBJ_EX construct ``cls``; INST/OBJ call it (``cls(*args)``)."""
+        name = gname(cls)
+        calls.append(CallSite(kind, name, at))
+        if name is None:
+            if not (type(cls) is Node and cls.kind == GLOBAL):
+                flag("", "", "%s on %s, a class computed at load time" % (kind, _describe(cls)),
+                     KIND_CALL, at)
+        elif cls.meta.category == _CHECKED:
+            flag(name[0], name[1], "%s on %s.%s, which is allowed only as %s"
+                 % (kind, name[0], name[1], allowlist.DEFAULT_ALLOW[name].why), KIND_CALL, at)
+        elif kind == "INST" or kind == "OBJ":
+            use_call(cls, name, kind, at)
+        else:
+            use_construct(cls, name, kind, at)
+
+    def do_build(inst, state, at):
+        """BUILD is judged like a call: what it changes, and on what.
+
+        The loader sets every key of a dict state in the instance's ``__dict__``
+        and every key of a slots state with ``setattr``, and looks ``__setstate__``
+        up on the *instance* -- so a key naming a special attribute (of any key
+        type: a computed key can be a str subclass equal to ``"__setstate__"``)
+        plants a hook a second BUILD would call.  BUILD may change only an object
+        the stream itself constructed, once: never a global, an enum member or
+        what a function returned (a shared object the rest of the run sees).
+        """
+        if type(state) is Node and state.kind == TUPLE:
+            charge([state] + state.items, at)
+        else:
+            charge((state,), at)
+        target = None
+        if type(inst) is Node:
+            if inst.kind == OBJECT:
+                target = gname(inst.cls)
+            elif inst.kind == GLOBAL:
+                target = gname(inst)
+        calls.append(CallSite("BUILD", target, at))
+        if target is not None:
+            note_use(inst.cls if inst.kind == OBJECT else inst, USE_BUILD)
+        if type(inst) is Node and inst.kind == GLOBAL:
+            module, qualname = inst.value
+            flag(module, qualname, "BUILD on the global %s.%s changes a module-level object"
+                 % (module, qualname), KIND_BUILD, at, USE_BUILD)
+            return
+        if type(inst) is Node and inst.kind == OBJECT:
+            module, qualname = target if target else ("", "")
+            if target == _PARTIAL:
+                s = state
+                ok = (type(s) is Node and s.kind == TUPLE and len(s.items) == 4
+                      and callable_safe(s.items[0], "functools.partial (BUILD state)", at)
+                      and type(s.items[1]) is Node and s.items[1].kind == TUPLE
+                      and (s.items[2] is None or (type(s.items[2]) is Node and s.items[2].kind == DICT))
+                      and (s.items[3] is None or (type(s.items[3]) is Node and s.items[3].kind == DICT)))
+                if not ok:
+                    flag("functools", "partial", "functools.partial state is not (allowed callable, "
+                         "args, kwargs, dict)", KIND_BUILD, at, USE_BUILD)
+            elif target in _SHARED_RESULTS:
+                flag(module, qualname, "BUILD on what %s.%s returns changes a shared object (%s)"
+                     % (module, qualname, _SHARED_RESULTS[target]), KIND_BUILD, at, USE_BUILD)
+            key = id(inst)
+            if key in built:
+                flag(module, qualname, "a second BUILD on one %s object (pickle writes one: a second "
+                     "one calls what the first planted)" % ("%s.%s" % target if target else "computed"),
+                     KIND_BUILD, at, USE_BUILD)
+            else:
+                built[key] = inst  # kept alive: its id stays its own
+            for key in state_keys(state):
+                if type(key) is str:
+                    if key[:2] == "__" and key[-2:] == "__":
+                        flag(module, qualname, "BUILD sets the special attribute %r" % key,
+                             KIND_BUILD, at, USE_BUILD)
+                elif type(key) is Node and key.kind not in (TUPLE, FROZENSET):
+                    flag(module, qualname, "BUILD state key is %s, not a str the pickle wrote (it "
+                         "could equal a special attribute's name)" % _describe(key), KIND_BUILD, at, USE_BUILD)
+            tree.build(inst, state)
+            return
+        if type(inst) is Node and inst.kind == tree.PID:
+            return  # the persistent object is already a finding
+        if state is None or (type(state) is Node and state.kind == DICT and not state.items):
+            return  # the loader does nothing with an empty state
+        fail("BUILD on %s, which has no state to set" % _describe(inst), at)
+
+    def state_keys(state):
+        """Every key the loader sets as an attribute: of a dict state, or a (dict, slots) pair."""
+        if type(state) is not Node:
             return ()
+        if state.kind == DICT:
+            return [k for k, _ in state.items]
+        if state.kind == TUPLE and len(state.items) == 2:
+            keys = []
+            for part in state.items:
+                if type(part) is Node and part.kind == DICT:
+                    keys.extend(k for k, _ in part.items)
+            return keys
+        return ()
 
-        def mutate_global(target, name, at):
-            module, qualname = target.value
-            flag(module, qualname, "%s into the global %s.%s changes a module-level object"
-                 % (name, module, qualname), KIND_MUTATION, at)
+    def mutate_global(target, name, at):
+        module, qualname = target.value
+        flag(module, qualname, "%s into the global %s.%s changes a module-level object"
+             % (name, module, qualname), KIND_MUTATION, at)
 
-        def extend_into(target, values, at, name, container, attr, missing):
-            # APPENDS/SETITEMS and friends: extend the container node, or the
-            # list/dict items of an object node; into a global it is mutation.
-            if type(target) is Node:
-                kind = target.kind
-                if kind == container:
-                    target.items.extend(values)
-                    return
-                if kind == OBJECT:
-                    if getattr(target, attr) is None:
-                        setattr(target, attr, [])
-                    getattr(target, attr).extend(values)
-                    return
-                if kind == GLOBAL:
-                    mutate_global(target, name, at)
-                    return
-            fail("%s into %s, which has no %s" % (name, _describe(target), missing), at)
+    def extend_into(target, values, at, name, container, attr, missing):
+        # APPENDS/SETITEMS and friends: extend the container node, or the
+        # list/dict items of an object node; into a global it is mutation.
+        if type(target) is Node:
+            kind = target.kind
+            if kind == container:
+                target.items.extend(values)
+                return
+            if kind == OBJECT:
+                if getattr(target, attr) is None:
+                    setattr(target, attr, [])
+                getattr(target, attr).extend(values)
+                return
+            if kind == GLOBAL:
+                mutate_global(target, name, at)
+                return
+        fail("%s into %s, which has no %s" % (name, _describe(target), missing), at)
 
-        def add_items(target, items, at, name):
-            extend_into(target, items, at, name, LIST, "items", "append/extend")
+    def add_items(target, items, at, name):
+        extend_into(target, items, at, name, LIST, "items", "append/extend")
 
-        def set_items(target, pairs, at, name):
-            extend_into(target, pairs, at, name, DICT, "pairs", "item assignment")
+    def set_items(target, pairs, at, name):
+        extend_into(target, pairs, at, name, DICT, "pairs", "item assignment")
 
-        def pairs_of(items, at, name):
-            if len(items) % 2:
-                fail("odd number of items for %s" % name, at)
-            return list(zip(items[0::2], items[1::2]))
+    def pairs_of(items, at, name):
+        if len(items) % 2:
+            fail("odd number of items for %s" % name, at)
+        return list(zip(items[0::2], items[1::2]))
 
-        def note_push(value):
-            if type(value) is Node and value.meta is not None:
-                value.meta.uses += 1
+    def note_push(value):
+        if type(value) is Node and value.meta is not None:
+            value.meta.uses += 1
 
-        # --- handlers: each takes the position after the opcode byte, returns the next --
-        def h_mark(pos):
-            marks.append(len(stack))
-            if len(marks) > max_depth:
-                fail("MARK nesting deeper than max_depth=%d" % max_depth, pos - 1)
-            return pos
+    # --- handlers: each takes the position after the opcode byte, returns the next --
+    def h_mark(pos):
+        marks.append(len(stack))
+        if len(marks) > max_depth:
+            fail("MARK nesting deeper than max_depth=%d" % max_depth, pos - 1)
+        return pos
 
-        def h_stop(pos):
-            need(1, pos - 1, "STOP")
-            result.append(pop())
-            raise _Stop(pos)
+    def h_stop(pos):
+        need(1, pos - 1, "STOP")
+        result.append(pop())
+        raise _Stop(pos)
 
-        def h_pop(pos):
-            if len(stack) > floor():
-                pop()
-            elif marks:
-                marks.pop()
-            else:
-                fail("POP on an empty stack", pos - 1)
-            return pos
+    def h_pop(pos):
+        if len(stack) > floor():
+            pop()
+        elif marks:
+            marks.pop()
+        else:
+            fail("POP on an empty stack", pos - 1)
+        return pos
 
-        def h_pop_mark(pos):
-            pop_mark(pos - 1, "POP_MARK")
-            return pos
+    def h_pop_mark(pos):
+        pop_mark(pos - 1, "POP_MARK")
+        return pos
 
-        def h_dup(pos):
-            need(1, pos - 1, "DUP")
-            value = stack[-1]
-            note_push(value)
-            push(value)
-            return pos
+    def h_dup(pos):
+        need(1, pos - 1, "DUP")
+        value = stack[-1]
+        note_push(value)
+        push(value)
+        return pos
 
-        def h_float(pos):
-            nl = line(pos, "FLOAT")
-            raw = data[pos:nl]
-            if len(raw) > max_digits + 32:
-                fail("FLOAT argument is too long", pos - 1)
-            try:
-                push(float(raw))
-            except ValueError:
-                fail("FLOAT argument %r is not a float" % raw[:40], pos - 1)
-            return nl + 1
+    def h_float(pos):
+        nl = line(pos, "FLOAT")
+        raw = data[pos:nl]
+        if len(raw) > max_digits + 32:
+            fail("FLOAT argument is too long", pos - 1)
+        try:
+            push(float(raw))
+        except ValueError:
+            fail("FLOAT argument %r is not a float" % raw[:40], pos - 1)
+        return nl + 1
 
-        def h_int(pos):
-            nl = line(pos, "INT")
-            raw = data[pos:nl]
-            if raw == b"00":
-                push(False)
-            elif raw == b"01":
-                push(True)
-            else:
-                push(text_int(raw, pos - 1, "INT", 0))
-            return nl + 1
-
-        def h_long(pos):
-            nl = line(pos, "LONG")
-            raw = data[pos:nl]
-            if raw.endswith(b"L"):
-                raw = raw[:-1]
-            push(text_int(raw, pos - 1, "LONG", 0))
-            return nl + 1
-
-        def h_binint(pos):
-            push(_unpack_i4(data, pos)[0])
-            return pos + 4
-
-        def h_binint1(pos):
-            push(data[pos])
-            return pos + 1
-
-        def h_binint2(pos):
-            push(_unpack_u2(data, pos)[0])
-            return pos + 2
-
-        def h_long1(pos):
-            stop = pos + 1 + data[pos]
-            if stop > size:
-                take(pos + 1, data[pos], "LONG1", pos - 1)
-            push(int.from_bytes(data[pos + 1:stop], "little", signed=True))
-            return stop
-
-        def h_long4(pos):
-            n = _unpack_i4(data, pos)[0]
-            if n < 0:
-                fail("LONG4 has a negative byte count", pos - 1)
-            stop = take(pos + 4, n, "LONG4", pos - 1)
-            push(int.from_bytes(data[pos + 4:stop], "little", signed=True))
-            return stop
-
-        def h_binfloat(pos):
-            push(_unpack_f8(data, pos)[0])
-            return pos + 8
-
-        def h_none(pos):
-            push(None)
-            return pos
-
-        def h_newtrue(pos):
-            push(True)
-            return pos
-
-        def h_newfalse(pos):
+    def h_int(pos):
+        nl = line(pos, "INT")
+        raw = data[pos:nl]
+        if raw == b"00":
             push(False)
-            return pos
+        elif raw == b"01":
+            push(True)
+        else:
+            push(text_int(raw, pos - 1, "INT", 0))
+        return nl + 1
 
-        def py2_str(raw):
-            # the default loader decodes protocol 0-2 str with encoding="ASCII"
-            try:
-                return raw.decode("ascii")
-            except UnicodeDecodeError:
-                return raw
+    def h_long(pos):
+        nl = line(pos, "LONG")
+        raw = data[pos:nl]
+        if raw.endswith(b"L"):
+            raw = raw[:-1]
+        push(text_int(raw, pos - 1, "LONG", 0))
+        return nl + 1
 
-        def h_string(pos):
-            nl = line(pos, "STRING")
-            raw = data[pos:nl]
-            if len(raw) < 2 or raw[0] != raw[-1] or raw[0] not in b"'\"":
-                fail("the STRING opcode argument must be quoted", pos - 1)
-            try:
-                value = codecs.escape_decode(raw[1:-1])[0]
-            except ValueError as exc:
-                fail("STRING argument has a bad escape: %s" % exc, pos - 1)
-            push(py2_str(value))
-            return nl + 1
+    def h_binint(pos):
+        push(_unpack_i4(data, pos)[0])
+        return pos + 4
 
-        def h_binstring(pos):
-            n = _unpack_i4(data, pos)[0]
-            if n < 0:
-                fail("BINSTRING has a negative length", pos - 1)
-            stop = take(pos + 4, n, "BINSTRING", pos - 1)
-            push(py2_str(data[pos + 4:stop]))
-            return stop
+    def h_binint1(pos):
+        push(data[pos])
+        return pos + 1
 
-        def h_short_binstring(pos):
-            stop = take(pos + 1, data[pos], "SHORT_BINSTRING", pos - 1)
-            push(py2_str(data[pos + 1:stop]))
-            return stop
+    def h_binint2(pos):
+        push(_unpack_u2(data, pos)[0])
+        return pos + 2
 
-        def utf8(start, stop, at, name):
-            try:
-                return data[start:stop].decode("utf-8", "surrogatepass")
-            except UnicodeDecodeError as exc:
-                fail("%s is not valid UTF-8: %s" % (name, exc.reason), at)
+    def h_long1(pos):
+        stop = pos + 1 + data[pos]
+        if stop > size:
+            take(pos + 1, data[pos], "LONG1", pos - 1)
+        push(int.from_bytes(data[pos + 1:stop], "little", signed=True))
+        return stop
 
-        def h_unicode(pos):
-            nl = line(pos, "UNICODE")
-            try:
-                push(data[pos:nl].decode("raw-unicode-escape"))
-            except UnicodeDecodeError as exc:
-                fail("UNICODE argument is not raw-unicode-escape: %s" % exc.reason, pos - 1)
-            return nl + 1
+    def h_long4(pos):
+        n = _unpack_i4(data, pos)[0]
+        if n < 0:
+            fail("LONG4 has a negative byte count", pos - 1)
+        stop = take(pos + 4, n, "LONG4", pos - 1)
+        push(int.from_bytes(data[pos + 4:stop], "little", signed=True))
+        return stop
 
-        def h_short_binunicode(pos):
-            stop = pos + 1 + data[pos]
-            if stop > size:
-                take(pos + 1, data[pos], "SHORT_BINUNICODE", pos - 1)
-            try:
-                push(data[pos + 1:stop].decode("utf-8", "surrogatepass"))
-            except UnicodeDecodeError:
-                utf8(pos + 1, stop, pos - 1, "SHORT_BINUNICODE")
-            return stop
+    def h_binfloat(pos):
+        push(_unpack_f8(data, pos)[0])
+        return pos + 8
 
-        def h_binunicode(pos):
-            n = _unpack_u4(data, pos)[0]
-            stop = pos + 4 + n
-            if stop > size:
-                take(pos + 4, n, "BINUNICODE", pos - 1)
-            try:
-                push(data[pos + 4:stop].decode("utf-8", "surrogatepass"))
-            except UnicodeDecodeError:
-                utf8(pos + 4, stop, pos - 1, "BINUNICODE")
-            return stop
+    def h_none(pos):
+        push(None)
+        return pos
 
-        def h_binunicode8(pos):
-            stop = take(pos + 8, _unpack_u8(data, pos)[0], "BINUNICODE8", pos - 1)
-            push(utf8(pos + 8, stop, pos - 1, "BINUNICODE8"))
-            return stop
+    def h_newtrue(pos):
+        push(True)
+        return pos
 
-        def h_short_binbytes(pos):
-            stop = pos + 1 + data[pos]
-            if stop > size:
-                take(pos + 1, data[pos], "SHORT_BINBYTES", pos - 1)
-            push(data[pos + 1:stop])
-            return stop
+    def h_newfalse(pos):
+        push(False)
+        return pos
 
-        def h_binbytes(pos):
-            stop = take(pos + 4, _unpack_u4(data, pos)[0], "BINBYTES", pos - 1)
-            push(data[pos + 4:stop])
-            return stop
+    def py2_str(raw):
+        # the default loader decodes protocol 0-2 str with encoding="ASCII"
+        try:
+            return raw.decode("ascii")
+        except UnicodeDecodeError:
+            return raw
 
-        def h_binbytes8(pos):
-            stop = take(pos + 8, _unpack_u8(data, pos)[0], "BINBYTES8", pos - 1)
-            push(data[pos + 8:stop])
-            return stop
+    def h_string(pos):
+        nl = line(pos, "STRING")
+        raw = data[pos:nl]
+        if len(raw) < 2 or raw[0] != raw[-1] or raw[0] not in b"'\"":
+            fail("the STRING opcode argument must be quoted", pos - 1)
+        try:
+            value = codecs.escape_decode(raw[1:-1])[0]
+        except ValueError as exc:
+            fail("STRING argument has a bad escape: %s" % exc, pos - 1)
+        push(py2_str(value))
+        return nl + 1
 
-        def h_bytearray8(pos):
-            stop = take(pos + 8, _unpack_u8(data, pos)[0], "BYTEARRAY8", pos - 1)
-            push(bytearray(data[pos + 8:stop]))
-            return stop
+    def h_binstring(pos):
+        n = _unpack_i4(data, pos)[0]
+        if n < 0:
+            fail("BINSTRING has a negative length", pos - 1)
+        stop = take(pos + 4, n, "BINSTRING", pos - 1)
+        push(py2_str(data[pos + 4:stop]))
+        return stop
 
-        def h_next_buffer(pos):
-            node = Node(tree.BUFFER, (nbuffers[0], False))
-            nbuffers[0] += 1
-            push(node)
-            return pos
+    def h_short_binstring(pos):
+        stop = take(pos + 1, data[pos], "SHORT_BINSTRING", pos - 1)
+        push(py2_str(data[pos + 1:stop]))
+        return stop
 
-        def h_readonly_buffer(pos):
-            need(1, pos - 1, "READONLY_BUFFER")
-            top = stack[-1]
-            if type(top) is Node and top.kind == tree.BUFFER:
-                top.value = (top.value[0], True)
-            return pos
+    def utf8(start, stop, at, name):
+        try:
+            return data[start:stop].decode("utf-8", "surrogatepass")
+        except UnicodeDecodeError as exc:
+            fail("%s is not valid UTF-8: %s" % (name, exc.reason), at)
 
-        # containers
-        def h_empty_list(pos):
-            push(Node(LIST, items=[]))
-            return pos
+    def h_unicode(pos):
+        nl = line(pos, "UNICODE")
+        try:
+            push(data[pos:nl].decode("raw-unicode-escape"))
+        except UnicodeDecodeError as exc:
+            fail("UNICODE argument is not raw-unicode-escape: %s" % exc.reason, pos - 1)
+        return nl + 1
 
-        def h_empty_tuple(pos):
-            push(Node(TUPLE, items=[]))
-            return pos
+    def h_short_binunicode(pos):
+        stop = pos + 1 + data[pos]
+        if stop > size:
+            take(pos + 1, data[pos], "SHORT_BINUNICODE", pos - 1)
+        try:
+            push(data[pos + 1:stop].decode("utf-8", "surrogatepass"))
+        except UnicodeDecodeError:
+            utf8(pos + 1, stop, pos - 1, "SHORT_BINUNICODE")
+        return stop
 
-        def h_empty_dict(pos):
-            push(Node(DICT, items=[]))
-            return pos
+    def h_binunicode(pos):
+        n = _unpack_u4(data, pos)[0]
+        stop = pos + 4 + n
+        if stop > size:
+            take(pos + 4, n, "BINUNICODE", pos - 1)
+        try:
+            push(data[pos + 4:stop].decode("utf-8", "surrogatepass"))
+        except UnicodeDecodeError:
+            utf8(pos + 4, stop, pos - 1, "BINUNICODE")
+        return stop
 
-        def h_empty_set(pos):
-            push(Node(SET, items=[]))
-            return pos
+    def h_binunicode8(pos):
+        stop = take(pos + 8, _unpack_u8(data, pos)[0], "BINUNICODE8", pos - 1)
+        push(utf8(pos + 8, stop, pos - 1, "BINUNICODE8"))
+        return stop
 
-        def h_list(pos):
-            push(Node(LIST, items=pop_mark(pos - 1, "LIST")))
-            return pos
+    def h_short_binbytes(pos):
+        stop = pos + 1 + data[pos]
+        if stop > size:
+            take(pos + 1, data[pos], "SHORT_BINBYTES", pos - 1)
+        push(data[pos + 1:stop])
+        return stop
 
-        def h_tuple(pos):
-            push(Node(TUPLE, items=pop_mark(pos - 1, "TUPLE")))
-            return pos
+    def h_binbytes(pos):
+        stop = take(pos + 4, _unpack_u4(data, pos)[0], "BINBYTES", pos - 1)
+        push(data[pos + 4:stop])
+        return stop
 
-        def h_tuple1(pos):
-            need(1, pos - 1, "TUPLE1")
-            stack[-1] = Node(TUPLE, items=[stack[-1]])
-            return pos
+    def h_binbytes8(pos):
+        stop = take(pos + 8, _unpack_u8(data, pos)[0], "BINBYTES8", pos - 1)
+        push(data[pos + 8:stop])
+        return stop
 
-        def h_tuple2(pos):
-            need(2, pos - 1, "TUPLE2")
-            items = stack[-2:]
-            del stack[-2:]
-            push(Node(TUPLE, items=items))
-            return pos
+    def h_bytearray8(pos):
+        stop = take(pos + 8, _unpack_u8(data, pos)[0], "BYTEARRAY8", pos - 1)
+        push(bytearray(data[pos + 8:stop]))
+        return stop
 
-        def h_tuple3(pos):
-            need(3, pos - 1, "TUPLE3")
-            items = stack[-3:]
-            del stack[-3:]
-            push(Node(TUPLE, items=items))
-            return pos
+    def h_next_buffer(pos):
+        nonlocal nbuffers
+        node = Node(tree.BUFFER, (nbuffers, False))
+        nbuffers += 1
+        push(node)
+        return pos
 
-        def h_dict(pos):
-            items = pop_mark(pos - 1, "DICT")
-            node = Node(DICT, items=pairs_of(items, pos - 1, "DICT"))
-            hashed.append(node)
-            push(node)
-            return pos
+    def h_readonly_buffer(pos):
+        need(1, pos - 1, "READONLY_BUFFER")
+        top = stack[-1]
+        if type(top) is Node and top.kind == tree.BUFFER:
+            top.value = (top.value[0], True)
+        return pos
 
-        def h_frozenset(pos):
-            node = Node(FROZENSET, items=pop_mark(pos - 1, "FROZENSET"))
-            hashed.append(node)
-            push(node)
-            return pos
+    # containers
+    def h_empty_list(pos):
+        push(Node(LIST, items=[]))
+        return pos
 
-        def h_append(pos):
-            need(2, pos - 1, "APPEND")
-            value = pop()
-            add_items(stack[-1], [value], pos - 1, "APPEND")
-            return pos
+    def h_empty_tuple(pos):
+        push(Node(TUPLE, items=[]))
+        return pos
 
-        def h_appends(pos):
-            items = pop_mark(pos - 1, "APPENDS")
-            need(1, pos - 1, "APPENDS")
-            add_items(stack[-1], items, pos - 1, "APPENDS")
-            return pos
+    def h_empty_dict(pos):
+        push(Node(DICT, items=[]))
+        return pos
 
-        def h_setitem(pos):
-            need(3, pos - 1, "SETITEM")
-            value = pop()
-            key = pop()
-            hashed.append(stack[-1])
-            set_items(stack[-1], [(key, value)], pos - 1, "SETITEM")
-            return pos
+    def h_empty_set(pos):
+        push(Node(SET, items=[]))
+        return pos
 
-        def h_setitems(pos):
-            items = pop_mark(pos - 1, "SETITEMS")
-            need(1, pos - 1, "SETITEMS")
-            pairs = pairs_of(items, pos - 1, "SETITEMS")
-            target = stack[-1]
-            hashed.append(target)
-            if type(target) is Node and target.kind == DICT:
-                target.items.extend(pairs)  # the usual case, as set_items does it
-            else:
-                set_items(target, pairs, pos - 1, "SETITEMS")
-            return pos
+    def h_list(pos):
+        push(Node(LIST, items=pop_mark(pos - 1, "LIST")))
+        return pos
 
-        def h_additems(pos):
-            items = pop_mark(pos - 1, "ADDITEMS")
-            need(1, pos - 1, "ADDITEMS")
-            target = stack[-1]
-            hashed.append(target)
-            if type(target) is Node and target.kind == SET:
-                target.items.extend(items)
-            elif type(target) is Node and target.kind in (OBJECT, GLOBAL):
-                add_items(target, items, pos - 1, "ADDITEMS")
-            else:
-                fail("ADDITEMS into %s, which has no add" % _describe(target), pos - 1)
-            return pos
+    def h_tuple(pos):
+        push(Node(TUPLE, items=pop_mark(pos - 1, "TUPLE")))
+        return pos
 
-        # memo
-        def memo_put(index, at):
-            if len(stack) <= (marks[-1] if marks else 0):
-                fail("memo store with an empty stack (stack underflow)", at)
-            memo[index] = stack[-1]
-            if len(memo) > max_memo:
-                fail("memo grew past max_memo=%d entries" % max_memo, at)
+    def h_tuple1(pos):
+        need(1, pos - 1, "TUPLE1")
+        stack[-1] = Node(TUPLE, items=[stack[-1]])
+        return pos
 
-        def h_memoize(pos):
-            n = len(memo)
-            if len(stack) <= (marks[-1] if marks else 0):
-                fail("memo store with an empty stack (stack underflow)", pos - 1)
-            if n >= max_memo:
-                fail("memo grew past max_memo=%d entries" % max_memo, pos - 1)
-            memo[n] = stack[-1]
-            return pos
+    def h_tuple2(pos):
+        need(2, pos - 1, "TUPLE2")
+        items = stack[-2:]
+        del stack[-2:]
+        push(Node(TUPLE, items=items))
+        return pos
 
-        def memo_get(index, at):
-            value = memo.get(index, _MISSING)
-            if value is _MISSING:
-                fail("memo key %d not found" % index, at)
-            note_push(value)
+    def h_tuple3(pos):
+        need(3, pos - 1, "TUPLE3")
+        items = stack[-3:]
+        del stack[-3:]
+        push(Node(TUPLE, items=items))
+        return pos
+
+    def h_dict(pos):
+        items = pop_mark(pos - 1, "DICT")
+        node = Node(DICT, items=pairs_of(items, pos - 1, "DICT"))
+        hashed.append(node)
+        push(node)
+        return pos
+
+    def h_frozenset(pos):
+        node = Node(FROZENSET, items=pop_mark(pos - 1, "FROZENSET"))
+        hashed.append(node)
+        push(node)
+        return pos
+
+    def h_append(pos):
+        need(2, pos - 1, "APPEND")
+        value = pop()
+        add_items(stack[-1], [value], pos - 1, "APPEND")
+        return pos
+
+    def h_appends(pos):
+        items = pop_mark(pos - 1, "APPENDS")
+        need(1, pos - 1, "APPENDS")
+        add_items(stack[-1], items, pos - 1, "APPENDS")
+        return pos
+
+    def h_setitem(pos):
+        need(3, pos - 1, "SETITEM")
+        value = pop()
+        key = pop()
+        hashed.append(stack[-1])
+        set_items(stack[-1], [(key, value)], pos - 1, "SETITEM")
+        return pos
+
+    def h_setitems(pos):
+        items = pop_mark(pos - 1, "SETITEMS")
+        need(1, pos - 1, "SETITEMS")
+        pairs = pairs_of(items, pos - 1, "SETITEMS")
+        target = stack[-1]
+        hashed.append(target)
+        if type(target) is Node and target.kind == DICT:
+            target.items.extend(pairs)  # the usual case, as set_items does it
+        else:
+            set_items(target, pairs, pos - 1, "SETITEMS")
+        return pos
+
+    def h_additems(pos):
+        items = pop_mark(pos - 1, "ADDITEMS")
+        need(1, pos - 1, "ADDITEMS")
+        target = stack[-1]
+        hashed.append(target)
+        if type(target) is Node and target.kind == SET:
+            target.items.extend(items)
+        elif type(target) is Node and target.kind in (OBJECT, GLOBAL):
+            add_items(target, items, pos - 1, "ADDITEMS")
+        else:
+            fail("ADDITEMS into %s, which has no add" % _describe(target), pos - 1)
+        return pos
+
+    # memo
+    def memo_put(index, at):
+        if len(stack) <= (marks[-1] if marks else 0):
+            fail("memo store with an empty stack (stack underflow)", at)
+        memo[index] = stack[-1]
+        if len(memo) > max_memo:
+            fail("memo grew past max_memo=%d entries" % max_memo, at)
+
+    def h_memoize(pos):
+        n = len(memo)
+        if len(stack) <= (marks[-1] if marks else 0):
+            fail("memo store with an empty stack (stack underflow)", pos - 1)
+        if n >= max_memo:
+            fail("memo grew past max_memo=%d entries" % max_memo, pos - 1)
+        memo[n] = stack[-1]
+        return pos
+
+    def memo_get(index, at):
+        value = memo.get(index, _MISSING)
+        if value is _MISSING:
+            fail("memo key %d not found" % index, at)
+        note_push(value)
+        push(value)
+
+    def h_put(pos):
+        nl = line(pos, "PUT")
+        index = text_int(data[pos:nl], pos - 1, "PUT")
+        if index < 0:
+            fail("negative PUT argument", pos - 1)
+        memo_put(index, pos - 1)
+        return nl + 1
+
+    def h_binput(pos):
+        if len(stack) <= (marks[-1] if marks else 0) or len(memo) >= max_memo:
+            memo_put(data[pos], pos - 1)  # raises the right error
+        memo[data[pos]] = stack[-1]
+        return pos + 1
+
+    def h_long_binput(pos):
+        memo_put(_unpack_u4(data, pos)[0], pos - 1)
+        return pos + 4
+
+    def h_get(pos):
+        nl = line(pos, "GET")
+        memo_get(text_int(data[pos:nl], pos - 1, "GET"), pos - 1)
+        return nl + 1
+
+    def h_binget(pos):
+        value = memo.get(data[pos], _MISSING)
+        if value is _MISSING or type(value) is Node:
+            memo_get(data[pos], pos - 1)
+        else:
             push(value)
+        return pos + 1
 
-        def h_put(pos):
-            nl = line(pos, "PUT")
-            index = text_int(data[pos:nl], pos - 1, "PUT")
-            if index < 0:
-                fail("negative PUT argument", pos - 1)
-            memo_put(index, pos - 1)
-            return nl + 1
+    def h_long_binget(pos):
+        memo_get(_unpack_u4(data, pos)[0], pos - 1)
+        return pos + 4
 
-        def h_binput(pos):
-            if len(stack) <= (marks[-1] if marks else 0) or len(memo) >= max_memo:
-                memo_put(data[pos], pos - 1)  # raises the right error
-            memo[data[pos]] = stack[-1]
-            return pos + 1
+    # globals and calls
+    def two_lines(pos, name, encoding):
+        nl1 = line(pos, name)
+        nl2 = line(nl1 + 1, name)
+        try:
+            return data[pos:nl1].decode(encoding), data[nl1 + 1:nl2].decode(encoding), nl2 + 1
+        except UnicodeDecodeError:
+            fail("%s names are not %s" % (name, encoding), pos - 1)
 
-        def h_long_binput(pos):
-            memo_put(_unpack_u4(data, pos)[0], pos - 1)
-            return pos + 4
+    def h_global(pos):
+        module, name, nxt = two_lines(pos, "GLOBAL", "utf-8")
+        push(make_global(module, name, pos - 1))
+        return nxt
 
-        def h_get(pos):
-            nl = line(pos, "GET")
-            memo_get(text_int(data[pos:nl], pos - 1, "GET"), pos - 1)
-            return nl + 1
-
-        def h_binget(pos):
-            value = memo.get(data[pos], _MISSING)
-            if value is _MISSING or type(value) is Node:
-                memo_get(data[pos], pos - 1)
-            else:
-                push(value)
-            return pos + 1
-
-        def h_long_binget(pos):
-            memo_get(_unpack_u4(data, pos)[0], pos - 1)
-            return pos + 4
-
-        # globals and calls
-        def two_lines(pos, name, encoding):
-            nl1 = line(pos, name)
-            nl2 = line(nl1 + 1, name)
-            try:
-                return data[pos:nl1].decode(encoding), data[nl1 + 1:nl2].decode(encoding), nl2 + 1
-            except UnicodeDecodeError:
-                fail("%s names are not %s" % (name, encoding), pos - 1)
-
-        def h_global(pos):
-            module, name, nxt = two_lines(pos, "GLOBAL", "utf-8")
+    def h_stack_global(pos):
+        need(2, pos - 1, "STACK_GLOBAL")
+        name = pop()
+        module = pop()
+        if type(module) is str and type(name) is str:
             push(make_global(module, name, pos - 1))
-            return nxt
-
-        def h_stack_global(pos):
-            need(2, pos - 1, "STACK_GLOBAL")
-            name = pop()
-            module = pop()
-            if type(module) is str and type(name) is str:
-                push(make_global(module, name, pos - 1))
-                return pos
-            computed = [x for x in (module, name) if type(x) is Node]
-            if not computed:
-                fail("STACK_GLOBAL requires str operands, got %s and %s"
-                     % (tree.kind_of(module), tree.kind_of(name)), pos - 1)
-            described = " and ".join(_describe(x) for x in computed)
-            flag("", "", "STACK_GLOBAL names a global computed at load time from %s" % described,
-                 KIND_COMPUTED_GLOBAL, pos - 1)
-            push(pseudo_global("computed", pos - 1))
             return pos
+        computed = [x for x in (module, name) if type(x) is Node]
+        if not computed:
+            fail("STACK_GLOBAL requires str operands, got %s and %s"
+                 % (tree.kind_of(module), tree.kind_of(name)), pos - 1)
+        described = " and ".join(_describe(x) for x in computed)
+        flag("", "", "STACK_GLOBAL names a global computed at load time from %s" % described,
+             KIND_COMPUTED_GLOBAL, pos - 1)
+        push(pseudo_global("computed", pos - 1))
+        return pos
 
-        def h_ext(code, at):
-            if code <= 0:
-                fail("EXT specifies code <= 0", at)
-            key = copyreg._inverted_registry.get(code)
-            if key is None:
-                flag("", "", "EXT code %d is not in copyreg's extension registry" % code, KIND_EXTENSION, at)
-                push(pseudo_global("EXT %d" % code, at))
-            else:
-                push(make_global(key[0], key[1], at))
+    def h_ext(code, at):
+        if code <= 0:
+            fail("EXT specifies code <= 0", at)
+        key = copyreg._inverted_registry.get(code)
+        if key is None:
+            flag("", "", "EXT code %d is not in copyreg's extension registry" % code, KIND_EXTENSION, at)
+            push(pseudo_global("EXT %d" % code, at))
+        else:
+            push(make_global(key[0], key[1], at))
 
-        def h_ext1(pos):
-            h_ext(data[pos], pos - 1)
-            return pos + 1
+    def h_ext1(pos):
+        h_ext(data[pos], pos - 1)
+        return pos + 1
 
-        def h_ext2(pos):
-            h_ext(_unpack_u2(data, pos)[0], pos - 1)
-            return pos + 2
+    def h_ext2(pos):
+        h_ext(_unpack_u2(data, pos)[0], pos - 1)
+        return pos + 2
 
-        def h_ext4(pos):
-            h_ext(_unpack_i4(data, pos)[0], pos - 1)
-            return pos + 4
+    def h_ext4(pos):
+        h_ext(_unpack_i4(data, pos)[0], pos - 1)
+        return pos + 4
 
-        def h_reduce(pos):
-            need(2, pos - 1, "REDUCE")
-            args = pop()
-            stack[-1] = do_call(stack[-1], args, pos - 1, "REDUCE")
-            return pos
+    def h_reduce(pos):
+        need(2, pos - 1, "REDUCE")
+        args = pop()
+        stack[-1] = do_call(stack[-1], args, pos - 1, "REDUCE")
+        return pos
 
-        def h_newobj(pos):
-            if len(stack) - (marks[-1] if marks else 0) < 2:
-                need(2, pos - 1, "NEWOBJ")
-            args = pop()
-            cls = pop()
-            check_class(cls, "NEWOBJ", pos - 1)
-            if type(args) is Node and args.kind == TUPLE:
-                charge(args.items, pos - 1)
-                push(tree.new_object(cls, args.items))
-            else:
-                flag("", "", "NEWOBJ arguments are %s, not a tuple built by the pickle" % _describe(args),
-                     KIND_CALL, pos - 1)
-                push(tree.new_object(cls, [args]))
-            return pos
+    def h_newobj(pos):
+        if len(stack) - (marks[-1] if marks else 0) < 2:
+            need(2, pos - 1, "NEWOBJ")
+        args = pop()
+        cls = pop()
+        check_class(cls, "NEWOBJ", pos - 1)
+        if type(args) is Node and args.kind == TUPLE:
+            charge(args.items, pos - 1)
+            push(tree.new_object(cls, args.items))
+        else:
+            flag("", "", "NEWOBJ arguments are %s, not a tuple built by the pickle" % _describe(args),
+                 KIND_CALL, pos - 1)
+            push(tree.new_object(cls, [args]))
+        return pos
 
-        def h_newobj_ex(pos):
-            need(3, pos - 1, "NEWOBJ_EX")
-            kwargs = pop()
-            args = pop()
-            cls = pop()
-            check_class(cls, "NEWOBJ_EX", pos - 1)
-            if type(args) is Node and args.kind == TUPLE and type(kwargs) is Node and kwargs.kind == DICT:
-                charge(args.items + [kwargs], pos - 1)
-                push(tree.new_object(cls, args.items, kwargs.items))
-            else:
-                flag("", "", "NEWOBJ_EX arguments are %s and %s, not a tuple and a dict built by the pickle"
-                     % (_describe(args), _describe(kwargs)), KIND_CALL, pos - 1)
-                push(tree.new_object(cls, [args, kwargs]))
-            return pos
+    def h_newobj_ex(pos):
+        need(3, pos - 1, "NEWOBJ_EX")
+        kwargs = pop()
+        args = pop()
+        cls = pop()
+        check_class(cls, "NEWOBJ_EX", pos - 1)
+        if type(args) is Node and args.kind == TUPLE and type(kwargs) is Node and kwargs.kind == DICT:
+            charge(args.items + [kwargs], pos - 1)
+            push(tree.new_object(cls, args.items, kwargs.items))
+        else:
+            flag("", "", "NEWOBJ_EX arguments are %s and %s, not a tuple and a dict built by the pickle"
+                 % (_describe(args), _describe(kwargs)), KIND_CALL, pos - 1)
+            push(tree.new_object(cls, [args, kwargs]))
+        return pos
 
-        def h_inst(pos):
-            module, name, nxt = two_lines(pos, "INST", "ascii")
-            args = pop_mark(pos - 1, "INST")
-            cls = make_global(module, name, pos - 1, pushed=False)
-            check_class(cls, "INST", pos - 1)
-            push(tree.new_object(cls, args))
-            return nxt
+    def h_inst(pos):
+        module, name, nxt = two_lines(pos, "INST", "ascii")
+        args = pop_mark(pos - 1, "INST")
+        cls = make_global(module, name, pos - 1, pushed=False)
+        check_class(cls, "INST", pos - 1)
+        push(tree.new_object(cls, args))
+        return nxt
 
-        def h_obj(pos):
-            args = pop_mark(pos - 1, "OBJ")
-            if not args:
-                fail("OBJ without a class on the stack", pos - 1)
-            cls = args.pop(0)
-            check_class(cls, "OBJ", pos - 1)
-            push(tree.new_object(cls, args))
-            return pos
+    def h_obj(pos):
+        args = pop_mark(pos - 1, "OBJ")
+        if not args:
+            fail("OBJ without a class on the stack", pos - 1)
+        cls = args.pop(0)
+        check_class(cls, "OBJ", pos - 1)
+        push(tree.new_object(cls, args))
+        return pos
 
-        def h_build(pos):
-            if len(stack) - (marks[-1] if marks else 0) < 2:
-                need(2, pos - 1, "BUILD")
-            state = pop()
-            do_build(stack[-1], state, pos - 1)
-            return pos
+    def h_build(pos):
+        if len(stack) - (marks[-1] if marks else 0) < 2:
+            need(2, pos - 1, "BUILD")
+        state = pop()
+        do_build(stack[-1], state, pos - 1)
+        return pos
 
-        def persistent(pid, at):
-            node = Node(tree.PID, pid)
-            if not allow_pids:
-                flag("", "", "persistent id %s needs the loader's persistent_load"
-                     % tree.render(pid, max_items=3, max_chars=80), KIND_PERSISTENT_ID, at)
-            push(node)
+    def persistent(pid, at):
+        node = Node(tree.PID, pid)
+        if not allow_pids:
+            flag("", "", "persistent id %s needs the loader's persistent_load"
+                 % tree.render(pid, max_items=3, max_chars=80), KIND_PERSISTENT_ID, at)
+        push(node)
 
-        def h_persid(pos):
-            nl = line(pos, "PERSID")
+    def h_persid(pos):
+        nl = line(pos, "PERSID")
+        try:
+            pid = data[pos:nl].decode("ascii")
+        except UnicodeDecodeError:
+            fail("persistent IDs in protocol 0 must be ASCII strings", pos - 1)
+        persistent(pid, pos - 1)
+        return nl + 1
+
+    def h_binpersid(pos):
+        need(1, pos - 1, "BINPERSID")
+        persistent(pop(), pos - 1)
+        return pos
+
+    def h_proto(pos):
+        nonlocal protocol, first_protocol
+        value = data[pos]
+        if value > op.HIGHEST_PROTOCOL:
+            fail("unsupported pickle protocol: %d" % value, pos - 1)
+        protocol = value
+        if first_protocol is None:
+            first_protocol = value
+        return pos + 1
+
+    def h_frame(pos):
+        n = _unpack_u8(data, pos)[0]
+        if n > size - pos - 8:
+            fail("FRAME length %d exceeds the %d bytes left (truncated pickle)"
+                 % (n, max(size - pos - 8, 0)), pos - 1)
+        return pos + 8
+
+    def h_unknown(pos):
+        fail("invalid opcode 0x%02x" % data[pos - 1], pos - 1)
+
+    handlers = {
+        "MARK": h_mark, "STOP": h_stop, "POP": h_pop, "POP_MARK": h_pop_mark, "DUP": h_dup,
+        "FLOAT": h_float, "INT": h_int, "BININT": h_binint, "BININT1": h_binint1, "LONG": h_long,
+        "BININT2": h_binint2, "NONE": h_none, "PERSID": h_persid, "BINPERSID": h_binpersid,
+        "REDUCE": h_reduce, "STRING": h_string, "BINSTRING": h_binstring,
+        "SHORT_BINSTRING": h_short_binstring, "UNICODE": h_unicode, "BINUNICODE": h_binunicode,
+        "APPEND": h_append, "BUILD": h_build, "GLOBAL": h_global, "DICT": h_dict,
+        "EMPTY_DICT": h_empty_dict, "APPENDS": h_appends, "GET": h_get, "BINGET": h_binget,
+        "INST": h_inst, "LONG_BINGET": h_long_binget, "LIST": h_list, "EMPTY_LIST": h_empty_list,
+        "OBJ": h_obj, "PUT": h_put, "BINPUT": h_binput, "LONG_BINPUT": h_long_binput,
+        "SETITEM": h_setitem, "TUPLE": h_tuple, "EMPTY_TUPLE": h_empty_tuple, "SETITEMS": h_setitems,
+        "BINFLOAT": h_binfloat, "PROTO": h_proto, "NEWOBJ": h_newobj, "EXT1": h_ext1, "EXT2": h_ext2,
+        "EXT4": h_ext4, "TUPLE1": h_tuple1, "TUPLE2": h_tuple2, "TUPLE3": h_tuple3,
+        "NEWTRUE": h_newtrue, "NEWFALSE": h_newfalse, "LONG1": h_long1, "LONG4": h_long4,
+        "BINBYTES": h_binbytes, "SHORT_BINBYTES": h_short_binbytes,
+        "SHORT_BINUNICODE": h_short_binunicode, "BINUNICODE8": h_binunicode8,
+        "BINBYTES8": h_binbytes8, "EMPTY_SET": h_empty_set, "ADDITEMS": h_additems,
+        "FROZENSET": h_frozenset, "NEWOBJ_EX": h_newobj_ex, "STACK_GLOBAL": h_stack_global,
+        "MEMOIZE": h_memoize, "FRAME": h_frame, "BYTEARRAY8": h_bytearray8,
+        "NEXT_BUFFER": h_next_buffer, "READONLY_BUFFER": h_readonly_buffer,
+    }
+    table = [h_unknown] * 256
+    for code, opcode in op.OPCODES.items():
+        table[code] = handlers[opcode.name]
+
+    def run(data_, prefixes_, limits, allow_pids_, want_tree):
+        nonlocal data, size, find, max_depth, max_memo, max_digits, prefixes, allow_pids
+        nonlocal max_exponent, max_collisions
+        nonlocal calls, findings, gnodes, protocol, first_protocol, nbuffers, budget
+        data, size, find = data_, len(data_), data_.find
+        max_depth, max_memo, max_digits = limits.max_depth, limits.max_memo, limits.max_int_digits
+        max_exponent, max_collisions = limits.max_exponent, limits.max_hash_collisions
+        prefixes, allow_pids = prefixes_, allow_pids_
+        calls, findings, gnodes = [], [], {}
+        counts[:] = _ZEROS
+        protocol, first_protocol, nbuffers = 0, None, 0
+        budget = _WORK_PER_BYTE * size + _WORK_BASE
+        try:
+            pos = 0
             try:
-                pid = data[pos:nl].decode("ascii")
-            except UnicodeDecodeError:
-                fail("persistent IDs in protocol 0 must be ASCII strings", pos - 1)
-            persistent(pid, pos - 1)
-            return nl + 1
-
-        def h_binpersid(pos):
-            need(1, pos - 1, "BINPERSID")
-            persistent(pop(), pos - 1)
-            return pos
-
-        def h_proto(pos):
-            value = data[pos]
-            if value > op.HIGHEST_PROTOCOL:
-                fail("unsupported pickle protocol: %d" % value, pos - 1)
-            proto_box[0] = value
-            if proto_box[1] is None:
-                proto_box[1] = value
-            return pos + 1
-
-        def h_frame(pos):
-            n = _unpack_u8(data, pos)[0]
-            if n > size - pos - 8:
-                fail("FRAME length %d exceeds the %d bytes left (truncated pickle)"
-                     % (n, max(size - pos - 8, 0)), pos - 1)
-            return pos + 8
-
-        def h_unknown(pos):
-            fail("invalid opcode 0x%02x" % data[pos - 1], pos - 1)
-
-        handlers = {
-            "MARK": h_mark, "STOP": h_stop, "POP": h_pop, "POP_MARK": h_pop_mark, "DUP": h_dup,
-            "FLOAT": h_float, "INT": h_int, "BININT": h_binint, "BININT1": h_binint1, "LONG": h_long,
-            "BININT2": h_binint2, "NONE": h_none, "PERSID": h_persid, "BINPERSID": h_binpersid,
-            "REDUCE": h_reduce, "STRING": h_string, "BINSTRING": h_binstring,
-            "SHORT_BINSTRING": h_short_binstring, "UNICODE": h_unicode, "BINUNICODE": h_binunicode,
-            "APPEND": h_append, "BUILD": h_build, "GLOBAL": h_global, "DICT": h_dict,
-            "EMPTY_DICT": h_empty_dict, "APPENDS": h_appends, "GET": h_get, "BINGET": h_binget,
-            "INST": h_inst, "LONG_BINGET": h_long_binget, "LIST": h_list, "EMPTY_LIST": h_empty_list,
-            "OBJ": h_obj, "PUT": h_put, "BINPUT": h_binput, "LONG_BINPUT": h_long_binput,
-            "SETITEM": h_setitem, "TUPLE": h_tuple, "EMPTY_TUPLE": h_empty_tuple, "SETITEMS": h_setitems,
-            "BINFLOAT": h_binfloat, "PROTO": h_proto, "NEWOBJ": h_newobj, "EXT1": h_ext1, "EXT2": h_ext2,
-            "EXT4": h_ext4, "TUPLE1": h_tuple1, "TUPLE2": h_tuple2, "TUPLE3": h_tuple3,
-            "NEWTRUE": h_newtrue, "NEWFALSE": h_newfalse, "LONG1": h_long1, "LONG4": h_long4,
-            "BINBYTES": h_binbytes, "SHORT_BINBYTES": h_short_binbytes,
-            "SHORT_BINUNICODE": h_short_binunicode, "BINUNICODE8": h_binunicode8,
-            "BINBYTES8": h_binbytes8, "EMPTY_SET": h_empty_set, "ADDITEMS": h_additems,
-            "FROZENSET": h_frozenset, "NEWOBJ_EX": h_newobj_ex, "STACK_GLOBAL": h_stack_global,
-            "MEMOIZE": h_memoize, "FRAME": h_frame, "BYTEARRAY8": h_bytearray8,
-            "NEXT_BUFFER": h_next_buffer, "READONLY_BUFFER": h_readonly_buffer,
-        }
-        table = [h_unknown] * 256
-        for code, opcode in op.OPCODES.items():
-            table[code] = handlers[opcode.name]
-
-        def run(data_, prefixes_, limits, allow_pids_, want_tree):
-            nonlocal data, size, find, max_depth, max_memo, max_digits, prefixes, allow_pids
-            nonlocal max_exponent, max_collisions
-            nonlocal calls, findings, gnodes
-            data, size, find = data_, len(data_), data_.find
-            max_depth, max_memo, max_digits = limits.max_depth, limits.max_memo, limits.max_int_digits
-            max_exponent, max_collisions = limits.max_exponent, limits.max_hash_collisions
-            prefixes, allow_pids = prefixes_, allow_pids_
-            calls, findings, gnodes = [], [], {}
-            counts[:] = _ZEROS
-            proto_box[:] = [0, None]
-            nbuffers[0] = 0
-            budget[0] = _WORK_PER_BYTE * size + _WORK_BASE
-            try:
-                pos = 0
-                try:
-                    if limits.max_ops >= size and limits.max_nodes >= size:
-                        # every opcode is at least one byte and makes at most one node: cannot exceed
-                        while True:
-                            code = data[pos]
-                            counts[code] += 1
-                            pos = table[code](pos + 1)
-                    else:
-                        max_ops, max_nodes = limits.max_ops, limits.max_nodes
-                        executed = nodes = 0
-                        while True:
-                            executed += 1
-                            if executed > max_ops:
-                                fail("more than max_ops=%d opcodes" % max_ops, pos)
-                            code = data[pos]
-                            if _MAKES_NODE[code]:
-                                nodes += 1
-                                if nodes > max_nodes:
-                                    fail("more than max_nodes=%d containers, objects and memo entries "
-                                         "(the loader's memory grows with each)" % max_nodes, pos)
-                            counts[code] += 1
-                            pos = table[code](pos + 1)
-                except _Stop as stop:
-                    end = stop.args[0]
-                except (IndexError, struct.error):
-                    if pos >= size:
-                        raise MalformedPickle("pickle data was truncated: no STOP opcode", size) from None
-                    raise MalformedPickle("pickle data was truncated inside the %s argument"
-                                          % op.OPCODES[data[pos]].name, pos) from None
-
-                root = result[0]
-                for node in gnodes.values():
-                    meta = node.meta
-                    if meta.category == _CHECKED and meta.uses > 0:
-                        module, qualname = node.value
-                        flag(module, qualname, "%s.%s is referenced outside the call shapes pickle writes (%s)"
-                             % (module, qualname, allowlist.DEFAULT_ALLOW[node.value].why), KIND_CALL, None)
-                collided = _collisions(hashed, max_collisions)
-                if collided is not None:
-                    flag("", "", "%d distinct keys of one set or dict share one hash (more than "
-                         "max_hash_collisions=%d): inserting them is quadratic" % (collided, max_collisions),
-                         KIND_COST, None)
-                # In every mode: the real loader builds the same nesting.  Each level is a
-                # node some opcode made, so a stream with few of those cannot be too deep,
-                # and the verdict-only mode skips the walk then.
-                if want_tree or 2 * sum(counts[c] for c in _NESTING_CODES) > max_depth:
-                    nesting = tree.depth(root)
+                if limits.max_ops >= size and limits.max_nodes >= size:
+                    # every opcode is at least one byte and makes at most one node: cannot exceed
+                    while True:
+                        code = data[pos]
+                        counts[code] += 1
+                        pos = table[code](pos + 1)
                 else:
-                    nesting = 0
-                if nesting > max_depth:
-                    raise MalformedPickle("object nesting depth %d exceeds max_depth=%d"
-                                          % (nesting, max_depth), end - 1)
-                if not want_tree:  # a verdict only: the graph is dropped
-                    nesting = root = None
-                protocol = proto_box[1]
-                if protocol is None:
-                    protocol = max((op.OPCODES[c].proto for c in range(256) if counts[c]), default=0)
-                opcode_counts = {op.OPCODES[c].name: counts[c] for c in range(256) if counts[c]}
-                globals_ = [key for key in gnodes]
-                return Analysis(protocol, opcode_counts, globals_, calls, nesting, len(memo), nbuffers[0],
-                                findings, root, end,
-                                {g: frozenset(n.meta.used) for g, n in gnodes.items() if n.meta.used})
-            finally:
-                del stack[:], marks[:], result[:], hashed[:]
-                memo.clear()
-                built.clear()
-                finding_keys.clear()
-                data, find = b"", b"".find
+                    max_ops, max_nodes = limits.max_ops, limits.max_nodes
+                    executed = nodes = 0
+                    while True:
+                        executed += 1
+                        if executed > max_ops:
+                            fail("more than max_ops=%d opcodes" % max_ops, pos)
+                        code = data[pos]
+                        if _MAKES_NODE[code]:
+                            nodes += 1
+                            if nodes > max_nodes:
+                                fail("more than max_nodes=%d containers, objects and memo entries "
+                                     "(the loader's memory grows with each)" % max_nodes, pos)
+                        counts[code] += 1
+                        pos = table[code](pos + 1)
+            except _Stop as stop:
+                end = stop.args[0]
+            except (IndexError, struct.error):
+                if pos >= size:
+                    raise MalformedPickle("pickle data was truncated: no STOP opcode", size) from None
+                raise MalformedPickle("pickle data was truncated inside the %s argument"
+                                      % op.OPCODES[data[pos]].name, pos) from None
 
-        return run
+            root = result[0]
+            for node in gnodes.values():
+                meta = node.meta
+                if meta.category == _CHECKED and meta.uses > 0:
+                    module, qualname = node.value
+                    flag(module, qualname, "%s.%s is referenced outside the call shapes pickle writes (%s)"
+                         % (module, qualname, allowlist.DEFAULT_ALLOW[node.value].why), KIND_CALL, None)
+            collided = _collisions(hashed, max_collisions)
+            if collided is not None:
+                flag("", "", "%d distinct keys of one set or dict share one hash (more than "
+                     "max_hash_collisions=%d): inserting them is quadratic" % (collided, max_collisions),
+                     KIND_COST, None)
+            # In every mode: the real loader builds the same nesting.  Each level is a
+            # node some opcode made, so a stream with few of those cannot be too deep,
+            # and the verdict-only mode skips the walk then.
+            if want_tree or 2 * sum(counts[c] for c in _NESTING_CODES) > max_depth:
+                nesting = tree.depth(root)
+            else:
+                nesting = 0
+            if nesting > max_depth:
+                raise MalformedPickle("object nesting depth %d exceeds max_depth=%d"
+                                      % (nesting, max_depth), end - 1)
+            if not want_tree:  # a verdict only: the graph is dropped
+                nesting = root = None
+            found = first_protocol
+            if found is None:
+                found = max((op.OPCODES[c].proto for c in range(256) if counts[c]), default=0)
+            opcode_counts = {op.OPCODES[c].name: counts[c] for c in range(256) if counts[c]}
+            globals_ = [key for key in gnodes]
+            return Analysis(found, opcode_counts, globals_, calls, nesting, len(memo), nbuffers,
+                            findings, root, end,
+                            {g: frozenset(n.meta.used) for g, n in gnodes.items() if n.meta.used})
+        finally:
+            del stack[:], marks[:], result[:], hashed[:]
+            memo.clear()
+            built.clear()
+            finding_keys.clear()
+            data, find = b"", b"".find
+
+    return run
 
 
-_build_machine = _Machine.build
 _ZEROS = [0] * 256
 # Opcodes that make a container, an object, a persistent/buffer node or a memo entry.
 _MAKES_NODE = [False] * 256
