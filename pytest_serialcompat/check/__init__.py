@@ -9,7 +9,9 @@
 * :mod:`.safety`: the safety gate (the reference analyzer's verdict, resolved names);
 * :mod:`.verdict_cache`: the gate's verdicts on unchanged golden bytes, remembered;
 * :mod:`.set_order`: goldens that differ from the current bytes only in set order;
-* :mod:`.spawn`: ``check_spawn_safe`` in a real ``spawn`` child.
+* :mod:`.spawn`: ``check_spawn_safe`` in a real ``spawn`` child;
+* :mod:`.generations`: old releases' goldens: frozen before a rewrite, replayed every run;
+* :mod:`.upgrade`: does an object loaded from old data fit today's classes.
 
 It may import :mod:`..store`, :mod:`..diagnosis`, :mod:`..reference` and the
 shared models (:mod:`..results`, :mod:`..environment`, :mod:`..project`,

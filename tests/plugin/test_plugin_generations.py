@@ -1,0 +1,225 @@
+"""Frozen generations end to end (pytester): old releases' data keeps loading.
+
+Record as 1.0, change the class and bump to 1.1, update: the 1.0 goldens move into
+``releases/1.0/`` and today's are rewritten; replay checks both.  Then today's
+code breaks the 1.0 data in the ways the issue names (a default removed, a class
+moved without its re-export, a tampered frozen golden), and replay says so,
+naming the release.
+"""
+
+import hashlib
+import json
+import textwrap
+
+import pytest
+
+from plugin_app import INI, make_app, run
+from pytest_serialcompat.environment import CURRENT
+
+# In-process pytester runs drop modules first imported during a run (see test_plugin_record).
+from pytest_serialcompat.reference import allowlist, analyzer, canonical_json, tree  # noqa: F401
+
+TAG = CURRENT.tag
+STORE = "tests/__serialcompat__"
+P4 = "%s-p4.pickle" % TAG
+
+MODELS_10 = '''
+class Job:
+    def __init__(self, name, hosts):
+        self.name = name
+        self.hosts = hosts
+'''
+
+# 1.1: a field added with a class-level default (old data loads and reads it)
+MODELS_11 = '''
+class Job:
+    retries = 3
+
+    def __init__(self, name, hosts, retries=3):
+        self.name = name
+        self.hosts = hosts
+        self.retries = retries
+'''
+
+TESTS = '''
+from myapp.models import Job
+
+
+def test_job(serialcompat):
+    serialcompat.check(Job("nightly", ["a", "b"]), "job", formats=["pickle"], protocols=[4])
+'''
+
+
+def ini(version, extra=""):
+    return INI + "serialcompat_project_version = %s\n%s" % (version, extra)
+
+
+def set_version(pytester, version, extra=""):
+    (pytester.path / "tox.ini").write_text(ini(version, extra))
+
+
+def models(pytester, text):
+    (pytester.path / "myapp" / "models.py").write_text(textwrap.dedent(text))
+
+
+def frozen(pytester, version="1.0"):
+    return pytester.path / STORE / "job" / "releases" / version
+
+
+@pytest.fixture
+def released(pytester, monkeypatch):
+    """1.0 recorded, then 1.1 (a field with a default) updated: the 1.0 golden is frozen."""
+    make_app(pytester, monkeypatch, MODELS_10, TESTS)
+    set_version(pytester, "1.0")
+    run(pytester, "--serialcompat-update").assert_outcomes(passed=1)
+    current = pytester.path / STORE / "job"
+    manifest = json.loads((current / ("%s.manifest.json" % TAG)).read_text())
+    assert manifest["project_version"] == "1.0"
+    assert manifest["goldens"][P4]["project_version"] == "1.0"
+    old_bytes = (current / P4).read_bytes()
+
+    models(pytester, MODELS_11)
+    set_version(pytester, "1.1")
+    result = run(pytester, "--serialcompat-update")
+    result.assert_outcomes(passed=1)
+    text = result.stdout.str()
+    assert "releases/1.0/%s (frozen)" % P4 in text
+    assert (frozen(pytester) / P4).read_bytes() == old_bytes      # nothing lost
+    assert (current / P4).read_bytes() != old_bytes               # today's golden rewritten
+    frozen_manifest = json.loads((frozen(pytester) / ("%s.manifest.json" % TAG)).read_text())
+    assert frozen_manifest["project_version"] == "1.0"
+    assert frozen_manifest["goldens"][P4]["sha256"] == hashlib.sha256(old_bytes).hexdigest()
+    return pytester
+
+
+def test_update_freezes_the_last_release_and_replay_checks_it(released):
+    result = run(released, "--serialcompat", "-rA")
+    result.assert_outcomes(passed=1)
+    text = result.stdout.str()
+    assert "1.0 / %s" % TAG in text          # the generation's row in the summary
+    # a second update at 1.1 has nothing to freeze and keeps the frozen golden as it is
+    before = (frozen(released) / P4).read_bytes()
+    second = run(released, "--serialcompat-update")
+    second.assert_outcomes(passed=1)
+    assert "(frozen)" not in second.stdout.str()
+    assert (frozen(released) / P4).read_bytes() == before
+
+
+def test_removing_the_default_fails_naming_the_release_and_the_path(released):
+    models(released, MODELS_11.replace("    retries = 3\n\n", ""))
+    result = run(released, "--serialcompat")
+    result.assert_outcomes(failed=1)
+    text = result.stdout.str()
+    assert ("old data lacks obj.retries (added after 1.0): objects loaded from 1.0 data raise "
+            "AttributeError on it; give it a class attribute default or set it in __setstate__"
+            in text)
+    assert "data written by 1.0 on %s loads, but does not fit today's classes" % TAG in text
+    assert "releases/1.0/%s" % P4 in text
+
+
+def test_setstate_migration_passes_and_left_behind_attributes_are_reported(released):
+    models(released, '''
+class Job:
+    def __init__(self, name, hosts, retries=3):
+        self.name = name
+        self.host_list = hosts
+        self.retries = retries
+
+    def __setstate__(self, state):
+        state = dict(state)
+        state.setdefault("retries", 3)
+        state.setdefault("host_list", state.get("hosts"))
+        self.__dict__.update(state)
+''')
+    run(released, "--serialcompat-update").assert_outcomes(passed=1)
+    result = run(released, "--serialcompat", "-rA")
+    result.assert_outcomes(passed=1)
+    text = result.stdout.str()
+    assert "left behind" in text and "obj.hosts" in text
+
+
+def test_moving_the_class_without_reexport_is_a_class_move_naming_the_release(released):
+    (released.path / "myapp" / "jobs.py").write_text(textwrap.dedent(MODELS_11))
+    models(released, "")
+    (released.path / "tests" / "test_app.py").write_text(
+        TESTS.replace("from myapp.models import Job", "from myapp.jobs import Job"))
+    result = run(released, "--serialcompat")
+    result.assert_outcomes(failed=1)
+    text = result.stdout.str()
+    assert "data written by 1.0 on %s no longer loads: The golden names myapp.models.Job" % TAG \
+        in text
+    assert "(a) class moved or renamed" in text
+    assert "from myapp.jobs import Job" in text   # the re-export fix
+    # with the re-export, both generations load again
+    models(released, "from myapp.jobs import Job  # old pickles\n")
+    run(released, "--serialcompat").assert_outcomes(passed=1)
+
+
+def test_a_tampered_frozen_golden_is_refused_and_never_rewritten(released):
+    path = frozen(released) / P4
+    data = bytearray(path.read_bytes())
+    index = data.index(b"nightly")
+    data[index:index + 7] = b"daytime"
+    path.write_bytes(bytes(data))
+    result = run(released, "--serialcompat")
+    result.assert_outcomes(failed=1)
+    text = result.stdout.str()
+    assert "data written by 1.0 on %s was refused: sha256" % TAG in text
+    assert "the golden was NOT loaded" in text
+    # an update never rewrites it (nor freezes over it)
+    run(released, "--serialcompat-update")
+    assert path.read_bytes() == bytes(data)
+
+
+def test_strict_generations_compare_for_equality(released):
+    set_version(released, "1.1", "serialcompat_generations = strict\n")
+    result = run(released, "--serialcompat")
+    result.assert_outcomes(failed=1)
+    text = result.stdout.str()
+    assert "data written by 1.0 on %s no longer loads" % TAG in text
+    assert "retries" in text
+
+
+def test_values_are_listed_only_verbose(released):
+    (released.path / "tests" / "test_app.py").write_text(TESTS.replace('"nightly"', '"weekly"'))
+    run(released, "--serialcompat-update").assert_outcomes(passed=1)
+    quiet = run(released, "--serialcompat")
+    quiet.assert_outcomes(passed=1)
+    assert "'nightly' != 'weekly'" not in quiet.stdout.str()
+    loud = run(released, "--serialcompat", "-v")
+    loud.assert_outcomes(passed=1)
+    assert "obj.name: 'nightly' != 'weekly'" in loud.stdout.str()
+
+
+def test_keep_generations_false_rewrites_in_place(pytester, monkeypatch):
+    make_app(pytester, monkeypatch, MODELS_10, TESTS)
+    set_version(pytester, "1.0")
+    run(pytester, "--serialcompat-update").assert_outcomes(passed=1)
+    models(pytester, MODELS_11)
+    set_version(pytester, "1.1", "serialcompat_keep_generations = false\n")
+    result = run(pytester, "--serialcompat-update")
+    result.assert_outcomes(passed=1)
+    assert "(frozen)" not in result.stdout.str()
+    assert not (pytester.path / STORE / "job" / "releases").exists()
+
+
+def test_project_version_from_pyproject_and_bad_versions(pytester, monkeypatch):
+    make_app(pytester, monkeypatch, MODELS_10, TESTS)
+    (pytester.path / "pyproject.toml").write_text(
+        '[project]\nname = "myapp"\nversion = "2.0.0"\n')
+    run(pytester, "--serialcompat-update").assert_outcomes(passed=1)
+    manifest = json.loads((pytester.path / STORE / "job" / ("%s.manifest.json" % TAG)).read_text())
+    assert manifest["goldens"][P4]["project_version"] == "2.0.0"
+    set_version(pytester, "not a version")
+    result = run(pytester, "--serialcompat")
+    assert "serialcompat_project_version: 'not a version' is not a version" in result.stderr.str()
+
+
+def test_sample_names_may_not_use_the_releases_folder(pytester, monkeypatch):
+    make_app(pytester, monkeypatch, MODELS_10, '''
+def test_bad(serialcompat):
+    serialcompat.check(1, "job/releases/1.0")
+''')
+    result = run(pytester, "--serialcompat-update")
+    result.assert_outcomes(failed=1)
+    assert "below a sample is where its frozen generations" in result.stdout.str()
