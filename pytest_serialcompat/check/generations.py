@@ -15,10 +15,10 @@ compatibility (:mod:`.upgrade`), or by equality under ``serialcompat_generations
 from typing import List, Optional, Tuple
 
 from ..diagnosis import releases
-from ..results import CHECKED, NOT_UPGRADABLE, GoldenResult
+from ..results import CHECKED, NOT_EQUAL, NOT_UPGRADABLE, STATE_CHANGED, GoldenResult
 from ..store import StoreError, generations as store_generations
 from ..store.generations import PROJECT_VERSION
-from .outcome import fail
+from .outcome import ReplayEnded, fail
 from .replay import REPLAYERS, Replayer
 from .upgrade import UpgradeComparison
 
@@ -107,7 +107,12 @@ class FrozenReplayer(Replayer):
         key = (golden.format, golden.protocol, self.sha256)
         if key not in self._judged:
             self.upgrade.found = None
-            REPLAYERS[golden.format](self, golden, data)
+            try:
+                REPLAYERS[golden.format](self, golden, data)
+            except ReplayEnded as ended:  # the format's words for "not compatible": ours instead
+                found = self.upgrade.found
+                if ended.kind not in (NOT_EQUAL, STATE_CHANGED) or found is None or found.ok:
+                    raise
             self._judged[key] = self.upgrade.found
         found = self._judged[key]
         if found is None:

@@ -102,10 +102,10 @@ class UpgradeComparison:
     """Stands in for the check's :class:`.replay.Comparison` when a frozen golden is replayed.
 
     The format's replay loads the golden as always (gate, imports, ``__setstate__``)
-    and then asks this for a verdict: it always answers "same", so the replay
-    carries on, and keeps what it found in :attr:`found` for the frozen replay to
-    judge (:mod:`.generations`).  ``found`` stays None when the bytes are today's
-    own (nothing was compared).
+    and then asks this for a verdict: compatible or not (so a moved class's
+    suggested mapping is verified by the same question).  What it found is kept
+    in :attr:`found` for the frozen replay to word (:mod:`.generations`); it
+    stays None when the bytes are today's own (nothing was compared).
     """
 
     compare = None          # no user compare= or comparator: the graphs are walked
@@ -117,5 +117,5 @@ class UpgradeComparison:
     def check(self, loaded, current, protocol: int = pickle.DEFAULT_PROTOCOL):
         from .replay import Compared
 
-        self.found = check(loaded, current, protocol)
-        return Compared(True, graph_compare.SAME)
+        found = self.found = check(loaded, current, protocol)
+        return Compared(found.ok, graph_compare.SAME)

@@ -31,6 +31,8 @@ def frozen_outcome(version: str, producer: str, status: str, kind: Optional[str]
     else:
         verb = "no longer loads"
     text = "%s %s: %s" % (written_by(version, producer), verb, message)
+    if fix:
+        fix = fix.replace("loads and equals the current object", "loads and fits today's classes")
     if fix and UPDATE_HINT in fix:
         fix = fix.replace(UPDATE_HINT, retire_hint(version))
     elif fix and "--serialcompat-update" in fix and kind in REFUSED:
