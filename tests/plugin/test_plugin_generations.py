@@ -223,3 +223,57 @@ def test_bad(serialcompat):
     result = run(pytester, "--serialcompat-update")
     result.assert_outcomes(failed=1)
     assert "below a sample is where its frozen generations" in result.stdout.str()
+
+
+# ---------------------------------------------------------------- the command line
+
+
+def test_freeze_command_and_prune_generation(pytester, monkeypatch):
+    from cli_run import serialcompat_cli
+
+    make_app(pytester, monkeypatch, MODELS_10, TESTS)
+    set_version(pytester, "1.0")
+    run(pytester, "--serialcompat-update").assert_outcomes(passed=1)
+    status, out, err = serialcompat_cli("freeze", "--project", pytester.path, cwd=pytester.path)
+    assert status == 0, err
+    assert "frozen tests/__serialcompat__/job/releases/1.0/%s" % P4 in out
+    assert (frozen(pytester) / P4).read_bytes() == (pytester.path / STORE / "job" / P4).read_bytes()
+    # freezing again changes nothing; --as names another release
+    status, out, err = serialcompat_cli("freeze", cwd=pytester.path)
+    assert status == 0 and "0 golden(s) frozen as 1.0" in out and "1 already frozen" in out
+    status, out, err = serialcompat_cli("freeze", "--as", "v0.9", cwd=pytester.path)
+    assert status == 0 and (frozen(pytester, "0.9") / P4).exists()
+    status, out, err = serialcompat_cli("freeze", "--as", "nope", cwd=pytester.path)
+    assert status == 2 and "--as: 'nope' is not a version" in err
+    # both releases are replayed
+    result = run(pytester, "--serialcompat")
+    result.assert_outcomes(passed=1)
+    assert "0.9 / %s" % TAG in result.stdout.str() and "1.0 / %s" % TAG in result.stdout.str()
+
+    # --serialcompat-prune never deletes a frozen generation, even of a sample no test asks for
+    (pytester.path / "tests" / "test_app.py").write_text("def test_nothing():\n    pass\n")
+    run(pytester, "--serialcompat-prune").assert_outcomes(passed=1)
+    assert not (pytester.path / STORE / "job" / P4).exists()
+    assert (frozen(pytester) / P4).exists() and (frozen(pytester, "0.9") / P4).exists()
+
+    # prune-generation retires one release (no terminal here: the list is printed first)
+    status, out, err = serialcompat_cli("prune-generation", "0.9", cwd=pytester.path)
+    assert status == 0, err
+    assert "releases/0.9/%s" % P4 in out and "deleted 2 file(s) of release 0.9" in out
+    assert not frozen(pytester, "0.9").exists() and (frozen(pytester) / P4).exists()
+    status, out, err = serialcompat_cli("prune-generation", "0.9", cwd=pytester.path)
+    assert status == 2 and "no frozen generation 0.9" in err and "frozen: 1.0" in err
+
+
+def test_freeze_refuses_a_tampered_golden(pytester, monkeypatch):
+    from cli_run import serialcompat_cli
+
+    make_app(pytester, monkeypatch, MODELS_10, TESTS)
+    set_version(pytester, "1.0")
+    run(pytester, "--serialcompat-update").assert_outcomes(passed=1)
+    path = pytester.path / STORE / "job" / P4
+    path.write_bytes(path.read_bytes().replace(b"nightly", b"daytime"))
+    status, out, err = serialcompat_cli("freeze", cwd=pytester.path)
+    assert status == 1
+    assert "job/%s: not frozen, its bytes do not match its manifest" % P4 in err
+    assert not frozen(pytester).exists()
