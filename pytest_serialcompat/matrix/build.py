@@ -6,6 +6,7 @@ from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 from ..environment import parse_tag
 from ..results import ALL_FORMATS, DIAGNOSES, FAILED, MISSING
 from ..store.report import ReportFile, ReportedResult
+from .labels import GENERATION_SEPARATOR
 from .model import (
     COUNTED, Cell, ENV_ERROR, ENV_OK, EnvStatus, FAIL, FORMAT_ORDER, Matrix, OptionalCell,
     PROTOCOL_LABELS, READABLE, SEVERITY, Table, sort_tags, tag_key,
@@ -78,6 +79,27 @@ def _merge_duplicates(reports: List[ReportFile], notes: List[str]) -> Dict[str, 
     return merged
 
 
+def row_of(result: ReportedResult) -> str:
+    """The recorded-on row of a result: its producer, or ``"1.2.0 / cpython3.8"`` for a
+    golden of an old release's frozen generation."""
+    if result.generation:
+        return "%s%s%s" % (result.generation, GENERATION_SEPARATOR, result.producer)
+    return result.producer
+
+
+def sort_rows(rows) -> List[str]:
+    """Today's producers first (by version), then old releases, oldest release first."""
+    from ..store.generations import sort_key
+
+    def key(row):
+        if GENERATION_SEPARATOR in row:
+            release, tag = row.rsplit(GENERATION_SEPARATOR, 1)
+            return (1, sort_key(release), tag_key(tag))
+        return (0, (), tag_key(row))
+
+    return sorted(set(rows), key=key)
+
+
 def build_matrix(reports: Sequence[ReportFile], environments: Sequence[EnvStatus] = (),
                  optional: Sequence[OptionalCell] = (),
                  recorded: Optional[Dict[str, Dict[str, int]]] = None,
@@ -114,14 +136,15 @@ def build_matrix(reports: Sequence[ReportFile], environments: Sequence[EnvStatus
             table = tables.get(key)
             if table is None:
                 table = tables[key] = Table(result.format, result.protocol)
-            cell = table.cells.get((result.producer, replayer))
+            row = row_of(result)
+            cell = table.cells.get((row, replayer))
             if cell is None:
-                cell = table.cells[(result.producer, replayer)] = Cell(
-                    result.producer, replayer,
+                cell = table.cells[(row, replayer)] = Cell(
+                    row, replayer,
                     is_required(result.format, result.protocol, result.producer, replayer, interp,
                                 optional))
             cell.add(result)
-            producers.add(result.producer)
+            producers.add(row)
     ordered = sorted(tables.values(), key=lambda t: (
         FORMAT_ORDER.get(t.format, len(FORMAT_ORDER)), t.format,
         -1 if t.protocol is None else t.protocol))
@@ -129,7 +152,7 @@ def build_matrix(reports: Sequence[ReportFile], environments: Sequence[EnvStatus
         environments = report_statuses(replays)
     return Matrix(
         replayers=sort_tags(interpreters),
-        producers=sort_tags(producers),
+        producers=sort_rows(producers),
         interpreters=interpreters,
         tables=ordered,
         outside=sorted(outside, key=lambda item: (tag_key(item[0]), item[1].file)),
@@ -227,7 +250,7 @@ def group_results(matrix: Matrix, kind: str) -> List[Group]:
         for cell in table.cells.values():
             items = cell.failures if kind == FAIL else cell.skips
             for result in items:
-                key = (result.diagnosis or "", result.name, result.producer)
+                key = (result.diagnosis or "", result.name, cell.producer)
                 entry = groups.setdefault(key, {"replayers": set(), "where": set(), "count": 0,
                                                 "required": False, "first": result})
                 entry["replayers"].add(cell.replayer)

@@ -277,3 +277,28 @@ def test_freeze_refuses_a_tampered_golden(pytester, monkeypatch):
     assert status == 1
     assert "job/%s: not frozen, its bytes do not match its manifest" % P4 in err
     assert not frozen(pytester).exists()
+
+
+def test_report_file_carries_the_generation_and_the_matrix_has_its_row(released):
+    import io
+
+    from pytest_serialcompat import cli
+
+    models(released, MODELS_11.replace("    retries = 3\n\n", ""))   # 1.0 data breaks
+    run(released, "--serialcompat", "--serialcompat-report=replay.json").assert_outcomes(failed=1)
+    report = json.loads((released.path / "replay.json").read_text())
+    by_file = {r["file"]: r for r in report["results"]}
+    assert by_file["job/releases/1.0/%s" % P4]["generation"] == "1.0"
+    assert by_file["job/releases/1.0/%s" % P4]["diagnosis"] == "not-upgradable"
+    assert by_file["job/%s" % P4]["generation"] == ""
+    out, err = io.StringIO(), io.StringIO()
+    status = cli.main(["report", str(released.path / "replay.json"),
+                       "--json", str(released.path / "matrix.json")], out, err)
+    assert status == 1, err.getvalue()   # a required cell (1.0 data on this Python) fails
+    text = out.getvalue()
+    short = TAG.replace("cpython", "")
+    row = [line for line in text.splitlines() if line.strip().startswith("1.0 / %s" % short)]
+    assert row and "0/1/0" in row[0], text
+    assert any(line.strip().startswith(short) and "1/0/0" in line for line in text.splitlines())
+    matrix = json.loads((released.path / "matrix.json").read_text())
+    assert "1.0 / %s" % TAG in matrix["recorded_on"]
