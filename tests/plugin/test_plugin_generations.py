@@ -302,3 +302,98 @@ def test_report_file_carries_the_generation_and_the_matrix_has_its_row(released)
     assert any(line.strip().startswith(short) and "1/0/0" in line for line in text.splitlines())
     matrix = json.loads((released.path / "matrix.json").read_text())
     assert "1.0 / %s" % TAG in matrix["recorded_on"]
+
+
+# ---------------------------------------------------------------- across Pythons
+
+
+def _python(version):
+    import shutil
+    import subprocess
+
+    found = shutil.which("python%s" % version)
+    if found is None:
+        return None
+    probe = subprocess.run([found, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    return found if probe.stdout.decode().strip() == version else None
+
+
+@pytest.mark.slow
+def test_a_frozen_38_generation_replays_on_this_python(pytester, monkeypatch, tmp_path):
+    """Release 1.0's data as CPython 3.8 really wrote it, replayed by today's code here (3.13
+    in the CI matrix): it loads and fits; without the default, it fails naming 1.0 on 3.8."""
+    import subprocess
+
+    from plugin_app import write_golden
+
+    python38 = _python("3.8")
+    if python38 is None:
+        pytest.skip("no python3.8 on PATH")
+    old = tmp_path / "release-1.0"
+    (old / "myapp").mkdir(parents=True)
+    (old / "myapp" / "__init__.py").write_text("")
+    (old / "myapp" / "models.py").write_text(textwrap.dedent(MODELS_10))
+    written = subprocess.run(
+        [python38, "-c", "import pickle, sys; from myapp.models import Job; "
+         "sys.stdout.buffer.write(pickle.dumps(Job('nightly', ['a', 'b']), 4))"],
+        cwd=str(old), stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=True)
+    data = written.stdout
+    assert data[:2] == b"\x80\x04"
+
+    make_app(pytester, monkeypatch, MODELS_11, TESTS)
+    set_version(pytester, "1.1")
+    run(pytester, "--serialcompat-update").assert_outcomes(passed=1)
+    write_golden(pytester, "job/releases/1.0", "cpython3.8-p4.pickle", data, "cpython3.8",
+                 extra={"project_version": "1.0", "format": "pickle", "protocol": 4})
+    result = run(pytester, "--serialcompat")
+    result.assert_outcomes(passed=1)
+    assert "1.0 / cpython3.8" in result.stdout.str()
+
+    models(pytester, MODELS_11.replace("    retries = 3\n\n", ""))
+    result = run(pytester, "--serialcompat")
+    result.assert_outcomes(failed=1)
+    text = result.stdout.str()
+    assert "data written by 1.0 on cpython3.8 loads, but does not fit today's classes" in text
+    assert "old data lacks obj.retries (added after 1.0)" in text
+
+
+# ---------------------------------------------------------------- the store's side
+
+
+def test_the_store_never_rewrites_or_deletes_a_frozen_golden(tmp_path):
+    from pytest_serialcompat.results import DELETE, WRITE, StoreRequest
+    from pytest_serialcompat.store import Store, StoreError
+
+    store = Store(tmp_path)
+    store.apply(StoreRequest(WRITE, "job/%s" % P4, b"today"))
+    store.apply(StoreRequest(WRITE, "job/releases/1.0/%s" % P4, b"old"))
+    assert store.samples() == ["job"]                     # releases/ is no sample
+    assert store.apply(StoreRequest(WRITE, "job/releases/1.0/%s" % P4, b"old")) is None
+    with pytest.raises(StoreError, match="frozen golden of release 1.0 and is never rewritten"):
+        store.apply(StoreRequest(WRITE, "job/releases/1.0/%s" % P4, b"new"))
+    with pytest.raises(StoreError, match="prune-generation"):
+        store.apply(StoreRequest(DELETE, "job/releases/1.0/%s" % P4))
+    assert (tmp_path / "job" / "releases" / "1.0" / P4).read_bytes() == b"old"
+
+
+def test_project_version_sources(tmp_path):
+    from pytest_serialcompat.store import StoreError, generations
+
+    assert generations.project_version(tmp_path) is None
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\nversion = "v1.2.0"\n')
+    assert generations.project_version(tmp_path) == ("1.2.0", "pyproject.toml")
+    assert generations.project_version(tmp_path, " 2.0rc1 ").version == "2.0rc1"
+    # a dynamic version: the installed distribution's metadata (pytest's, here)
+    import pytest as installed
+
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "pytest"\ndynamic = ["version"]\n\n'
+        '[tool.pytest.ini_options]\nserialcompat_dir = "golden"\n')
+    assert generations.project_version(tmp_path).version == generations.normalize(
+        installed.__version__)
+    assert generations.read_ini_value(tmp_path, "serialcompat_dir") == "golden"
+    (tmp_path / "pytest.ini").write_text("[pytest]\nserialcompat_dir = other\n")
+    assert generations.read_ini_value(tmp_path, "serialcompat_dir") == "other"
+    with pytest.raises(StoreError, match="'1.x' is not a version"):
+        generations.project_version(tmp_path, "1.x")
