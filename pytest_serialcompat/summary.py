@@ -38,6 +38,7 @@ def generation_rows(results):
 
 def _write_generations(tr, state) -> None:
     """Old releases' goldens: one row per release and recording interpreter, then the notes."""
+    from .store import version_key
     from .store.generations import sort_key
 
     rows = generation_rows(state.results)
@@ -47,7 +48,7 @@ def _write_generations(tr, state) -> None:
     tr.write_line("  %-24s %s" % ("release / recorded on", " ".join(
         "%9s" % c for c in ("checked", "failed", "skipped"))))
     for (release, producer), counts in sorted(rows.items(), key=lambda item: (
-            sort_key(item[0][0]), item[0][1])):
+            sort_key(item[0][0]), version_key(item[0][1]))):
         tr.write_line("  %-24s %s" % ("%s / %s" % (release, producer), " ".join(
             "%9d" % counts[c] for c in ("checked", "failed", "skipped"))),
             red=bool(counts[FAILED]))
