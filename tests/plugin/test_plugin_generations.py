@@ -397,3 +397,25 @@ def test_project_version_sources(tmp_path):
     assert generations.read_ini_value(tmp_path, "serialcompat_dir") == "other"
     with pytest.raises(StoreError, match="'1.x' is not a version"):
         generations.project_version(tmp_path, "1.x")
+
+
+@pytest.mark.slow
+def test_freezing_under_xdist_goes_through_the_controller(pytester, monkeypatch):
+    """Workers decide what to freeze; the controller writes it (the same records as any write)."""
+    pytest.importorskip("xdist")
+    make_app(pytester, monkeypatch, MODELS_10, TESTS + '''
+
+def test_job_two(serialcompat):
+    serialcompat.check(Job("hourly", ["c"]), "job-two", formats=["pickle"], protocols=[4])
+''')
+    set_version(pytester, "1.0")
+    quiet = ("-n", "2", "-p", "no:hypothesispytest")
+    pytester.runpytest_subprocess(*quiet, "--serialcompat-update").assert_outcomes(passed=2)
+    models(pytester, MODELS_11)
+    set_version(pytester, "1.1")
+    result = pytester.runpytest_subprocess(*quiet, "--serialcompat-update")
+    result.assert_outcomes(passed=2)
+    assert result.stdout.str().count("(frozen)") == 2
+    for sample in ("job", "job-two"):
+        assert (pytester.path / STORE / sample / "releases" / "1.0" / P4).is_file()
+    pytester.runpytest_subprocess(*quiet, "--serialcompat").assert_outcomes(passed=2)
