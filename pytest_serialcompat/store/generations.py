@@ -324,14 +324,15 @@ def freeze_requests(store, sample: str, interpreter: str, filenames: Iterable[st
             continue
         frozen_path = "%s/%s" % (target, filename)
         existing = store.read_if_exists(frozen_path)
-        if existing is not None:
-            if existing == data and filename in frozen_entries:
-                already.append(frozen_path)
-            else:
-                problems.append("%s: not frozen, release %s already holds other bytes under that "
-                                "name (%s)" % (relpath, version, store.display(frozen_path)))
+        if existing is not None and existing != data:
+            problems.append("%s: not frozen, release %s already holds other bytes under that "
+                            "name (%s)" % (relpath, version, store.display(frozen_path)))
             continue
-        requests.append(StoreRequest(WRITE, frozen_path, data, reason=reason))
+        if existing is not None and filename in frozen_entries:
+            already.append(frozen_path)
+            continue
+        if existing is None:  # (the same bytes without their entry: only the entry is added)
+            requests.append(StoreRequest(WRITE, frozen_path, data, reason=reason))
         frozen_entry = dict(entry)
         frozen_entry[PROJECT_VERSION] = version
         entries[filename] = frozen_entry

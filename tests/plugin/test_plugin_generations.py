@@ -419,3 +419,20 @@ def test_job_two(serialcompat):
     for sample in ("job", "job-two"):
         assert (pytester.path / STORE / sample / "releases" / "1.0" / P4).is_file()
     pytester.runpytest_subprocess(*quiet, "--serialcompat").assert_outcomes(passed=2)
+
+
+def test_a_golden_its_release_cannot_keep_is_not_rewritten(released):
+    """The 1.0 generation already holds other bytes under the name: nothing is lost."""
+    current = released.path / STORE / "job"
+    manifest_path = current / ("%s.manifest.json" % TAG)
+    manifest = json.loads(manifest_path.read_text())
+    manifest["goldens"][P4]["project_version"] = "1.0"     # as if 1.0 had recorded these too
+    manifest_path.write_text(json.dumps(manifest))
+    before = (current / P4).read_bytes()
+    (released.path / "tests" / "test_app.py").write_text(TESTS.replace('"nightly"', '"weekly"'))
+    result = run(released, "--serialcompat-update")
+    result.assert_outcomes(failed=1)
+    text = result.stdout.str()
+    assert "Not rewritten: job/%s was recorded by 1.0" % P4 in text
+    assert "release 1.0 already holds other bytes under that name" in text
+    assert (current / P4).read_bytes() == before
