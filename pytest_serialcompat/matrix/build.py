@@ -6,9 +6,8 @@ from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 from ..environment import parse_tag
 from ..results import ALL_FORMATS, DIAGNOSES, FAILED, MISSING
 from ..store.report import ReportFile, ReportedResult
-from .labels import GENERATION_SEPARATOR
 from .model import (
-    COUNTED, Cell, ENV_ERROR, ENV_OK, EnvStatus, FAIL, FORMAT_ORDER, Matrix, OptionalCell,
+    GENERATION_SEPARATOR, sort_rows, COUNTED, Cell, ENV_ERROR, ENV_OK, EnvStatus, FAIL, FORMAT_ORDER, Matrix, OptionalCell,
     PROTOCOL_LABELS, READABLE, SEVERITY, Table, sort_tags, tag_key,
 )
 
@@ -85,19 +84,6 @@ def row_of(result: ReportedResult) -> str:
     if result.generation:
         return "%s%s%s" % (result.generation, GENERATION_SEPARATOR, result.producer)
     return result.producer
-
-
-def sort_rows(rows) -> List[str]:
-    """Today's producers first (by version), then old releases, oldest release first."""
-    from ..store.generations import sort_key
-
-    def key(row):
-        if GENERATION_SEPARATOR in row:
-            release, tag = row.rsplit(GENERATION_SEPARATOR, 1)
-            return (1, sort_key(release), tag_key(tag))
-        return (0, (), tag_key(row))
-
-    return sorted(set(rows), key=key)
 
 
 def build_matrix(reports: Sequence[ReportFile], environments: Sequence[EnvStatus] = (),

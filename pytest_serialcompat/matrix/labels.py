@@ -3,7 +3,7 @@
 from typing import Dict, Iterable, List, Optional
 
 from ..environment import parse_tag
-from .model import ENV_ERROR, ENV_MISSING, EnvStatus, FAIL, Matrix, PASS, SKIP
+from .model import GENERATION_SEPARATOR, ENV_ERROR, ENV_MISSING, EnvStatus, FAIL, Matrix, PASS, SKIP
 
 
 MAX_GROUPS = 40           # failure groups listed in text / Markdown
@@ -16,9 +16,6 @@ MAX_FIX_LINES = 6
 
 
 MAX_NAMES = 6
-
-
-GENERATION_SEPARATOR = " / "   # "1.2.0 / cpython3.8": what release 1.2.0 recorded on 3.8
 
 
 def short_labels(tags: Iterable[str]) -> Dict[str, str]:
