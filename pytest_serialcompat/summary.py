@@ -117,6 +117,12 @@ def write_terminal(terminalreporter, state) -> None:
             tr.write_line("  ... and %d more" % (len(state.unused) - MAX_LISTED))
         if not settings.prune:
             tr.write_line("  delete them with --serialcompat-prune (full runs only; it lists them first)")
+    if state.unchecked_releases:
+        tr.write_line("old releases' goldens no test checks (their samples are not checked any "
+                      "more; retire them with `serialcompat prune-generation VERSION`): %d "
+                      "folder(s)" % len(state.unchecked_releases), yellow=True)
+        for folder in state.unchecked_releases[:MAX_LISTED]:
+            tr.write_line("  %s" % relative(state.store.folder(folder), config), yellow=True)
     if state.stale_temp_files:
         tr.write_line("left by an interrupted update: %d temporary file(s), not goldens (the next "
                       "--serialcompat-update on their interpreter removes them; never commit them):"

@@ -252,7 +252,10 @@ def test_freeze_command_and_prune_generation(pytester, monkeypatch):
 
     # --serialcompat-prune never deletes a frozen generation, even of a sample no test asks for
     (pytester.path / "tests" / "test_app.py").write_text("def test_nothing():\n    pass\n")
-    run(pytester, "--serialcompat-prune").assert_outcomes(passed=1)
+    pruned = run(pytester, "--serialcompat-prune")
+    pruned.assert_outcomes(passed=1)
+    assert "old releases' goldens no test checks" in pruned.stdout.str()
+    assert "tests/__serialcompat__/job/releases/0.9" in pruned.stdout.str()
     assert not (pytester.path / STORE / "job" / P4).exists()
     assert (frozen(pytester) / P4).exists() and (frozen(pytester, "0.9") / P4).exists()
 
