@@ -439,3 +439,18 @@ def test_a_golden_its_release_cannot_keep_is_not_rewritten(released):
     assert "Not rewritten: job/%s was recorded by 1.0" % P4 in text
     assert "release 1.0 already holds other bytes under that name" in text
     assert (current / P4).read_bytes() == before
+
+
+def test_a_setstate_that_raises_on_old_state_names_the_release(released):
+    models(released, MODELS_11 + '''
+    def __setstate__(self, state):
+        self.name = state["name"]
+        self.hosts = state["hosts"]
+        self.retries = state["retries"]     # 1.0 state has none: KeyError
+''')
+    result = run(released, "--serialcompat")
+    result.assert_outcomes(failed=1)
+    text = result.stdout.str()
+    assert "data written by 1.0 on %s no longer loads:" % TAG in text
+    assert "KeyError" in text and "'retries'" in text
+    assert "serialcompat prune-generation 1.0" in text   # re-recording is no fix for a release
