@@ -4,6 +4,7 @@ The store is read through :mod:`pytest_serialcompat.store`, the same package the
 plugin writes it with (one format, no second reading of it here)::
 
     <root>/tests/__serialcompat__/<sample, nested with />/<interpreter>.manifest.json
+    <root>/tests/__serialcompat__/<sample>/releases/<version>/<interpreter>.manifest.json   (frozen)
 
 Each manifest's ``goldens`` entries list ``globals``: every class or function a
 golden pickle refers to by reference, as ``[module, qualname]`` pairs (older
@@ -21,7 +22,9 @@ from typing import Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 import libcst as cst
 
 from pytest_serialcompat.project import SOURCE_ROOTS
-from pytest_serialcompat.store import Store, StoreError, is_manifest_name, manifest as manifest_schema
+from pytest_serialcompat.store import (
+    Store, StoreError, generations, is_manifest_name, manifest as manifest_schema,
+)
 
 from .context import dotted_name
 from .guard import nesting_problem
@@ -51,8 +54,12 @@ def read_store(store: str, root: Optional[str] = None) -> Tuple[List[GoldenGloba
         samples = golden_store.samples()
     except OSError as exc:
         return found, [(store, "cannot list the golden store: %s" % exc)]
-    for sample in samples:
-        folder = golden_store.folder(sample)
+    folders = [(sample, sample, "") for sample in samples]
+    # frozen generations (old releases' goldens) name classes that must keep importing too
+    folders += [(g.sample, g.folder, "%s/%s/" % (generations.RELEASES, g.version))
+                for g in generations.all_frozen(golden_store)]
+    for sample, folder_name, prefix in folders:
+        folder = golden_store.folder(folder_name)
         try:
             names = sorted(n for n in os.listdir(str(folder)) if is_manifest_name(n))
         except OSError as exc:
@@ -62,20 +69,21 @@ def read_store(store: str, root: Optional[str] = None) -> Tuple[List[GoldenGloba
             path = str(folder / filename)
             interpreter = filename[: -len(".manifest.json")]
             try:
-                document = golden_store.manifest(sample, interpreter)
+                document = golden_store.manifest(folder_name, interpreter)
             except StoreError as exc:
                 problems.append((path, "unusable golden manifest: %s" % exc))
                 continue
             if document is None:
                 continue
-            found.extend(_globals_of(document, path, sample, root, problems))
+            found.extend(_globals_of(document, path, sample, root, problems, prefix))
     return found, problems
 
 
 def _globals_of(document: dict, path: str, sample: str, root: Optional[str],
-                problems: List[Tuple[str, str]]) -> List[GoldenGlobal]:
+                problems: List[Tuple[str, str]], prefix: str = "") -> List[GoldenGlobal]:
     named: Dict[Tuple[str, str], List[str]] = {}
     for golden, entry in sorted(document["goldens"].items()):
+        golden = prefix + golden
         candidates, entry_problems = manifest_schema.global_candidates(entry)
         problems.extend((path, "%s: %s" % (golden, p)) for p in entry_problems)
         for options in candidates:

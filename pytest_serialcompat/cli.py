@@ -12,6 +12,10 @@ recorded by which (``--record`` records on each first); ``serialcompat report
 FILES...`` merges result files written elsewhere into the same tables.  Both
 exit 1 when a required cell fails or an environment gave no result, 2 for
 usage errors.  docs/matrix.md has the details.
+
+``serialcompat freeze [--as VERSION]`` copies the current goldens into the
+release's frozen generation; ``serialcompat prune-generation VERSION`` deletes
+one (asking on a terminal).  docs/plugin.md, "Releases: keeping old data loading".
 """
 
 import argparse
@@ -56,7 +60,148 @@ def _build_parser():
     )
     inspect.set_defaults(handler=_cmd_inspect)
     _add_matrix_parsers(commands)
+    _add_release_parsers(commands)
     return parser
+
+
+# ----------------------------------------------------------------------------
+# freeze / prune-generation: the store's frozen generations (old releases' data)
+
+
+def _add_store_options(parser) -> None:
+    parser.add_argument("--project", default=".", metavar="DIR",
+                        help="the project (default: the current directory)")
+    parser.add_argument("--dir", dest="store_dir", metavar="PATH",
+                        help="golden store folder (default: ini serialcompat_dir of the project, "
+                             "else tests/__serialcompat__)")
+
+
+def _add_release_parsers(commands) -> None:
+    freeze = commands.add_parser(
+        "freeze",
+        help="freeze the current goldens as a release's generation (replayed from then on)",
+        description="Copy every golden of the current generation, with its manifest, into "
+                    "<sample>/releases/VERSION/: a read-only generation that every later "
+                    "`pytest --serialcompat` replays with the code of the day. Run it at "
+                    "release time.",
+    )
+    freeze.add_argument("--as", dest="version", metavar="VERSION",
+                        help="the release to freeze as (default: the project version: ini "
+                             "serialcompat_project_version, else [project] version, else the "
+                             "installed distribution's)")
+    _add_store_options(freeze)
+    freeze.set_defaults(handler=_cmd_freeze)
+
+    retire = commands.add_parser(
+        "prune-generation",
+        help="delete one release's frozen generation from the store (asks on a terminal)",
+        description="Delete <sample>/releases/VERSION/ of every sample: that release's data is "
+                    "no longer checked. Lists the files first and asks on a terminal.",
+    )
+    retire.add_argument("version", metavar="VERSION")
+    retire.add_argument("--yes", action="store_true", help="do not ask")
+    _add_store_options(retire)
+    retire.set_defaults(handler=_cmd_prune_generation)
+
+
+def _release_store(args, stderr, command):
+    from pathlib import Path
+
+    from .store import DEFAULT_DIR, Store, StoreError, generations
+
+    project = Path(args.project).resolve()
+    if not project.is_dir():
+        stderr.write("serialcompat %s: --project %s is not a directory\n" % (command, args.project))
+        return None, None
+    if args.store_dir:
+        root = Path(args.store_dir).resolve()
+    else:
+        try:
+            configured = generations.read_ini_value(project, "serialcompat_dir")
+        except StoreError as exc:
+            stderr.write("serialcompat %s: %s\n" % (command, exc))
+            return None, None
+        root = project / (configured or DEFAULT_DIR)
+    return project, Store(root)
+
+
+def _cmd_freeze(args, stdout, stderr):
+    from .results import WRITE
+    from .store import StoreError, generations
+
+    project, store = _release_store(args, stderr, "freeze")
+    if store is None:
+        return 2
+    try:
+        if args.version:
+            version = generations.normalize(args.version, "--as")
+        else:
+            found = generations.project_version(
+                project, generations.read_ini_value(project, "serialcompat_project_version"))
+            if found is None:
+                stderr.write("serialcompat freeze: no project version found (ini "
+                             "serialcompat_project_version, [project] version of pyproject.toml, "
+                             "installed metadata): pass --as VERSION\n")
+                return 2
+            version = found.version
+    except StoreError as exc:
+        stderr.write("serialcompat freeze: %s\n" % exc)
+        return 2
+    if not store.root.is_dir():
+        stderr.write("serialcompat freeze: no golden store at %s\n" % store.root)
+        return 2
+    plan = generations.freeze_store(store, version)
+    written = 0
+    for request in plan.requests:
+        try:
+            path = store.apply(request)
+        except (OSError, StoreError) as exc:
+            plan.problems.append("%s: %s" % (request.path or request.sample, exc))
+            continue
+        if path is not None and request.op == WRITE:
+            written += 1
+            stdout.write("frozen %s\n" % os.path.relpath(path))
+    stdout.write("serialcompat freeze: %d golden(s) frozen as %s in %s%s\n" % (
+        written, version, store.root,
+        ", %d already frozen" % len(plan.already) if plan.already else ""))
+    for problem in plan.problems:
+        stderr.write("serialcompat freeze: %s\n" % problem)
+    return 1 if plan.problems else 0
+
+
+def _cmd_prune_generation(args, stdout, stderr):
+    from .store import StoreError, generations
+
+    project, store = _release_store(args, stderr, "prune-generation")
+    if store is None:
+        return 2
+    try:
+        version = generations.normalize(args.version, "VERSION")
+    except StoreError as exc:
+        stderr.write("serialcompat prune-generation: %s\n" % exc)
+        return 2
+    doomed = [g for g in generations.all_frozen(store) if g.version == version]
+    if not doomed:
+        known = generations.versions(store)
+        stderr.write("serialcompat prune-generation: no frozen generation %s in %s (frozen: %s)\n"
+                     % (version, store.root, ", ".join(known) or "none"))
+        return 2
+    files = [p for g in doomed for p in sorted(store.folder(g.folder).rglob("*")) if p.is_file()]
+    stdout.write("would delete release %s's frozen generation (%d sample(s), %d file(s)):\n"
+                 % (version, len(doomed), len(files)))
+    for path in files:
+        stdout.write("  %s\n" % os.path.relpath(str(path)))
+    if not args.yes and sys.stdin is not None and sys.stdin.isatty() \
+            and hasattr(stdout, "isatty") and stdout.isatty():
+        stdout.write("serialcompat: delete these %d file(s)? [y/N] " % len(files))
+        stdout.flush()
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            stdout.write("not confirmed: nothing was deleted\n")
+            return 1
+    removed = generations.retire(store, version)
+    stdout.write("serialcompat prune-generation: deleted %d file(s) of release %s\n"
+                 % (len(removed), version))
+    return 0
 
 
 # ----------------------------------------------------------------------------

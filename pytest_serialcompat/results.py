@@ -39,6 +39,7 @@ DIAGNOSES = {
     "unreadable": ("d", "protocol or format this interpreter cannot read"),
     "unpicklable": ("e", "the current object no longer serializes"),
     "foreign-code": ("f", "marshal code object from another Python version"),
+    "not-upgradable": ("g", "an old release's data loads but does not fit today's classes"),
     "unsafe": ("!", "refused by the safety gate (not loaded)"),
     "integrity": ("!", "golden does not match its manifest (not loaded)"),
     "corrupt": ("!", "golden is corrupt (not loaded)"),
@@ -54,6 +55,7 @@ NOT_EQUAL = "not-equal"
 UNREADABLE = "unreadable"
 UNPICKLABLE = "unpicklable"
 FOREIGN_CODE = "foreign-code"
+NOT_UPGRADABLE = "not-upgradable"
 UNSAFE = "unsafe"
 INTEGRITY = "integrity"
 CORRUPT = "corrupt"
@@ -84,6 +86,7 @@ class GoldenResult(NamedTuple):
     fix: Optional[str] = None       # suggested fix, when one is known
     nodeid: str = ""                # test that produced this result
     detail: str = ""                # RECORDED: "new" / "changed"
+    generation: str = ""            # project version of a frozen golden, "" for the current one
 
     def to_wire(self) -> Dict[str, Any]:
         return self._asdict()

@@ -18,7 +18,7 @@ from .results import (
     DELETE, FAILED, MANIFEST, WRITE, Ask, GoldenResult, Records, StoreRequest, UNUSED,
 )
 from .check.safety import Gate
-from .store import GoldenFile, Store, StoreError
+from .store import GoldenFile, Store, StoreError, generations
 from .check.verdict_cache import VerdictCache
 
 REPORT_ATTRIBUTE = "serialcompat_records"
@@ -77,6 +77,7 @@ class SessionState:
         self.completed: Set[str] = set()
         self.failed_items: Set[str] = set()
         self.unused: List[GoldenFile] = []
+        self.unchecked_releases: List[str] = []     # frozen generations no check of this run replayed
         self.pruned: List[str] = []
         self.prune_refused: Optional[str] = None
         self.stale_temp_files: List[str] = []       # left by killed writes, still in the store
@@ -246,6 +247,10 @@ class SessionState:
             GoldenResult(g.name, g.format, g.protocol, g.interpreter, g.relpath, UNUSED)
             for g in self.unused
         )
+        if self.partial is None:
+            asked = {ask.name for ask in self.asks}
+            self.unchecked_releases = [g.folder for g in generations.all_frozen(self.store)
+                                       if g.sample not in asked]
         if self.settings.prune:
             self._prune(exitstatus)
 

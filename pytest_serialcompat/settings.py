@@ -8,9 +8,10 @@ from typing import List, NamedTuple, Optional, Tuple
 from .bounds import DEFAULT_LOAD_TIMEOUT, INI_LIMITS, Bounds
 from .environment import ci_variable, parse_tag
 from .renames import RenameError, Renames
-from .store import DEFAULT_DIR
+from .store import DEFAULT_DIR, StoreError, generations
 
 MIN_DEFAULT_PROTOCOL = 2
+UPGRADE, STRICT = "upgrade", "strict"   # serialcompat_generations
 DEFAULT_SPAWN_TIMEOUT = 60.0
 
 # (flag, dest, help) -- all store_true except those in VALUE_OPTIONS
@@ -45,6 +46,15 @@ INI_OPTIONS = (
      "pickle protocols checked by default (e.g. '2 3 4 5' or '4-5'); default 2 to the highest"),
     ("serialcompat_spawn_timeout", "string", str(DEFAULT_SPAWN_TIMEOUT),
      "seconds check_spawn_safe waits for its spawn child"),
+    ("serialcompat_project_version", "string", "",
+     "the project version goldens are recorded as (default: [project] version of pyproject.toml, "
+     "else the installed distribution's)"),
+    ("serialcompat_keep_generations", "bool", True,
+     "--serialcompat-update first freezes a golden recorded by another project version into "
+     "that release's generation (false: rewrite it in place)"),
+    ("serialcompat_generations", "string", UPGRADE,
+     "how frozen generations are replayed: 'upgrade' (old data must load and fit today's "
+     "classes) or 'strict' (equal to the current object, like the current generation)"),
     ("serialcompat_load_timeout", "string", str(DEFAULT_LOAD_TIMEOUT),
      "seconds the safety gate and the loader may spend on one pickle golden (0: no limit)"),
 ) + tuple((name, "string", str(Bounds().value(field)), "safety gate limit: " + what)
@@ -66,7 +76,11 @@ class PluginSettings(NamedTuple):
     required_pythons: Tuple[str, ...]   # interpreter tags ("cpython3.8")
     protocols: Tuple[int, ...]
     spawn_timeout: float
-    bounds: Bounds = Bounds()           # what one golden may cost (budget.py)
+    bounds: Bounds = Bounds()           # what one golden may cost (bounds.py)
+    project_version: Optional[str] = None   # normalized (store.generations)
+    keep_generations: bool = True
+    generations: str = UPGRADE
+    verbose: int = 0
 
     @property
     def active(self) -> bool:
@@ -178,6 +192,14 @@ def resolve(config) -> PluginSettings:
         timeout = float(timeout_text)
     except ValueError:
         raise SettingsError("serialcompat_spawn_timeout: %r is not a number" % timeout_text) from None
+    try:
+        found = generations.project_version(
+            rootpath, config.getini("serialcompat_project_version"))
+    except StoreError as exc:
+        raise SettingsError(str(exc)) from None
+    mode = (config.getini("serialcompat_generations") or UPGRADE).strip().lower()
+    if mode not in (UPGRADE, STRICT):
+        raise SettingsError("serialcompat_generations: %r is not %r or %r" % (mode, UPGRADE, STRICT))
     return PluginSettings(
         bounds=parse_bounds(config),
         replay=replay,
@@ -190,4 +212,8 @@ def resolve(config) -> PluginSettings:
         required_pythons=parse_required(_words(config.getini("serialcompat_required_pythons"))),
         protocols=parse_protocols(_words(config.getini("serialcompat_protocols"))),
         spawn_timeout=timeout,
+        project_version=found.version if found else None,
+        keep_generations=bool(config.getini("serialcompat_keep_generations")),
+        generations=mode,
+        verbose=int(getattr(option, "verbose", 0) or 0),
     )

@@ -25,6 +25,41 @@ def relative(path, config) -> str:
         return str(path)
 
 
+def generation_rows(results):
+    """{(release, producer): {status: count}} of the frozen goldens among ``results``."""
+    rows = collections.OrderedDict()
+    for result in results:
+        if result.generation:
+            row = rows.setdefault((result.generation, result.producer),
+                                  {status: 0 for status in COLUMNS})
+            row[result.status] += 1
+    return rows
+
+
+def _write_generations(tr, state) -> None:
+    """Old releases' goldens: one row per release and recording interpreter, then the notes."""
+    from .store import version_key
+    from .store.generations import sort_key
+
+    rows = generation_rows(state.results)
+    if not rows:
+        return
+    tr.write_line("old releases (frozen generations), replayed on %s:" % state.interpreter.tag)
+    tr.write_line("  %-24s %s" % ("release / recorded on", " ".join(
+        "%9s" % c for c in ("checked", "failed", "skipped"))))
+    for (release, producer), counts in sorted(rows.items(), key=lambda item: (
+            sort_key(item[0][0]), version_key(item[0][1]))):
+        tr.write_line("  %-24s %s" % ("%s / %s" % (release, producer), " ".join(
+            "%9d" % counts[c] for c in ("checked", "failed", "skipped"))),
+            red=bool(counts[FAILED]))
+    noted = [r for r in state.results if r.generation and r.status not in (FAILED, SKIPPED)
+             and r.message]
+    for result in noted[:MAX_LISTED]:
+        tr.write_line("  %s:" % relative(state.store.path(result.file), state.config), yellow=True)
+        for line in result.message.splitlines():
+            tr.write_line("    " + line, yellow=True)
+
+
 def write_terminal(terminalreporter, state) -> None:
     settings = state.settings
     if not settings.active or not state.is_writer:
@@ -38,6 +73,8 @@ def write_terminal(terminalreporter, state) -> None:
     tr.write_line("%-8s %s" % ("format", " ".join("%9s" % c for c in COLUMNS)))
     for fmt in sorted(table, key=lambda f: (f not in ALL_FORMATS, f)):
         tr.write_line("%-8s %s" % (fmt, " ".join("%9d" % table[fmt][c] for c in COLUMNS)))
+
+    _write_generations(tr, state)
 
     failures = [r for r in state.results if r.status == FAILED]
     if failures:
@@ -80,6 +117,12 @@ def write_terminal(terminalreporter, state) -> None:
             tr.write_line("  ... and %d more" % (len(state.unused) - MAX_LISTED))
         if not settings.prune:
             tr.write_line("  delete them with --serialcompat-prune (full runs only; it lists them first)")
+    if state.unchecked_releases:
+        tr.write_line("old releases' goldens no test checks (their samples are not checked any "
+                      "more; retire them with `serialcompat prune-generation VERSION`): %d "
+                      "folder(s)" % len(state.unchecked_releases), yellow=True)
+        for folder in state.unchecked_releases[:MAX_LISTED]:
+            tr.write_line("  %s" % relative(state.store.folder(folder), config), yellow=True)
     if state.stale_temp_files:
         tr.write_line("left by an interrupted update: %d temporary file(s), not goldens (the next "
                       "--serialcompat-update on their interpreter removes them; never commit them):"

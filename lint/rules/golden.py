@@ -29,7 +29,8 @@ class GoldenClassMoved(Rule):
     ## What it does
     Reads the manifests of the pytest-serialcompat golden store
     (`tests/__serialcompat__/<sample>/<interpreter>.manifest.json`, configurable with
-    `golden-store`; read with the plugin's own store package) and flags every class or
+    `golden-store`; read with the plugin's own store package), old releases' frozen
+    generations (`<sample>/releases/<version>/`) included, and flags every class or
     function a golden pickle names (`[module, qualname]`) that the project's source no longer
     defines or re-exports at that module path, naming the golden files and where the class
     is defined now.  It reads the source with libcst and never
@@ -72,6 +73,8 @@ class GoldenClassMoved(Rule):
         ProjectExample({"shop/__init__.py": "", "shop/models.py": "class Order:\n    pass\n", _ORDER: _manifest(("shop.models", "Order.Line"))}, 1),
         # nested sample names, and an old manifest's dotted names
         ProjectExample({"shop/__init__.py": "", "shop/orders.py": "class Order:\n    pass\n", "tests/__serialcompat__/shop/order/cpython3.8.manifest.json": _MANIFEST.replace('[["shop.models","Order"]]', '["shop.models.Order"]')}, 1),
+        # an old release's frozen generation names the class, today's goldens do not
+        ProjectExample({"shop/__init__.py": "", "shop/orders.py": "class Order:\n    pass\n", "tests/__serialcompat__/order/cpython3.12.manifest.json": _manifest(("shop.orders", "Order")), "tests/__serialcompat__/order/releases/1.2.0/cpython3.12.manifest.json": _MANIFEST}, 1),
     ]
 
     def check_project(self) -> Iterator[Tuple[str, int, str]]:

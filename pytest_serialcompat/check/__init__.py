@@ -10,7 +10,9 @@
 * :mod:`.verdict_cache`: the gate's verdicts on unchanged golden bytes, remembered;
 * :mod:`.budget`: the per-golden time budget (``serialcompat_load_timeout``);
 * :mod:`.set_order`: goldens that differ from the current bytes only in set order;
-* :mod:`.spawn`: ``check_spawn_safe`` in a real ``spawn`` child.
+* :mod:`.spawn`: ``check_spawn_safe`` in a real ``spawn`` child;
+* :mod:`.generations`: old releases' goldens: frozen before a rewrite, replayed every run;
+* :mod:`.upgrade`: does an object loaded from old data fit today's classes.
 
 It may import :mod:`..store`, :mod:`..diagnosis`, :mod:`..reference` and the
 shared models (:mod:`..results`, :mod:`..environment`, :mod:`..project`,

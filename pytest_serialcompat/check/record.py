@@ -23,6 +23,8 @@ from ..results import (
     StoreRequest,
 )
 from ..store import GoldenFile, StoreError, golden_filename, manifest
+from ..store.generations import PROJECT_VERSION
+from .generations import freeze_before_rewrite
 
 
 def manifest_entry(ctx, fmt: str, protocol: Optional[int], data: bytes) -> Dict[str, object]:
@@ -51,6 +53,8 @@ def manifest_header(ctx) -> Dict[str, object]:
     header = dict(ctx.interpreter.to_manifest())
     header["plugin_version"] = __version__
     header["recorded_by"] = ctx.nodeid
+    if ctx.state.settings.project_version:
+        header[PROJECT_VERSION] = ctx.state.settings.project_version
     return header
 
 
@@ -79,6 +83,8 @@ def record(ctx, replayer) -> List[GoldenResult]:
             if old_entry.get("sha256") != hashlib.sha256(existing).hexdigest() \
                     or not manifest.is_current(old_entry):
                 entries[filename] = manifest_entry(ctx, item.format, item.protocol, existing)
+                if old_entry.get(PROJECT_VERSION):  # the bytes stay: so does who wrote them
+                    entries[filename][PROJECT_VERSION] = old_entry[PROJECT_VERSION]
             results.append(GoldenResult(ctx.name, item.format, item.protocol, tag, golden.relpath,
                                         CHECKED, nodeid=ctx.nodeid, detail="unchanged"))
             continue
@@ -87,9 +93,18 @@ def record(ctx, replayer) -> List[GoldenResult]:
             results.append(GoldenResult(ctx.name, item.format, item.protocol, tag, golden.relpath,
                                         FAILED, NOT_RECORDED, problem[0], problem[1], ctx.nodeid))
             continue
+        if existing is not None:  # another release's golden goes to its generation first
+            problem = freeze_before_rewrite(ctx, golden, known.get(filename), current_manifest)
+            if problem is not None:
+                results.append(GoldenResult(ctx.name, item.format, item.protocol, tag,
+                                            golden.relpath, FAILED, NOT_RECORDED, problem[0],
+                                            problem[1], ctx.nodeid))
+                continue
         ctx.request(StoreRequest(WRITE, golden.relpath, data,
                                  reason="new" if existing is None else "changed"))
         entries[filename] = manifest_entry(ctx, item.format, item.protocol, data)
+        if ctx.state.settings.project_version:
+            entries[filename][PROJECT_VERSION] = ctx.state.settings.project_version
         results.append(GoldenResult(ctx.name, item.format, item.protocol, tag, golden.relpath,
                                     RECORDED, nodeid=ctx.nodeid,
                                     detail="new" if existing is None else "changed"))

@@ -12,6 +12,7 @@ from ..diagnosis import messages as diagnosis
 from ..results import FAILED, MISSING, UNPICKLABLE, Ask, GoldenResult
 from ..store import golden_filename
 from .plan import EncodeFailure, UsageProblem, make_plan
+from .generations import replay_frozen
 from .record import record
 from .replay import Comparison, Replayer
 
@@ -68,6 +69,7 @@ def run_check(state, nodeid: str, obj, name: str, formats: Sequence[str], explic
         results.extend(record(ctx, replayer))
     if settings.replay:
         results.extend(replay_all(ctx, replayer))
+        results.extend(replay_frozen(ctx, state.gate, state.verdicts))  # old releases' data
 
     ask = Ask(name, plan.formats, plan.protocols, nodeid)
     state.add(nodeid, results, [ask], ctx.requests)

@@ -7,7 +7,7 @@ from ..environment import parse_tag
 from ..results import ALL_FORMATS, DIAGNOSES, FAILED, MISSING
 from ..store.report import ReportFile, ReportedResult
 from .model import (
-    COUNTED, Cell, ENV_ERROR, ENV_OK, EnvStatus, FAIL, FORMAT_ORDER, Matrix, OptionalCell,
+    GENERATION_SEPARATOR, sort_rows, COUNTED, Cell, ENV_ERROR, ENV_OK, EnvStatus, FAIL, FORMAT_ORDER, Matrix, OptionalCell,
     PROTOCOL_LABELS, READABLE, SEVERITY, Table, sort_tags, tag_key,
 )
 
@@ -78,6 +78,14 @@ def _merge_duplicates(reports: List[ReportFile], notes: List[str]) -> Dict[str, 
     return merged
 
 
+def row_of(result: ReportedResult) -> str:
+    """The recorded-on row of a result: its producer, or ``"1.2.0 / cpython3.8"`` for a
+    golden of an old release's frozen generation."""
+    if result.generation:
+        return "%s%s%s" % (result.generation, GENERATION_SEPARATOR, result.producer)
+    return result.producer
+
+
 def build_matrix(reports: Sequence[ReportFile], environments: Sequence[EnvStatus] = (),
                  optional: Sequence[OptionalCell] = (),
                  recorded: Optional[Dict[str, Dict[str, int]]] = None,
@@ -114,14 +122,15 @@ def build_matrix(reports: Sequence[ReportFile], environments: Sequence[EnvStatus
             table = tables.get(key)
             if table is None:
                 table = tables[key] = Table(result.format, result.protocol)
-            cell = table.cells.get((result.producer, replayer))
+            row = row_of(result)
+            cell = table.cells.get((row, replayer))
             if cell is None:
-                cell = table.cells[(result.producer, replayer)] = Cell(
-                    result.producer, replayer,
+                cell = table.cells[(row, replayer)] = Cell(
+                    row, replayer,
                     is_required(result.format, result.protocol, result.producer, replayer, interp,
                                 optional))
             cell.add(result)
-            producers.add(result.producer)
+            producers.add(row)
     ordered = sorted(tables.values(), key=lambda t: (
         FORMAT_ORDER.get(t.format, len(FORMAT_ORDER)), t.format,
         -1 if t.protocol is None else t.protocol))
@@ -129,7 +138,7 @@ def build_matrix(reports: Sequence[ReportFile], environments: Sequence[EnvStatus
         environments = report_statuses(replays)
     return Matrix(
         replayers=sort_tags(interpreters),
-        producers=sort_tags(producers),
+        producers=sort_rows(producers),
         interpreters=interpreters,
         tables=ordered,
         outside=sorted(outside, key=lambda item: (tag_key(item[0]), item[1].file)),
@@ -227,7 +236,7 @@ def group_results(matrix: Matrix, kind: str) -> List[Group]:
         for cell in table.cells.values():
             items = cell.failures if kind == FAIL else cell.skips
             for result in items:
-                key = (result.diagnosis or "", result.name, result.producer)
+                key = (result.diagnosis or "", result.name, cell.producer)
                 entry = groups.setdefault(key, {"replayers": set(), "where": set(), "count": 0,
                                                 "required": False, "first": result})
                 entry["replayers"].add(cell.replayer)

@@ -3,7 +3,7 @@
 from typing import Dict, Iterable, List, Optional
 
 from ..environment import parse_tag
-from .model import ENV_ERROR, ENV_MISSING, EnvStatus, FAIL, Matrix, PASS, SKIP
+from .model import GENERATION_SEPARATOR, ENV_ERROR, ENV_MISSING, EnvStatus, FAIL, Matrix, PASS, SKIP
 
 
 MAX_GROUPS = 40           # failure groups listed in text / Markdown
@@ -19,11 +19,17 @@ MAX_NAMES = 6
 
 
 def short_labels(tags: Iterable[str]) -> Dict[str, str]:
-    """"cpython3.8" -> "3.8" when every tag is CPython; tags unchanged otherwise."""
+    """"cpython3.8" -> "3.8" when every tag is CPython; tags unchanged otherwise.
+
+    An old release's row, ``"1.2.0 / cpython3.8"``, keeps its release: ``"1.2.0 / 3.8"``.
+    """
     tags = list(tags)
-    parsed = [parse_tag(t) for t in tags]
+    split = [t.rsplit(GENERATION_SEPARATOR, 1) if GENERATION_SEPARATOR in t else ["", t]
+             for t in tags]
+    parsed = [parse_tag(tag) for _release, tag in split]
     if all(p is not None and p[0] == "cpython" for p in parsed):
-        return {t: "%d.%d" % p[1] for t, p in zip(tags, parsed)}
+        return {t: (release + GENERATION_SEPARATOR if release else "") + "%d.%d" % p[1]
+                for t, (release, _tag), p in zip(tags, split, parsed)}
     return {t: t for t in tags}
 
 

@@ -153,7 +153,7 @@ class Table:
 
     @property
     def producers(self) -> List[str]:
-        return sort_tags({p for p, _ in self.cells})
+        return sort_rows({p for p, _ in self.cells})
 
     def broken(self) -> List[Cell]:
         return [c for c in self.cells.values() if c.state == BROKEN]
@@ -192,3 +192,19 @@ def tag_key(tag: str):
 
 def sort_tags(tags: Iterable[str]) -> List[str]:
     return sorted(set(tags), key=tag_key)
+
+
+GENERATION_SEPARATOR = " / "   # a row "1.2.0 / cpython3.8": what release 1.2.0 recorded on 3.8
+
+
+def sort_rows(rows: Iterable[str]) -> List[str]:
+    """Today's producers first (by version), then old releases' rows, oldest release first."""
+    from ..store.generations import sort_key
+
+    def key(row):
+        if GENERATION_SEPARATOR in row:
+            release, tag = row.rsplit(GENERATION_SEPARATOR, 1)
+            return (1, sort_key(release), tag_key(tag))
+        return (0, (), tag_key(row))
+
+    return sorted(set(rows), key=key)

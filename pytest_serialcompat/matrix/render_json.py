@@ -8,6 +8,7 @@ from .build import exit_status
 def _result_json(result: ReportedResult) -> dict:
     return {
         "name": result.name, "file": result.file, "diagnosis": result.diagnosis,
+        "generation": result.generation or None,
         "message": result.message, "fix": result.fix, "nodeid": result.nodeid,
     }
 

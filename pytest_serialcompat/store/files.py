@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import List, Optional, Tuple
 
 from ..results import DELETE, MANIFEST, WRITE, StoreRequest
-from . import manifest as manifest_schema
+from . import generations, manifest as manifest_schema
 from .layout import (
     TEMP_MARK, TEMP_SUFFIX, GoldenFile, StoreError, is_manifest_name, manifest_filename,
     parse_filename, producer_of, temp_target, version_key,
@@ -116,8 +116,10 @@ class Store:
         if not self.root.is_dir():
             return names, leftovers
         for dirpath, dirnames, filenames in os.walk(str(self.root)):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             rel = os.path.relpath(dirpath, str(self.root)).replace(os.sep, "/")
+            # below a sample, releases/ holds its frozen generations (store.generations)
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")
+                                 and (rel == "." or d != generations.RELEASES))
             if rel == ".":
                 continue
             if any(parse_filename(f) or is_manifest_name(f) for f in filenames):
@@ -151,12 +153,24 @@ class Store:
 
     # ----------------------------------------------------------------- write
     def apply(self, request: StoreRequest) -> Optional[str]:
-        """Carry out one request; returns the path written or deleted, None if nothing changed."""
+        """Carry out one request; returns the path written or deleted, None if nothing changed.
+
+        A frozen golden (below a sample's ``releases/``) is never rewritten or deleted
+        here: StoreError says so (:mod:`.generations`).
+        """
         if request.op == WRITE:
+            problem = generations.write_problem(self, request.path, request.data)
+            if problem is not None:
+                raise StoreError(problem)
             path = self.path(request.path)
+            if generations.is_frozen_relpath(request.path) and path.exists():
+                return None  # the very bytes are frozen already
             atomic_write(path, request.data)
             return str(path)
         if request.op == DELETE:
+            if generations.is_frozen_relpath(request.path):
+                raise StoreError("%s is a frozen golden; retire its release with `serialcompat "
+                                 "prune-generation`" % self.display(request.path))
             path = self.path(request.path)
             try:
                 path.unlink()
@@ -185,6 +199,9 @@ class Store:
             current = None  # unusable: replaced by a fresh one
         goldens = dict(current["goldens"]) if current else {}
         for filename, entry in (request.entries or {}).items():
+            problem = generations.entry_problem(request.sample, filename, goldens.get(filename), entry)
+            if problem is not None:
+                raise StoreError(problem)
             if entry is None:
                 goldens.pop(filename, None)
             else:

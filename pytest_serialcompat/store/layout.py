@@ -50,6 +50,8 @@ _NAME_SEGMENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-\[\]+=,]*\Z")
 _UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9_.\-\[\]+=,]+")
 _LEADING_JUNK = re.compile(r"^[^A-Za-z0-9_]+")
 MAX_NAME_LENGTH = 200
+# Below a sample, ``releases/<version>/`` holds its frozen generations (see generations.py).
+RELEASES = "releases"
 
 
 class StoreError(Exception):
@@ -80,6 +82,9 @@ def name_problem(name: str) -> Optional[str]:
                 "invalid sample name %r: use letters, digits and _ . - [ ] + = , "
                 "in '/'-separated segments that do not start with '.' or '-'" % (name,)
             )
+    if RELEASES in name.split("/")[1:]:
+        return ("invalid sample name %r: %r below a sample is where its frozen generations "
+                "(releases) are kept" % (name, RELEASES))
     return None
 
 
@@ -89,7 +94,7 @@ def sanitize_name(text: str) -> str:
     for segment in text.split("/"):
         segment = _LEADING_JUNK.sub("", _UNSAFE_CHARS.sub("_", segment))
         if segment:
-            segments.append(segment)
+            segments.append(segment + "_" if segments and segment == RELEASES else segment)
     name = "/".join(segments)[:MAX_NAME_LENGTH].rstrip("/")
     return name or "sample"
 

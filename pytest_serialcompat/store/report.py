@@ -42,6 +42,7 @@ class ReportedResult(NamedTuple):
     fix: Optional[str]
     nodeid: str
     detail: str = ""      # recorded goldens: "new" / "changed"
+    generation: str = ""  # the release of a frozen golden, "" for the current generation
 
 
 class ReportFile(NamedTuple):
@@ -113,6 +114,7 @@ def parse_report(data: bytes, path: str) -> ReportFile:
             fix=_field(raw, "fix", str, where, optional=True),
             nodeid=_field(raw, "nodeid", str, where, optional=True) or "",
             detail=_field(raw, "detail", str, where, optional=True) or "",
+            generation=_field(raw, "generation", str, where, optional=True) or "",
         ))
     errors = value.get("errors") or []
     return ReportFile(

@@ -350,3 +350,14 @@ def test_report_command_expect_names_the_interpreters_without_a_report(reports):
     assert status == 0
     status, _out, err = _run_cli("report", str(reports["pass"]), "--expect", "three")
     assert status == 2 and "--expect 'three' is not a version" in err
+
+
+def test_old_releases_rows_follow_todays_oldest_release_first():
+    from pytest_serialcompat.matrix.labels import short_labels
+
+    rows = ["1.10.0 / cpython3.8", "cpython3.10", "1.2.0 / cpython3.10", "cpython3.8",
+            "1.2.0 / cpython3.8"]
+    assert model.sort_rows(rows) == ["cpython3.8", "cpython3.10", "1.2.0 / cpython3.8",
+                                     "1.2.0 / cpython3.10", "1.10.0 / cpython3.8"]
+    assert short_labels(rows)["1.2.0 / cpython3.10"] == "1.2.0 / 3.10"
+    assert short_labels(rows)["cpython3.8"] == "3.8"

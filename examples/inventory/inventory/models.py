@@ -5,6 +5,10 @@ import datetime
 import enum
 from typing import Dict, List, Optional
 
+# Location moved to inventory/locations.py in 1.1.0.  Pickles written by 1.0.0 name
+# inventory.models.Location: the re-export keeps them loading.
+from .locations import Location  # noqa: F401
+
 
 class Category(enum.Enum):
     TOOLS = "tools"
@@ -22,24 +26,8 @@ class Product:
     category: Category
     tags: List[str] = dataclasses.field(default_factory=list)
     discontinued: Optional[datetime.date] = None
-
-
-class Location:
-    """Where a product sits: a __slots__ class (no __dict__)."""
-
-    __slots__ = ("warehouse", "aisle", "shelf")
-
-    def __init__(self, warehouse: str, aisle: int, shelf: int):
-        self.warehouse = warehouse
-        self.aisle = aisle
-        self.shelf = shelf
-
-    def __eq__(self, other):
-        return type(other) is Location and (self.warehouse, self.aisle, self.shelf) == (
-            other.warehouse, other.aisle, other.shelf)
-
-    def __repr__(self):
-        return "Location(%r, %d, %d)" % (self.warehouse, self.aisle, self.shelf)
+    # added in 1.1.0 with a default: 1.0.0 data lacks it, and reads the class default
+    weight_grams: int = 0
 
 
 class Money:

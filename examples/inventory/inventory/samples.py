@@ -9,7 +9,8 @@ from .models import Category, Location, Money, Product, Shipment, Stock
 
 
 def hammer() -> Product:
-    return Product("T-100", "Claw hammer", 1299, Category.TOOLS, ["steel", "16oz"])
+    return Product("T-100", "Claw hammer", 1299, Category.TOOLS, ["steel", "16oz"],
+                   weight_grams=450)
 
 
 def stock() -> Stock:
