@@ -386,33 +386,13 @@ class LocalClassPickled(Rule):
         if not ctx.full and not any(is_local_definition(ctx, c) for c in ctx.nodes(cst.ClassDef)):
             return
         for call, payload, label in self._payloads(ctx):
-            reported: Set[Any] = set()
-            for expr in payload:
-                for node in ctx.walk(expr):
-                    if not isinstance(node, (cst.Name, cst.Call)):
-                        continue
-                    if isinstance(node, cst.Name) and not _is_plain_value(ctx, node):
-                        continue
-                    class_def = local_class_of(ctx, node)
-                    if class_def is None or class_def in reported:
-                        continue
-                    reported.add(class_def)
-                    yield Report(node, self.message(class_def.name.value, label))
+            for node, class_def in _local_classes_sent(ctx, payload):
+                yield Report(node, self.message(class_def.name.value, label))
         if self.settings.by_value_pickler():
             return
         for work in attribute_work_calls(ctx):
-            reported = set()
-            for expr in work.payload:
-                for node in ctx.walk(expr):
-                    if not isinstance(node, (cst.Name, cst.Call)):
-                        continue
-                    if isinstance(node, cst.Name) and not _is_plain_value(ctx, node):
-                        continue
-                    class_def = local_class_of(ctx, node)
-                    if class_def is None or class_def in reported:
-                        continue
-                    reported.add(class_def)
-                    yield Report(node, "", pending=Pending(qualname_of(ctx, work.class_def), "%s.%s" % (work.attr, work.method), class_def.name.value))
+            for node, class_def in _local_classes_sent(ctx, work.payload):
+                yield Report(node, "", pending=Pending(qualname_of(ctx, work.class_def), "%s.%s" % (work.attr, work.method), class_def.name.value))
 
     @staticmethod
     def message(name: str, label: str) -> str:
@@ -560,3 +540,19 @@ class UnguardedProcessStart(Rule):
             if isinstance(ancestor, cst.If) and _is_main_guard(ancestor.test):
                 return False
         return True
+
+
+def _local_classes_sent(ctx, payload):
+    """(node, local class) for each local class a payload's expressions use, once per class."""
+    reported: Set[Any] = set()
+    for expr in payload:
+        for node in ctx.walk(expr):
+            if not isinstance(node, (cst.Name, cst.Call)):
+                continue
+            if isinstance(node, cst.Name) and not _is_plain_value(ctx, node):
+                continue
+            class_def = local_class_of(ctx, node)
+            if class_def is None or class_def in reported:
+                continue
+            reported.add(class_def)
+            yield node, class_def
