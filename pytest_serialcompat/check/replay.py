@@ -16,12 +16,14 @@ import operator
 import pickle
 from typing import Callable, Dict, List, NamedTuple, Optional, Set, Tuple
 
+from .. import distributions
 from ..diagnosis import messages as diagnosis
 from ..results import (
     CHECKED, CORRUPT, DELETE, FAILED, INTEGRITY, JSON, MARSHAL, NOT_EQUAL, PICKLE, WRITE,
     GoldenResult, StoreRequest,
 )
 from ..store import GoldenFile, StoreError, manifest_filename, obtained_filename
+from ..store import manifest as manifest_schema
 from . import graph_compare, replay_json, replay_marshal, replay_pickle, safety
 from .outcome import UNSET, ReplayEnded, fail as _fail
 from .plan import EncodeFailure
@@ -112,8 +114,11 @@ class Replayer:
             self._check_integrity(golden, data)
             self._replay_bytes(golden, data)
         except ReplayEnded as ended:
+            message = ended.message
+            if ended.status == FAILED:
+                message = self._with_library_versions(golden, message)
             result = GoldenResult(ctx.name, golden.format, golden.protocol, golden.interpreter,
-                                  golden.relpath, ended.status, ended.kind, ended.message,
+                                  golden.relpath, ended.status, ended.kind, message,
                                   ended.fix, ctx.nodeid)
             if ended.status == FAILED:
                 self._write_obtained(golden)
@@ -195,6 +200,21 @@ class Replayer:
             raise _fail(INTEGRITY, *diagnosis.integrity(
                 "sha256 %s does not match the manifest's %s (the file changed after it was recorded)"
                 % (digest[:16], str(entry.get("sha256"))[:16]), golden.interpreter))
+
+    def library_changes(self, golden: GoldenFile) -> List[distributions.VersionChange]:
+        """The libraries the golden's manifest entry names whose version differs here."""
+        try:
+            entry = self.entry(golden)
+        except ReplayEnded:
+            return []
+        return distributions.version_changes(manifest_schema.libraries(entry))
+
+    def _with_library_versions(self, golden: GoldenFile, message: str) -> str:
+        changes = self.library_changes(golden)
+        if not changes or "recorded with " in message:
+            return message
+        text = distributions.describe(changes)
+        return "%s\n%s." % (message, text[0].upper() + text[1:])
 
     def fresh_bytes(self, fmt: str, protocol) -> Optional[bytes]:
         try:
