@@ -43,6 +43,7 @@ DIAGNOSES = {
     "integrity": ("!", "golden does not match its manifest (not loaded)"),
     "corrupt": ("!", "golden is corrupt (not loaded)"),
     "load-error": ("!", "golden raises while loading"),
+    "library-version": ("!", "a library's data across its versions (not the project's code)"),
     "not-recorded": ("!", "would not replay equal (not recorded)"),
     "missing": ("!", "goldens missing"),
     "usage": ("!", "invalid check() call"),
@@ -58,6 +59,7 @@ UNSAFE = "unsafe"
 INTEGRITY = "integrity"
 CORRUPT = "corrupt"
 LOAD_ERROR = "load-error"
+LIBRARY_VERSION = "library-version"
 NOT_RECORDED = "not-recorded"
 MISSING = "missing"
 USAGE = "usage"
