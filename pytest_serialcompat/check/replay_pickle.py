@@ -130,7 +130,7 @@ def replay_pickle(replayer, golden: GoldenFile, data: bytes) -> None:
         golden_type = type_name(ctx.obj)
         boundary = libraries.load_error(
             _exc_text(exc), exc, golden_type, list(verdict.targets.values()), own, recorded,
-            golden.interpreter)
+            golden.interpreter, ctx.interpreter.tag)
         if boundary is not None and (not lines or libraries.owner(golden_type, own, recorded)):
             raise fail(LIBRARY_VERSION, *boundary)
         if lines:
@@ -173,7 +173,7 @@ def _library_state(replayer, golden: GoldenFile) -> None:
         return
     own, recorded = _boundary(replayer, golden)
     found = libraries.state_changed(type_name(replayer.ctx.obj), own, recorded,
-                                    golden.interpreter, changes)
+                                    golden.interpreter, changes, replayer.ctx.interpreter.tag)
     if found is not None:
         raise fail(LIBRARY_VERSION, *found)
 
@@ -223,7 +223,8 @@ def _check_imports(replayer, verdict, golden: GoldenFile, data: bytes) -> None:
     own, recorded = _boundary(replayer, golden)
     found = libraries.missing_globals(
         missing, own, recorded, golden.interpreter,
-        verify=lambda rules: _verify_renames(replayer, verdict.analysis, rules, data))
+        verify=lambda rules: _verify_renames(replayer, verdict.analysis, rules, data),
+        replayer=ctx.interpreter.tag)
     if found is not None:   # a library's data: never "the project's class moved"
         raise fail(LIBRARY_VERSION, found.message, found.fix)
     suggestions = moved_class.suggest_moves(missing, ctx.rootdir, type(ctx.obj), _importable)

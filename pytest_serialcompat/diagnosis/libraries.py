@@ -54,7 +54,7 @@ KNOWN_MODULE_MOVES = (
         ("map zoneinfo to backports.zoneinfo wherever this data is read on Python 3.8 (the "
          "application's Unpickler.find_class, and below for the test)",
          "leave this recorded-on/replayed-on pair out of your required cells "
-         "(serialcompat matrix --optional RECORDED:3.8)")),
+         "(serialcompat matrix --optional {pair})")),
     ModuleMove(
         "backports.zoneinfo", "zoneinfo", "backports.zoneinfo",
         "backports.zoneinfo is the Python 3.8 backport of the standard library's zoneinfo, "
@@ -66,7 +66,7 @@ KNOWN_MODULE_MOVES = (
          "application's Unpickler.find_class, and below for the test), or install "
          "backports.zoneinfo there",
          "leave this recorded-on/replayed-on pair out of your required cells "
-         "(serialcompat matrix --optional 3.8:*)")),
+         "(serialcompat matrix --optional {pair})")),
 )
 
 
@@ -128,14 +128,23 @@ def _versions(library: str, recorded: Dict[str, str]) -> str:
     return "%s is not installed here" % library
 
 
-def options(producer: str, library: str, pin: str = "") -> List[str]:
+def _version_of_tag(tag: str) -> str:
+    return tag.replace("cpython", "") if tag else "*"
+
+
+def optional_pair(producer: str, replayer: str = "") -> str:
+    """The --optional value that leaves this recorded-on/replayed-on cell out."""
+    return "%s:%s" % (_version_of_tag(producer), _version_of_tag(replayer))
+
+
+def options(producer: str, library: str, pin: str = "", replayer: str = "") -> List[str]:
     """The real options for a golden another library version cannot read."""
     return [
         "record such goldens on the oldest %s version you support (newer versions read "
         "older pickles)" % library,
         "pin %s wherever this data is read%s" % (library, " (%s)" % pin if pin else ""),
         "leave this recorded-on/replayed-on pair out of your required cells "
-        "(serialcompat matrix --optional %s:*)" % (producer.replace("cpython", "") or "RECORDED"),
+        "(serialcompat matrix --optional %s)" % optional_pair(producer, replayer),
     ]
 
 
@@ -157,7 +166,7 @@ def _fix(choices: List[str], rules: List[str], verified: Optional[bool]) -> str:
 
 def missing_globals(missing: Sequence[Missing], own_packages: Sequence[str],
                     recorded: Dict[str, str], producer: str,
-                    verify=None) -> Optional[LibraryBreak]:
+                    verify=None, replayer: str = "") -> Optional[LibraryBreak]:
     """The diagnosis of globals that do not import here, when every one is a library's.
 
     ``verify(rules)`` tries the mapping rules on the golden (True: loads equal).
@@ -186,6 +195,7 @@ def missing_globals(missing: Sequence[Missing], own_packages: Sequence[str],
             if library == "numpy":
                 pins.append("numpy>=2")
             for choice in move.choices:
+                choice = choice.replace("{pair}", optional_pair(producer, replayer))
                 if choice not in choices:
                     choices.append(choice)
         elif library in NO_FORWARD_COMPATIBILITY:
@@ -194,7 +204,7 @@ def missing_globals(missing: Sequence[Missing], own_packages: Sequence[str],
     lines.append("Nothing in the project moved.")
     for library in libraries if not choices else ():
         for choice in options(producer, library, ", ".join(p for p in pins if p.startswith(
-                library))):
+                library)), replayer):
             if choice not in choices:
                 choices.append(choice)
     verified = verify(rules) if (rules and verify is not None) else None
@@ -224,8 +234,8 @@ def library_frame(exc: BaseException, own_packages: Sequence[str]) -> Optional[T
 
 
 def load_error(error: str, exc: BaseException, golden_type: str, named: Sequence[Global],
-               own_packages: Sequence[str], recorded: Dict[str, str], producer: str
-               ) -> Optional[Tuple[str, str]]:
+               own_packages: Sequence[str], recorded: Dict[str, str], producer: str,
+               replayer: str = "") -> Optional[Tuple[str, str]]:
     """A load error raised inside library code, or of a golden of a library's class."""
     frame = library_frame(exc, own_packages)
     type_library = owner(golden_type, own_packages, recorded) if golden_type else None
@@ -240,11 +250,12 @@ def load_error(error: str, exc: BaseException, golden_type: str, named: Sequence
     if library in NO_FORWARD_COMPATIBILITY:
         lines.append(NO_FORWARD_COMPATIBILITY[library] + ".")
     lines.append("Nothing in the project's classes is involved.")
-    return "\n".join(lines), _fix(options(producer, library), [], None)
+    return "\n".join(lines), _fix(options(producer, library, replayer=replayer), [], None)
 
 
 def state_changed(golden_type: str, own_packages: Sequence[str], recorded: Dict[str, str],
-                  producer: str, changes: Sequence[VersionChange]) -> Optional[Tuple[str, str]]:
+                  producer: str, changes: Sequence[VersionChange], replayer: str = ""
+                  ) -> Optional[Tuple[str, str]]:
     """A state difference inside a library's object, summarised at its boundary."""
     library = owner(golden_type, own_packages, recorded) if golden_type else None
     if library is None:
@@ -258,7 +269,7 @@ def state_changed(golden_type: str, own_packages: Sequence[str], recorded: Dict[
     message = ("%s: its pickled state changed %s; the golden loads, but not as the same %s "
                "object. Those are %s's private internals, not the project's."
                % (golden_type, between, golden_type, library))
-    return message, _fix(options(producer, library), [], None)
+    return message, _fix(options(producer, library, replayer=replayer), [], None)
 
 
 def _version_key(version: str):
