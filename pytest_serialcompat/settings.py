@@ -8,6 +8,7 @@ from typing import List, NamedTuple, Optional, Tuple
 from .environment import ci_variable, parse_tag
 from .renames import RenameError, Renames
 from .store import DEFAULT_DIR
+from .store.obtained import obtained_root
 
 MIN_DEFAULT_PROTOCOL = 2
 DEFAULT_SPAWN_TIMEOUT = 60.0
@@ -44,6 +45,9 @@ INI_OPTIONS = (
      "pickle protocols checked by default (e.g. '2 3 4 5' or '4-5'); default 2 to the highest"),
     ("serialcompat_spawn_timeout", "string", str(DEFAULT_SPAWN_TIMEOUT),
      "seconds check_spawn_safe waits for its spawn child"),
+    ("serialcompat_obtained_dir", "string", "",
+     "where .obtained files go, relative to the rootdir (default: pytest's cache_dir, "
+     "under serialcompat/obtained); never inside the golden store"),
 )
 
 
@@ -62,6 +66,7 @@ class PluginSettings(NamedTuple):
     required_pythons: Tuple[str, ...]   # interpreter tags ("cpython3.8")
     protocols: Tuple[int, ...]
     spawn_timeout: float
+    obtained_dir: Optional[Path] = None   # .obtained files (outside the store)
 
     @property
     def active(self) -> bool:
@@ -164,4 +169,14 @@ def resolve(config) -> PluginSettings:
         required_pythons=parse_required(_words(config.getini("serialcompat_required_pythons"))),
         protocols=parse_protocols(_words(config.getini("serialcompat_protocols"))),
         spawn_timeout=timeout,
+        obtained_dir=obtained_root(rootpath, config.getini("serialcompat_obtained_dir"),
+                                   _cache_dir(config)),
     )
+
+
+def _cache_dir(config) -> Optional[str]:
+    """pytest's cache_dir ini value (None when the cacheprovider plugin is disabled)."""
+    try:
+        return config.getini("cache_dir") or None
+    except (ValueError, KeyError):
+        return None

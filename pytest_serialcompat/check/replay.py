@@ -238,10 +238,11 @@ class Replayer:
 
     def _clear_obtained(self, golden: GoldenFile) -> None:
         relpath = self._obtained_relpath(golden)
-        if self.names is not None:
+        store = self.ctx.store
+        if store.obtained_root is None and self.names is not None:
             present = relpath.rsplit("/", 1)[1] in self.names
         else:
-            present = self.ctx.store.path(relpath).exists()
+            present = store.obtained_path(relpath).exists()
         if present:
             self.ctx.request(StoreRequest(DELETE, relpath, reason="obtained"))
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import List, Optional, Tuple
 
 from ..results import DELETE, MANIFEST, WRITE, StoreRequest
-from . import manifest as manifest_schema
+from . import manifest as manifest_schema, obtained as obtained_folder
 from .layout import (
     TEMP_MARK, TEMP_SUFFIX, GoldenFile, StoreError, is_manifest_name, manifest_filename,
     parse_filename, producer_of, temp_target, version_key,
@@ -45,10 +45,21 @@ def atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
+OBTAINED = "obtained"   # the reason of requests for .obtained files (see .obtained)
+
+
 class Store:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, obtained_root: Optional[Path] = None):
         self.root = Path(root)
         self._root = str(self.root)
+        # where .obtained files go (outside the committed store); None: beside the goldens
+        self.obtained_root = Path(obtained_root) if obtained_root is not None else None
+
+    def obtained_path(self, relpath: str) -> Path:
+        """Where the ``.obtained`` file of store path ``relpath`` is written."""
+        if self.obtained_root is None:
+            return self.path(relpath)
+        return self.obtained_root.joinpath(*relpath.split("/"))
 
     # ------------------------------------------------------------------ read
     def folder(self, name: str) -> Path:
@@ -152,12 +163,15 @@ class Store:
     # ----------------------------------------------------------------- write
     def apply(self, request: StoreRequest) -> Optional[str]:
         """Carry out one request; returns the path written or deleted, None if nothing changed."""
+        obtained = request.reason == OBTAINED
         if request.op == WRITE:
-            path = self.path(request.path)
+            path = self.obtained_path(request.path) if obtained else self.path(request.path)
+            if obtained and self.obtained_root is not None:
+                obtained_folder.prepare(self.obtained_root)
             atomic_write(path, request.data)
             return str(path)
         if request.op == DELETE:
-            path = self.path(request.path)
+            path = self.obtained_path(request.path) if obtained else self.path(request.path)
             try:
                 path.unlink()
             except FileNotFoundError:
