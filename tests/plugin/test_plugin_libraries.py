@@ -167,3 +167,70 @@ def test_a_backports_zoneinfo_golden_gets_the_mapping_to_zoneinfo(pytester, monk
     # following the fix line makes it pass
     app.makeini(INI + "serialcompat_renames = backports.zoneinfo = zoneinfo\n")
     run(app, "--serialcompat").assert_outcomes(passed=1)
+
+
+PYDANTIC_MODELS = '''
+import datetime
+import enum
+from typing import List, Tuple
+
+import pydantic
+
+
+class Unit(enum.Enum):
+    KG = "kg"
+    LB = "lb"
+
+
+class Line(pydantic.BaseModel):
+    sku: str
+    weight: float
+    unit: Unit = Unit.KG
+
+
+class Order(pydantic.BaseModel):
+    number: int
+    placed: datetime.datetime
+    lines: List[Line]
+    tags: Tuple[str, ...] = ()
+    note: bytes = b""
+'''
+
+PYDANTIC_TESTS = '''
+import datetime
+
+from myapp.models import Line, Order, Unit
+
+
+def test_order(serialcompat):
+    order = Order(number=7, placed=datetime.datetime(2024, 5, 1, 12, 30),
+                  lines=[Line(sku="A-1", weight=1.5), Line(sku="B-2", weight=3.0, unit=Unit.LB)],
+                  tags=("gift", "express"), note=b"ring twice")
+    serialcompat.check(order, "order", formats=("json",))
+'''
+
+
+def test_pydantic_v2_models_get_a_json_golden(pytester, monkeypatch):
+    pydantic = pytest.importorskip("pydantic")
+    if not pydantic.VERSION.startswith("2."):
+        pytest.skip("pydantic v2 only")
+    app = make_app(pytester, monkeypatch, PYDANTIC_MODELS, PYDANTIC_TESTS)
+    run(app, "--serialcompat-update").assert_outcomes(passed=1)
+    golden = app.path / STORE / "order" / ("%s.json" % TAG)
+    assert json.loads(golden.read_text()) == {
+        "number": 7, "placed": "2024-05-01T12:30:00", "tags": ["gift", "express"],
+        "note": "ring twice",
+        "lines": [{"sku": "A-1", "weight": 1.5, "unit": "kg"},
+                  {"sku": "B-2", "weight": 3.0, "unit": "lb"}]}
+    manifest = json.loads(_manifest(app, "order").read_text())
+    assert manifest["goldens"]["%s.json" % TAG]["codec"] == \
+        "Order (pydantic model_dump/model_validate_json)"
+    run(app, "--serialcompat").assert_outcomes(passed=1)
+    # a renamed field: the golden no longer validates, and the keys say why
+    models = app.path / "myapp" / "models.py"
+    models.write_text(models.read_text().replace("    sku: str", "    code: str"))
+    tests = app.path / "tests" / "test_app.py"
+    tests.write_text(tests.read_text().replace("sku=", "code="))
+    result = run(app, "--serialcompat")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*(b) state changed*", "*$.lines[[]0[]].sku*"])
