@@ -14,7 +14,6 @@ from typing import List, Optional
 
 from .. import project
 from ..diagnosis import libraries, messages as diagnosis, moved_class
-from ..diagnosis.values import type_name
 from ..renames import Renames
 from ..results import (
     CLASS_MOVED, CORRUPT, LIBRARY_VERSION, LOAD_ERROR, NOT_EQUAL, PICKLE, STATE_CHANGED,
@@ -127,7 +126,7 @@ def replay_pickle(replayer, golden: GoldenFile, data: bytes) -> None:
     except Exception as exc:
         lines = _attribute_lines(replayer, verdict, golden)
         own, recorded = _boundary(replayer, golden)
-        golden_type = type_name(ctx.obj)
+        golden_type = libraries.public_type_name(ctx.obj)
         boundary = libraries.load_error(
             _exc_text(exc), exc, golden_type, list(verdict.targets.values()), own, recorded,
             golden.interpreter, ctx.interpreter.tag)
@@ -172,7 +171,7 @@ def _library_state(replayer, golden: GoldenFile) -> None:
     if not changes:
         return
     own, recorded = _boundary(replayer, golden)
-    found = libraries.state_changed(type_name(replayer.ctx.obj), own, recorded,
+    found = libraries.state_changed(libraries.public_type_name(replayer.ctx.obj), own, recorded,
                                     golden.interpreter, changes, replayer.ctx.interpreter.tag)
     if found is not None:
         raise fail(LIBRARY_VERSION, *found)

@@ -17,6 +17,7 @@ reads pickles of older pandas versions, not of newer ones
 """
 
 import importlib.util
+import sys
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from packaging.version import InvalidVersion, Version
@@ -84,6 +85,19 @@ class LibraryBreak(NamedTuple):
     message: str
     fix: str
     rules: List[str]        # serialcompat_renames lines that make the test load (may be empty)
+
+
+def public_type_name(value) -> str:
+    """``pandas.Series`` rather than ``pandas.core.series.Series`` when the library's top-level
+    package exports the class under its name (as its users spell it)."""
+    cls = type(value)
+    module, qualname = getattr(cls, "__module__", "") or "", cls.__qualname__
+    if module == "builtins":
+        return qualname
+    top = sys.modules.get(module.split(".", 1)[0])
+    if top is not None and "." not in qualname and getattr(top, qualname, None) is cls:
+        return "%s.%s" % (top.__name__, qualname)
+    return "%s.%s" % (module, qualname)
 
 
 def _importable(module: str) -> bool:
