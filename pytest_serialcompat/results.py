@@ -85,7 +85,8 @@ class GoldenResult(NamedTuple):
     message: str = ""               # readable explanation (multi-line for failures)
     fix: Optional[str] = None       # suggested fix, when one is known
     nodeid: str = ""                # test that produced this result
-    detail: str = ""                # RECORDED: "new" / "changed"
+    detail: str = ""                # RECORDED: "new" / "changed"; replayed: library versions
+                                    # crossed ("recorded with numpy 2.2.1, read here with ...")
 
     def to_wire(self) -> Dict[str, Any]:
         return self._asdict()

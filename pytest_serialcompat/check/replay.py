@@ -119,7 +119,7 @@ class Replayer:
                 message = self._with_library_versions(golden, message)
             result = GoldenResult(ctx.name, golden.format, golden.protocol, golden.interpreter,
                                   golden.relpath, ended.status, ended.kind, message,
-                                  ended.fix, ctx.nodeid)
+                                  ended.fix, ctx.nodeid, self._library_detail(golden))
             if ended.status == FAILED:
                 self._write_obtained(golden)
             return result
@@ -129,7 +129,8 @@ class Replayer:
                                 % _exc_text(exc), None, ctx.nodeid)
         self._clear_obtained(golden)
         return GoldenResult(ctx.name, golden.format, golden.protocol, golden.interpreter,
-                            golden.relpath, CHECKED, nodeid=ctx.nodeid)
+                            golden.relpath, CHECKED, nodeid=ctx.nodeid,
+                            detail=self._library_detail(golden))
 
     def passes(self, golden: GoldenFile) -> bool:
         """Whether the golden replays cleanly (no side effects; used by recording)."""
@@ -208,6 +209,11 @@ class Replayer:
         except ReplayEnded:
             return []
         return distributions.version_changes(manifest_schema.libraries(entry))
+
+    def _library_detail(self, golden: GoldenFile) -> str:
+        """A replay result's detail: the library versions it crossed, "" when none (the
+        matrix names them in its cells)."""
+        return distributions.describe(self.library_changes(golden))
 
     def _with_library_versions(self, golden: GoldenFile, message: str) -> str:
         changes = self.library_changes(golden)

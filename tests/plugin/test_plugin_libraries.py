@@ -237,3 +237,22 @@ def test_pydantic_v2_models_get_a_json_golden(pytester, monkeypatch):
     result = run(app, "--serialcompat")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*(b) state changed*", "*$.lines[[]0[]].sku*"])
+
+
+def test_passing_goldens_name_the_library_versions_they_crossed_in_the_report(app, tmp_path):
+    from cli_run import serialcompat_cli
+
+    run(app, "--serialcompat-update").assert_outcomes(passed=2)
+    _recorded_with(app, "basket", "numpy", "1.0.0")
+    report = tmp_path / "replay.json"
+    run(app, "--serialcompat", "--serialcompat-report=%s" % report).assert_outcomes(passed=2)
+    results = {r["name"]: r for r in json.loads(report.read_text())["results"]}
+    crossed = "recorded with numpy 1.0.0, read here with numpy %s" % numpy.__version__
+    assert results["basket"]["detail"] == crossed
+    assert results["series"]["detail"] == ""
+    status, out, err = serialcompat_cli("report", report)
+    assert status == 0, err
+    assert "note: recorded on %s, replayed on %s: %s" % (TAG, TAG, crossed) in out
+    status, out, err = serialcompat_cli("report", report, "--json", tmp_path / "m.json")
+    cells = json.loads((tmp_path / "m.json").read_text())["tables"][0]["cells"]
+    assert [c["libraries"] for c in cells] == [[crossed]]
