@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from cli_run import REPO, RUN_TIMEOUT
+from cli_run import REPO, RUN_TIMEOUT, skip_unless_matrix_host
 
 pytestmark = pytest.mark.slow
 
@@ -53,6 +53,7 @@ def _run(argv, cwd=None):
 @pytest.fixture(scope="module")
 def user(tmp_path_factory):
     """A user's venv with the plugin installed from this checkout, not editable."""
+    skip_unless_matrix_host()
     root = tmp_path_factory.mktemp("user")
     venv = root / "venv"
     status, out = _run([sys.executable, "-m", "venv", venv])
