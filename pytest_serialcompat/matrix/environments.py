@@ -39,7 +39,22 @@ VENV_MARKER = "serialcompat-venv.json"
 VENV_LAYOUT = 2                        # bump when the way venvs are built changes
 
 
-PROJECT_FILES = ("pyproject.toml", "setup.py", "setup.cfg")
+# pyproject.toml's tables that decide what gets installed: the project's metadata (less its
+# descriptive fields), the build system and the build backends' own tables
+PROJECT_DESCRIPTIVE = frozenset((
+    "description", "readme", "authors", "maintainers", "keywords", "classifiers", "urls",
+    "license", "license-files"))
+
+
+BUILD_TOOLS = frozenset((
+    "setuptools", "setuptools_scm", "poetry", "hatch", "flit", "pdm", "maturin",
+    "scikit-build", "meson-python"))
+
+
+SETUP_CFG_SECTIONS = re.compile(r"(metadata|options(\..*)?)\Z")
+
+
+REQUIREMENT_FILE_OPTIONS = ("-r", "--requirement", "-c", "--constraint")
 
 
 INSTALLABLE_MARKERS = (
@@ -210,24 +225,6 @@ def _project_arguments(project: Path, options: RunOptions) -> List[str]:
         extras = "[%s]" % ",".join(options.extras) if options.extras else ""
         args += ["-e", str(project) + extras]
     return args + list(options.requirements)
-
-
-# pyproject.toml's tables that decide what gets installed: the project's metadata (less its
-# descriptive fields), the build system and the build backends' own tables
-PROJECT_DESCRIPTIVE = frozenset((
-    "description", "readme", "authors", "maintainers", "keywords", "classifiers", "urls",
-    "license", "license-files"))
-
-
-BUILD_TOOLS = frozenset((
-    "setuptools", "setuptools_scm", "poetry", "hatch", "flit", "pdm", "maturin",
-    "scikit-build", "meson-python"))
-
-
-SETUP_CFG_SECTIONS = re.compile(r"(metadata|options(\..*)?)\Z")
-
-
-REQUIREMENT_FILE_OPTIONS = ("-r", "--requirement", "-c", "--constraint")
 
 
 def dependency_set(project: Path) -> List[Tuple[str, str]]:

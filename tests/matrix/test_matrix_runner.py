@@ -109,7 +109,7 @@ def test_install_arguments_use_the_plugin_source_and_the_project(tmp_path):
     (project / "pyproject.toml").write_text('[project]\nname = "p"\nversion = "1"\n')
     args = environments._install_arguments(project, _options(project, tmp_path, extras=("test",),
                                                              requirements=("hypothesis",)))
-    plugin = plugin_source.resolve(None, tmp_path / "wheels")
+    plugin = plugin_source.resolve(None, tmp_path / "venvs" / plugin_source.WHEEL_FOLDER)
     assert args == ["pytest"] + plugin.pip_args + ["-e", "%s[test]" % project, "hypothesis"]
     given = environments._install_arguments(project, _options(
         project, tmp_path, plugin_source="pytest-serialcompat==0.1.0"))
