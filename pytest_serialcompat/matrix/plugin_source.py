@@ -130,8 +130,8 @@ def _from_direct_url(dist, direct: dict) -> Optional[PluginSource]:
         pip_url = "%s+%s%s" % (vcs, url, "@" + commit if commit else "")
         if direct.get("subdirectory"):
             pip_url += "#subdirectory=" + direct["subdirectory"]
-        requirement = "%s @ %s" % (DISTRIBUTION, pip_url)
-        return PluginSource(VCS, [requirement], "vcs " + pip_url, pip_url)
+        # the bare URL: pip reads "name @ git+file:///..." as a path (pip < 24), this it reads
+        return PluginSource(VCS, [pip_url], "vcs " + pip_url, pip_url)
     if "dir_info" in direct:
         if path is None or not path.is_dir():
             return None

@@ -11,6 +11,7 @@ naming --plugin-source, when the plugin cannot be installed.
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -123,6 +124,25 @@ def test_a_wheel_install_whose_wheel_is_gone_runs_the_matrix(user, tmp_path):
     (marker,) = _markers(root).values()   # the older venv (another plugin source) was replaced
     assert marker["plugin_source"].startswith("wheel pytest_serialcompat-0.1.0-py3-none-any.whl")
     assert re.search(r"cpython3\.\d+ +3\.[\d.]+ +[\d.]+ s +\d+ pass, 0 fail, 0 skip", out), out
+
+
+def test_a_git_install_is_installed_from_its_url_at_its_commit(user):
+    venv, project, root = user
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    status, commit = _run(["git", "-C", REPO, "rev-parse", "HEAD"])
+    if status != 0:
+        pytest.skip("the plugin's source is not a git checkout")
+    commit = commit.strip()
+    url = "git+%s@%s" % (REPO.as_uri(), commit)
+    status, out = _run([venv / "bin" / "python", "-m", "pip", "install", "-q", "--no-deps",
+                        "--force-reinstall", "--disable-pip-version-check", url])
+    assert status == 0, out
+    status, out = _matrix(venv, project)
+    assert status == 0, out
+    (marker,) = _markers(root).values()
+    assert marker["plugin_source"] == "vcs " + url
+    assert url in marker["install"]
 
 
 def test_a_plugin_that_cannot_be_installed_is_said_once_and_ends_the_environments(user, tmp_path):

@@ -66,7 +66,7 @@ def test_a_vcs_install_is_installed_from_its_url_at_its_commit(tmp_path):
     source = plugin_source.from_distribution(dist, tmp_path / "wheels")
     assert source.kind == plugin_source.VCS
     assert source.pip_args == [
-        "pytest-serialcompat @ git+https://example.invalid/team/pytest-serialcompat.git@" + commit]
+        "git+https://example.invalid/team/pytest-serialcompat.git@" + commit]
     assert commit in source.identity
 
 
