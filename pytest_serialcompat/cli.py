@@ -253,8 +253,9 @@ def _add_matrix_parsers(commands) -> None:
     matrix.add_argument("--with", dest="requirements", action="append", default=[],
                         metavar="REQUIREMENT", help="--python: also install this requirement")
     matrix.add_argument("--plugin-source", metavar="PATH|REQUIREMENT",
-                        help="--python: where pytest-serialcompat comes from (default: the "
-                             "checkout this one runs from, else this version from the index)")
+                        help="--python: where pytest-serialcompat comes from: a checkout, a "
+                             "wheel or a requirement (default: where the running one was "
+                             "installed from, read from its direct_url.json)")
     matrix.add_argument("--timeout", type=float, metavar="SECONDS",
                         help="stop an environment's run after this long")
     matrix.add_argument("--progress", choices=("auto", "live", "plain"), default="auto",
@@ -385,6 +386,9 @@ def _cmd_matrix(args, stdout, stderr):
         if not args.reports_dir or not args.venv_dir:
             environments.ensure_state_dir(state)   # with a .gitignore: results and venvs stay out of git
         run = runner.run_matrix(plans, options, args.record, stderr, live)
+    except run_plans.RunnerError as exc:
+        stderr.write("serialcompat matrix: %s\n" % exc)
+        return 2
     except KeyboardInterrupt:
         stderr.write("serialcompat matrix: interrupted; the environments' runs were stopped\n")
         return 130

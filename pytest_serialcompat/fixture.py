@@ -59,11 +59,20 @@ def _conclude(name: str, results: List[GoldenResult], ctx) -> None:
     failures = [r for r in results if r.status == FAILED]
     if failures:
         problems = diagnosis.group(failures)
-        obtained = [q.path for q in ctx.requests if q.reason == "obtained" and q.op == "write"]
+        obtained = [_shown(ctx.store.obtained_path(q.path), ctx.rootdir) for q in ctx.requests
+                    if q.reason == "obtained" and q.op == "write"]
         pytest.fail(diagnosis.failed_check(name, len(failures), len(results), ctx.store.root,
                                            problems, obtained), pytrace=False)
     if results and all(r.status == SKIPPED for r in results):
         pytest.skip(diagnosis.skipped_check(name, sorted({r.message for r in results})))
+
+
+def _shown(path, rootdir) -> str:
+    """A path relative to the rootdir when it is inside it."""
+    try:
+        return str(Path(path).relative_to(rootdir))
+    except ValueError:
+        return str(path)
 
 
 class SerialCompat:

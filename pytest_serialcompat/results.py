@@ -44,6 +44,7 @@ DIAGNOSES = {
     "integrity": ("!", "golden does not match its manifest (not loaded)"),
     "corrupt": ("!", "golden is corrupt (not loaded)"),
     "load-error": ("!", "golden raises while loading"),
+    "library-version": ("!", "a library's data across its versions (not the project's code)"),
     "not-recorded": ("!", "would not replay equal (not recorded)"),
     "missing": ("!", "goldens missing"),
     "usage": ("!", "invalid check() call"),
@@ -60,6 +61,7 @@ UNSAFE = "unsafe"
 INTEGRITY = "integrity"
 CORRUPT = "corrupt"
 LOAD_ERROR = "load-error"
+LIBRARY_VERSION = "library-version"
 NOT_RECORDED = "not-recorded"
 MISSING = "missing"
 USAGE = "usage"
@@ -85,7 +87,8 @@ class GoldenResult(NamedTuple):
     message: str = ""               # readable explanation (multi-line for failures)
     fix: Optional[str] = None       # suggested fix, when one is known
     nodeid: str = ""                # test that produced this result
-    detail: str = ""                # RECORDED: "new" / "changed"
+    detail: str = ""                # RECORDED: "new" / "changed"; replayed: library versions
+                                    # crossed ("recorded with numpy 2.2.1, read here with ...")
     generation: str = ""            # project version of a frozen golden, "" for the current one
 
     def to_wire(self) -> Dict[str, Any]:

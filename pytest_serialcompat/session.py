@@ -56,7 +56,7 @@ class SessionState:
     def __init__(self, config, settings):
         self.config = config
         self.settings = settings
-        self.store = Store(settings.store_dir)
+        self.store = Store(settings.store_dir, settings.obtained_dir)
         self.interpreter = environment.CURRENT
         self.rootdir = Path(str(config.rootpath))
         self.is_writer = not hasattr(config, "workerinput")

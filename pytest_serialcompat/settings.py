@@ -9,6 +9,7 @@ from .bounds import DEFAULT_LOAD_TIMEOUT, INI_LIMITS, Bounds
 from .environment import ci_variable, parse_tag
 from .renames import RenameError, Renames
 from .store import DEFAULT_DIR, StoreError, generations
+from .store.obtained import obtained_root
 
 MIN_DEFAULT_PROTOCOL = 2
 UPGRADE, STRICT = "upgrade", "strict"   # serialcompat_generations
@@ -55,6 +56,9 @@ INI_OPTIONS = (
     ("serialcompat_generations", "string", UPGRADE,
      "how frozen generations are replayed: 'upgrade' (old data must load and fit today's "
      "classes) or 'strict' (equal to the current object, like the current generation)"),
+    ("serialcompat_obtained_dir", "string", "",
+     "where .obtained files go, relative to the rootdir (default: pytest's cache_dir, "
+     "under serialcompat/obtained); never inside the golden store"),
     ("serialcompat_load_timeout", "string", str(DEFAULT_LOAD_TIMEOUT),
      "seconds the safety gate and the loader may spend on one pickle golden (0: no limit)"),
 ) + tuple((name, "string", str(Bounds().value(field)), "safety gate limit: " + what)
@@ -81,6 +85,7 @@ class PluginSettings(NamedTuple):
     keep_generations: bool = True
     generations: str = UPGRADE
     verbose: int = 0
+    obtained_dir: Optional[Path] = None   # .obtained files (outside the store)
 
     @property
     def active(self) -> bool:
@@ -216,4 +221,14 @@ def resolve(config) -> PluginSettings:
         keep_generations=bool(config.getini("serialcompat_keep_generations")),
         generations=mode,
         verbose=int(getattr(option, "verbose", 0) or 0),
+        obtained_dir=obtained_root(rootpath, config.getini("serialcompat_obtained_dir"),
+                                   _cache_dir(config)),
     )
+
+
+def _cache_dir(config) -> Optional[str]:
+    """pytest's cache_dir ini value (None when the cacheprovider plugin is disabled)."""
+    try:
+        return config.getini("cache_dir") or None
+    except (ValueError, KeyError):
+        return None

@@ -107,8 +107,9 @@ def write_terminal(terminalreporter, state) -> None:
             if len(goldens) > MAX_LISTED * 5:
                 tr.write_line("  ... and %d more" % (len(goldens) - MAX_LISTED * 5))
         if obtained:
-            tr.write_line("obtained bytes written for inspection: %d file(s) (*.obtained)"
-                          % len(obtained))
+            where = state.store.obtained_root or state.store.root
+            tr.write_line("obtained bytes written for inspection: %d file(s) (*.obtained) in %s"
+                          % (len(obtained), relative(str(where), config)))
     if state.unused:
         tr.write_line("unused (asked for by no test of this run): %d" % len(state.unused))
         for golden in state.unused[:MAX_LISTED]:

@@ -16,12 +16,14 @@ import operator
 import pickle
 from typing import Callable, Dict, List, NamedTuple, Optional, Set, Tuple
 
+from .. import distributions
 from ..diagnosis import messages as diagnosis
 from ..results import (
     CHECKED, CORRUPT, DELETE, FAILED, INTEGRITY, JSON, MARSHAL, NOT_EQUAL, PICKLE, WRITE,
     GoldenResult, StoreRequest,
 )
 from ..store import GoldenFile, StoreError, manifest_filename, obtained_filename
+from ..store import manifest as manifest_schema
 from . import graph_compare, replay_json, replay_marshal, replay_pickle, safety
 from .outcome import UNSET, ReplayEnded, fail as _fail
 from .plan import EncodeFailure
@@ -112,9 +114,12 @@ class Replayer:
             self._check_integrity(golden, data)
             self._replay_bytes(golden, data)
         except ReplayEnded as ended:
+            message = ended.message
+            if ended.status == FAILED:
+                message = self._with_library_versions(golden, message)
             result = GoldenResult(ctx.name, golden.format, golden.protocol, golden.interpreter,
-                                  golden.relpath, ended.status, ended.kind, ended.message,
-                                  ended.fix, ctx.nodeid)
+                                  golden.relpath, ended.status, ended.kind, message,
+                                  ended.fix, ctx.nodeid, self._library_detail(golden))
             if ended.status == FAILED:
                 self._write_obtained(golden)
             return result
@@ -124,7 +129,8 @@ class Replayer:
                                 % _exc_text(exc), None, ctx.nodeid)
         self._clear_obtained(golden)
         return GoldenResult(ctx.name, golden.format, golden.protocol, golden.interpreter,
-                            golden.relpath, CHECKED, nodeid=ctx.nodeid)
+                            golden.relpath, CHECKED, nodeid=ctx.nodeid,
+                            detail=self._library_detail(golden))
 
     def passes(self, golden: GoldenFile) -> bool:
         """Whether the golden replays cleanly (no side effects; used by recording)."""
@@ -196,6 +202,26 @@ class Replayer:
                 "sha256 %s does not match the manifest's %s (the file changed after it was recorded)"
                 % (digest[:16], str(entry.get("sha256"))[:16]), golden.interpreter))
 
+    def library_changes(self, golden: GoldenFile) -> List[distributions.VersionChange]:
+        """The libraries the golden's manifest entry names whose version differs here."""
+        try:
+            entry = self.entry(golden)
+        except ReplayEnded:
+            return []
+        return distributions.version_changes(manifest_schema.libraries(entry))
+
+    def _library_detail(self, golden: GoldenFile) -> str:
+        """A replay result's detail: the library versions it crossed, "" when none (the
+        matrix names them in its cells)."""
+        return distributions.describe(self.library_changes(golden))
+
+    def _with_library_versions(self, golden: GoldenFile, message: str) -> str:
+        changes = self.library_changes(golden)
+        if not changes or "recorded with " in message:
+            return message
+        text = distributions.describe(changes)
+        return "%s\n%s." % (message, text[0].upper() + text[1:])
+
     def fresh_bytes(self, fmt: str, protocol) -> Optional[bytes]:
         try:
             return self.ctx.fresh.get(fmt, protocol)
@@ -218,10 +244,11 @@ class Replayer:
 
     def _clear_obtained(self, golden: GoldenFile) -> None:
         relpath = self._obtained_relpath(golden)
-        if self.names is not None:
+        store = self.ctx.store
+        if store.obtained_root is None and self.names is not None:
             present = relpath.rsplit("/", 1)[1] in self.names
         else:
-            present = self.ctx.store.path(relpath).exists()
+            present = store.obtained_path(relpath).exists()
         if present:
             self.ctx.request(StoreRequest(DELETE, relpath, reason="obtained"))
 

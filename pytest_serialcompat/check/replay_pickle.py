@@ -12,12 +12,14 @@ are compared (:mod:`.graph_compare`).
 import pickle
 from typing import List, Optional
 
-from ..diagnosis import messages as diagnosis, moved_class
+from .. import project
+from ..diagnosis import libraries, messages as diagnosis, moved_class
 from ..renames import Renames
 from ..results import (
-    CLASS_MOVED, CORRUPT, LOAD_ERROR, NOT_EQUAL, PICKLE, STATE_CHANGED, UNREADABLE, UNSAFE,
+    CLASS_MOVED, CORRUPT, LIBRARY_VERSION, LOAD_ERROR, NOT_EQUAL, PICKLE, STATE_CHANGED,
+    UNREADABLE, UNSAFE,
 )
-from ..store import GoldenFile
+from ..store import GoldenFile, manifest as manifest_schema
 from ..bounds import ini_of
 from . import budget, safety
 from .outcome import UNSET, fail, skip
@@ -134,6 +136,13 @@ def replay_pickle(replayer, golden: GoldenFile, data: bytes) -> None:
         raise fail(LOAD_ERROR, *diagnosis.timed_out(exc, loaded=True))
     except Exception as exc:
         lines = _attribute_lines(replayer, verdict, golden)
+        own, recorded = _boundary(replayer, golden)
+        golden_type = libraries.public_type_name(ctx.obj)
+        boundary = libraries.load_error(
+            _exc_text(exc), exc, golden_type, list(verdict.targets.values()), own, recorded,
+            golden.interpreter, ctx.interpreter.tag)
+        if boundary is not None and (not lines or libraries.owner(golden_type, own, recorded)):
+            raise fail(LIBRARY_VERSION, *boundary)
         if lines:
             raise fail(STATE_CHANGED, *diagnosis.state_changed(
                 lines, _exc_text(exc), golden.interpreter))
@@ -146,12 +155,37 @@ def replay_pickle(replayer, golden: GoldenFile, data: bytes) -> None:
     current = ctx.obj if ctx.comparison.compare is not None else _pristine_for(replayer, fresh)
     compared = ctx.comparison.check(loaded, current, max(protocol, 2))
     shape = compared.shape()
+    if shape or not compared.ok:
+        _library_state(replayer, golden)
     if shape:
         lines = _attribute_lines(replayer, verdict, golden) or shape
         raise fail(STATE_CHANGED, *diagnosis.state_changed(lines, None, golden.interpreter))
     if not compared.ok:
         raise fail(NOT_EQUAL, *diagnosis.not_equal(
             compared.outcome.lines(), compared.detail, golden.interpreter))
+
+
+def _boundary(replayer, golden: GoldenFile):
+    """(the project's own top-level packages, the libraries the golden was recorded with)."""
+    own = sorted(project.top_level_names(replayer.ctx.rootdir))
+    try:
+        recorded = manifest_schema.libraries(replayer.entry(golden))
+    except Exception:
+        recorded = {}
+    return own, recorded
+
+
+def _library_state(replayer, golden: GoldenFile) -> None:
+    """A library object whose state differs after its library changed version: say so at its
+    boundary (its private state is the library's), not as a diff to fix in __setstate__."""
+    changes = replayer.library_changes(golden)
+    if not changes:
+        return
+    own, recorded = _boundary(replayer, golden)
+    found = libraries.state_changed(libraries.public_type_name(replayer.ctx.obj), own, recorded,
+                                    golden.interpreter, changes, replayer.ctx.interpreter.tag)
+    if found is not None:
+        raise fail(LIBRARY_VERSION, *found)
 
 
 def _attribute_lines(replayer, verdict, golden: GoldenFile) -> List[str]:
@@ -199,10 +233,20 @@ def _check_imports(replayer, verdict, golden: GoldenFile, data: bytes) -> None:
     if not missing:
         return
     ctx = replayer.ctx
+    own, recorded = _boundary(replayer, golden)
+    found = libraries.missing_globals(
+        missing, own, recorded, golden.interpreter,
+        verify=lambda rules: _verify_renames(replayer, verdict.analysis, rules, data),
+        replayer=ctx.interpreter.tag)
+    if found is not None:   # a library's data: never "the project's class moved"
+        raise fail(LIBRARY_VERSION, found.message, found.fix)
     words = ctx.allow_prefixes
     # a suggested new place is imported to check it: only where the gate itself would import
     suggestions = moved_class.suggest_moves(
         missing, ctx.rootdir, type(ctx.obj), lambda name: _gate_importable(name, words))
+    # a library's global is never re-exported from the project or from the installed package
+    suggestions = [None if libraries.owner(item.name[0], own, recorded) else suggestion
+                   for item, suggestion in zip(missing, suggestions)]
     verified = None
     rules = [diagnosis_rule(s) for s in suggestions if s is not None]
     if rules and len(rules) == len(missing):

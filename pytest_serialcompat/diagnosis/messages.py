@@ -418,7 +418,7 @@ def failed_check(name: str, failed: int, checked: int, store_root, problems: Seq
     tail = ""
     if obtained:
         more = len(obtained) - max_obtained
-        tail = "\n\nObtained bytes written beside the goldens for inspection: %s%s" % (
+        tail = "\n\nObtained bytes written for inspection (outside the store): %s%s" % (
             ", ".join(obtained[:max_obtained]), " (+%d more)" % more if more > 0 else "")
     return "%s\n\n%s%s" % (header, body, tail)
 

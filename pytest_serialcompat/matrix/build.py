@@ -86,6 +86,19 @@ def row_of(result: ReportedResult) -> str:
     return result.producer
 
 
+def library_notes(tables) -> List[str]:
+    """One note per recorded-on/replayed-on pair whose goldens crossed library versions:
+    a cell "3.13 -> 3.8" may also be "numpy 2.2.1 -> 1.24.4"."""
+    pairs: Dict[Tuple[str, str], set] = {}
+    for table in tables:
+        for (producer, replayer), cell in table.cells.items():
+            if cell.libraries:
+                pairs.setdefault((producer, replayer), set()).update(cell.libraries)
+    return ["recorded on %s, replayed on %s: %s" % (producer, replayer, "; ".join(sorted(found)))
+            for (producer, replayer), found in sorted(
+                pairs.items(), key=lambda item: (tag_key(item[0][0]), tag_key(item[0][1])))]
+
+
 def build_matrix(reports: Sequence[ReportFile], environments: Sequence[EnvStatus] = (),
                  optional: Sequence[OptionalCell] = (),
                  recorded: Optional[Dict[str, Dict[str, int]]] = None,
@@ -131,6 +144,7 @@ def build_matrix(reports: Sequence[ReportFile], environments: Sequence[EnvStatus
                                 optional))
             cell.add(result)
             producers.add(row)
+    notes.extend(library_notes(tables.values()))
     ordered = sorted(tables.values(), key=lambda t: (
         FORMAT_ORDER.get(t.format, len(FORMAT_ORDER)), t.format,
         -1 if t.protocol is None else t.protocol))

@@ -1,11 +1,14 @@
 """Where the matrix runs: interpreters probed, tox envs listed, throwaway venvs built and cached.
 
 The virtual environments of ``--python`` runs are cached under
-``.serialcompat/venvs/`` (or ``--venv-dir``), keyed by a hash of the project's
-packaging files, its location, the plugin and the interpreter, and reused while
-none of that changes.
+``.serialcompat/venvs/`` (or ``--venv-dir``), keyed by a hash of what they hold:
+the project's dependency set (its requirements and extras, ``--with``), its
+location, the plugin's source and version (:mod:`.plugin_source`) and the
+interpreter, and reused while none of that changes.  Tool sections and ini
+values are not part of it: editing them reuses the venvs.
 """
 
+import configparser
 import hashlib
 import json
 import os
@@ -16,21 +19,42 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from .. import __version__
 from ..environment import interpreter_tag
 from .plans import EnvPlan, PythonCommand, PYTHON, RunOptions, RunnerError, TOX
+from .plugin_source import WHEEL_FOLDER, PluginSource, resolve as resolve_plugin
 from .processes import child_environment, tail_text
+
+try:
+    import tomllib
+except ImportError:  # Python < 3.11
+    import tomli as tomllib
 
 
 VENV_MARKER = "serialcompat-venv.json"
 
 
-VENV_LAYOUT = 1                        # bump when the way venvs are built changes
+VENV_LAYOUT = 2                        # bump when the way venvs are built changes
 
 
-PROJECT_FILES = ("pyproject.toml", "setup.py", "setup.cfg")
+# pyproject.toml's tables that decide what gets installed: the project's metadata (less its
+# descriptive fields), the build system and the build backends' own tables
+PROJECT_DESCRIPTIVE = frozenset((
+    "description", "readme", "authors", "maintainers", "keywords", "classifiers", "urls",
+    "license", "license-files"))
+
+
+BUILD_TOOLS = frozenset((
+    "setuptools", "setuptools_scm", "poetry", "hatch", "flit", "pdm", "maturin",
+    "scikit-build", "meson-python"))
+
+
+SETUP_CFG_SECTIONS = re.compile(r"(metadata|options(\..*)?)\Z")
+
+
+REQUIREMENT_FILE_OPTIONS = ("-r", "--requirement", "-c", "--constraint")
 
 
 INSTALLABLE_MARKERS = (
@@ -39,7 +63,12 @@ INSTALLABLE_MARKERS = (
 )
 
 
-DISTRIBUTION = "pytest-serialcompat"
+class VenvBuildError(RunnerError):
+    """A throwaway venv could not be built: the environment has no second phase."""
+
+
+class PluginInstallError(VenvBuildError):
+    """pip could not install the plugin: the same for every environment, said once."""
 
 
 TOX_ENV_PATTERN = re.compile(r"py3\d{1,2}\Z")
@@ -147,29 +176,6 @@ def tox_run_argv(tox_command: Sequence[str], env: str, pytest_args: Sequence[str
     return list(tox_command) + ["run", "-e", env, "--skip-pkg-install", "--"] + list(pytest_args)
 
 
-def plugin_requirement(explicit: Optional[str] = None) -> List[str]:
-    """pip arguments that install this plugin: its source checkout (editable) or this version."""
-    if explicit:
-        path = Path(explicit)
-        if path.is_dir():
-            return ["-e", str(path.resolve())]
-        return [explicit]
-    root = source_root()
-    if root is not None:
-        return ["-e", str(root)]
-    return ["%s==%s" % (DISTRIBUTION, __version__)]
-
-
-def source_root() -> Optional[Path]:
-    """The checkout this plugin runs from, when it is one (a pyproject.toml naming the project)."""
-    root = Path(__file__).resolve().parent.parent
-    try:
-        text = (root / "pyproject.toml").read_text(encoding="utf-8")
-    except OSError:
-        return None
-    return root if re.search(r'^name\s*=\s*"%s"' % re.escape(DISTRIBUTION), text, re.M) else None
-
-
 def venv_python(venv: Path) -> Path:
     if os.name == "nt":
         return venv / "Scripts" / "python.exe"
@@ -191,26 +197,99 @@ def installable(project: Path) -> bool:
     return False
 
 
+def plugin_source(options: RunOptions) -> PluginSource:
+    """The plugin this run installs: resolved once by the runner, or here for a direct call."""
+    if options.plugin is not None:
+        return options.plugin
+    return resolve_plugin(options.plugin_source, options.venv_dir / WHEEL_FOLDER)
+
+
 def _install_arguments(project: Path, options: RunOptions) -> List[str]:
     """pip arguments of a throwaway venv: the project (editable, when it is a package), pytest,
     the plugin and any extra requirements.  A project that is no package is tested from its
     folder (pytest runs there, and `python -m pytest` puts it on sys.path)."""
+    return _plugin_arguments(project, options) + _project_arguments(project, options)
+
+
+def _plugin_arguments(project: Path, options: RunOptions) -> List[str]:
+    """pytest and the plugin (none when the project is the plugin's own checkout)."""
+    plugin = plugin_source(options).pip_args
+    if plugin[0] == "-e" and Path(plugin[1]) == project.resolve() and installable(project):
+        return ["pytest"]
+    return ["pytest"] + plugin
+
+
+def _project_arguments(project: Path, options: RunOptions) -> List[str]:
     args: List[str] = []
-    plugin = plugin_requirement(options.plugin_source)
-    has_packaging = installable(project)
-    if has_packaging:
+    if installable(project):
         extras = "[%s]" % ",".join(options.extras) if options.extras else ""
         args += ["-e", str(project) + extras]
-    args.append("pytest")
-    if not (plugin[0] == "-e" and Path(plugin[1]) == project.resolve() and has_packaging):
-        args += plugin
-    args += list(options.requirements)
-    return args
+    return args + list(options.requirements)
 
 
-def venv_key(project: Path, interp: PythonCommand, install_args: Sequence[str]) -> str:
-    """Hash of everything a throwaway venv depends on: the interpreter, the plugin, what is
-    installed (with the project's folder when it is installed) and the packaging files."""
+def dependency_set(project: Path) -> List[Tuple[str, str]]:
+    """What the project's packaging files say about what is installed, as (file, canonical text).
+
+    Tool sections and ini values (``[tool.pytest.ini_options]``, ``[tool.serialcompat]``,
+    ``[flake8]``...) are left out: following a Fix line that edits them must not reinstall
+    numpy.  A file that does not parse counts whole (pip will say what is wrong with it).
+    """
+    found: List[Tuple[str, str]] = []
+    path = project / "pyproject.toml"
+    if path.is_file():
+        try:
+            with open(str(path), "rb") as handle:
+                data = tomllib.load(handle)
+        except (OSError, ValueError) as exc:
+            found.append(("pyproject.toml", "unreadable %s" % _file_text(path, exc)))
+        else:
+            tables = {
+                "project": {k: v for k, v in (data.get("project") or {}).items()
+                            if k not in PROJECT_DESCRIPTIVE},
+                "build-system": data.get("build-system"),
+                "tool": {k: v for k, v in (data.get("tool") or {}).items() if k in BUILD_TOOLS},
+            }
+            found.append(("pyproject.toml", json.dumps(tables, sort_keys=True, default=str)))
+    path = project / "setup.cfg"
+    if path.is_file():
+        parser = configparser.RawConfigParser()
+        try:
+            parser.read(str(path), encoding="utf-8")
+        except (OSError, configparser.Error) as exc:
+            found.append(("setup.cfg", "unreadable %s" % _file_text(path, exc)))
+        else:
+            sections = {name: dict(parser.items(name)) for name in parser.sections()
+                        if SETUP_CFG_SECTIONS.match(name)}
+            if sections:   # a setup.cfg of tool sections only installs nothing
+                found.append(("setup.cfg", json.dumps(sections, sort_keys=True)))
+    path = project / "setup.py"
+    if path.is_file():
+        found.append(("setup.py", _file_text(path)))
+    return found
+
+
+def _file_text(path: Path, error=None) -> str:
+    try:
+        return path.read_bytes().decode("utf-8", "surrogateescape")
+    except OSError as exc:
+        return "unreadable (%s)" % (error or exc)
+
+
+def _requirement_files(install_args: Sequence[str], project: Path) -> List[Tuple[str, str]]:
+    """The contents of ``--with -r FILE`` / ``-c FILE`` files: what they name gets installed."""
+    found = []
+    for option, value in zip(install_args, install_args[1:]):
+        if option in REQUIREMENT_FILE_OPTIONS:
+            path = Path(value) if Path(value).is_absolute() else project / value
+            found.append((value, _file_text(path)))
+    return found
+
+
+def venv_key(project: Path, interp: PythonCommand, install_args: Sequence[str],
+             plugin: Optional[PluginSource] = None) -> str:
+    """Hash of what a throwaway venv holds: the interpreter, the plugin (its source and
+    version), what is installed (with the project's folder when it is installed) and the
+    project's dependency set (:func:`dependency_set`)."""
     digest = hashlib.sha256()
 
     def feed(*parts):
@@ -219,12 +298,10 @@ def venv_key(project: Path, interp: PythonCommand, install_args: Sequence[str]) 
             digest.update(b"%d:" % len(data) + data)
 
     feed("layout", VENV_LAYOUT, "plugin", __version__, "python", interp.executable, interp.version)
+    feed("plugin source", plugin.identity if plugin is not None else "")
     feed("install", *install_args)   # names the project's folder when it is installed
-    for name in PROJECT_FILES:
-        try:
-            feed(name, (project / name).read_bytes())
-        except OSError:
-            feed(name, "absent")
+    for name, text in dependency_set(project) + _requirement_files(install_args, project):
+        feed(name, text)
     return digest.hexdigest()[:16]
 
 
@@ -244,8 +321,11 @@ def ensure_venv(interp: PythonCommand, options: RunOptions, run: Callable[[List[
     interrupted build is never reused and concurrent builders do not collide.
     """
     project = options.project.resolve()
-    install = _install_arguments(project, options)
-    key = venv_key(project, interp, install)
+    plugin = plugin_source(options)
+    plugin_args = _plugin_arguments(project, options)
+    project_args = _project_arguments(project, options)
+    install = plugin_args + project_args
+    key = venv_key(project, interp, install, plugin)
     root = options.venv_dir
     final = root / ("%s-%s" % (interp.tag, key))
     marker = _read_marker(final)
@@ -256,14 +336,19 @@ def ensure_venv(interp: PythonCommand, options: RunOptions, run: Callable[[List[
     shutil.rmtree(str(building), ignore_errors=True)
     try:
         if run([interp.executable, "-m", "venv", str(building)], "creating a venv") != 0:
-            raise RunnerError("`%s -m venv` failed (see the log)" % interp.command)
+            raise VenvBuildError("`%s -m venv` failed (see the log)" % interp.command)
         pip = [str(venv_python(building)), "-m", "pip", "install", "--disable-pip-version-check"]
-        if run(pip + install, "pip install " + " ".join(_short(a) for a in install)) != 0:
-            raise RunnerError("installing into the venv failed: pip install %s (see the log)"
-                              % " ".join(install))
+        # the plugin first, on its own: a failure there is the plugin source's, said once
+        if run(pip + plugin_args, "pip install " + " ".join(_short(a) for a in plugin_args)) != 0:
+            raise PluginInstallError(plugin.install_failed())
+        if project_args and run(pip + project_args, "pip install " + " ".join(
+                _short(a) for a in project_args)) != 0:
+            raise VenvBuildError("installing into the venv failed: pip install %s (see the log)"
+                                 % " ".join(project_args))
         (building / VENV_MARKER).write_text(json.dumps({
             "key": key, "project": str(project), "interpreter": interp.executable,
             "python_version": interp.version, "plugin_version": __version__, "install": install,
+            "plugin_source": plugin.identity,
         }, indent=1, sort_keys=True), encoding="utf-8")
         _move_into_place(building, final, key)
     finally:

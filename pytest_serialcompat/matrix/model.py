@@ -13,7 +13,7 @@
 The report files the cells are built from are :mod:`..store.report`'s.
 """
 
-from typing import Dict, Iterable, List, NamedTuple, Optional, Tuple
+from typing import Dict, Iterable, List, NamedTuple, Optional, Set, Tuple
 
 from ..environment import parse_tag
 from ..results import ALL_FORMATS, CHECKED, FAILED, JSON, MARSHAL, PICKLE, RECORDED, SKIPPED, UNUSED
@@ -32,6 +32,10 @@ PASS, FAIL, SKIP = "pass", "fail", "skip"
 
 
 COUNTED = {CHECKED: PASS, FAILED: FAIL, SKIPPED: SKIP}
+
+
+# how a replayed result's detail names the library versions it crossed
+LIBRARY_DETAIL = "recorded with "
 
 
 SEVERITY = {CHECKED: 0, SKIPPED: 1, FAILED: 2, RECORDED: -1, UNUSED: -1}
@@ -108,10 +112,13 @@ class Cell:
         self.counts = {PASS: 0, FAIL: 0, SKIP: 0}
         self.failures: List[ReportedResult] = []
         self.skips: List[ReportedResult] = []
+        self.libraries: Set[str] = set()   # library versions its goldens crossed
 
     def add(self, result: ReportedResult) -> None:
         column = COUNTED[result.status]
         self.counts[column] += 1
+        if result.detail.startswith(LIBRARY_DETAIL):
+            self.libraries.update(result.detail.split("; "))
         if column == FAIL:
             self.failures.append(result)
         elif column == SKIP:

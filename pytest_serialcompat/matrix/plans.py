@@ -8,7 +8,7 @@ log; how each went is a :class:`.model.EnvStatus`.
 """
 
 from pathlib import Path
-from typing import NamedTuple, Optional, Sequence
+from typing import Any, NamedTuple, Optional, Sequence
 
 from .model import EnvStatus
 
@@ -68,6 +68,7 @@ class RunOptions(NamedTuple):
     plugin_source: Optional[str] = None   # path or requirement for the plugin in throwaway venvs
     allow_update_in_ci: bool = False
     timeout: Optional[float] = None       # seconds per environment and phase
+    plugin: Optional[Any] = None          # the resolved plugin_source.PluginSource (the runner's)
 
 
 class EnvOutcome(NamedTuple):
@@ -82,6 +83,8 @@ class EnvOutcome(NamedTuple):
     python_version: str = ""
     tag: str = ""
     details: str = ""             # the log's last lines, for errors
+    build_failed: bool = False    # its venv could not be built: no later phase
+    plugin_problem: str = ""      # the plugin could not be installed (one note for the run)
 
     def status(self, required_missing: bool) -> EnvStatus:
         return EnvStatus(

@@ -32,6 +32,7 @@ def matrix_json(matrix: Matrix) -> dict:
                     "state": cell.state,
                     "failures": [_result_json(r) for r in cell.failures],
                     "skips": [_result_json(r) for r in cell.skips],
+                    "libraries": sorted(cell.libraries),
                 })
         tables.append({"format": table.format, "protocol": table.protocol, "title": table.title,
                        "cells": cells})

@@ -14,8 +14,13 @@ from typing import Dict, List, NamedTuple, Optional, Sequence
 from ..environment import ci_variable
 from .model import ENV_ERROR, ENV_MISSING, ENV_OK, EnvStatus
 from ..store.report import ReportError, load_report
-from .plans import EnvOutcome, EnvPlan, Phase, RECORD, REPLAY, RunOptions, RunnerError, TOX
-from .environments import ensure_venv, tox_prepare_argv, tox_run_argv
+from .plans import (
+    EnvOutcome, EnvPlan, Phase, PYTHON, RECORD, REPLAY, RunOptions, RunnerError, TOX,
+)
+from .environments import (
+    PluginInstallError, VenvBuildError, ensure_venv, tox_prepare_argv, tox_run_argv,
+)
+from .plugin_source import WHEEL_FOLDER, resolve as resolve_plugin
 from .processes import (
     Children, PROGRESS_INTERVAL, Progress, child_environment, run_streaming, tail_text,
 )
@@ -67,13 +72,20 @@ class EnvRunner:
             report.unlink()
         except FileNotFoundError:
             pass
+        build_failed, plugin_problem = False, ""
         try:
             with open(str(log_path), "wb") as log:
                 returncode, problem = self._run(plan, phase, log), None
+        except PluginInstallError as exc:
+            returncode, build_failed, plugin_problem = None, True, str(exc)
+            problem = "its venv was not built: the plugin could not be installed (see the note)"
+        except VenvBuildError as exc:
+            returncode, problem, build_failed = None, str(exc), True
         except (RunnerError, OSError) as exc:
             returncode, problem = None, str(exc)
         elapsed = time.monotonic() - started
         outcome = self._conclude(plan, phase, returncode, problem, report, log_path, elapsed)
+        outcome = outcome._replace(build_failed=build_failed, plugin_problem=plugin_problem)
         self.progress.done(plan.name, "%s %s" % (phase.name, _outcome_word(outcome)), elapsed)
         return outcome
 
@@ -95,7 +107,8 @@ class EnvRunner:
         argv = [str(python), "-m", "pytest"] + self.pytest_args(plan, phase)
         return step(argv, "%s (pytest)" % phase.name, environ)
 
-    def _conclude(self, plan, phase, returncode, problem, report, log_path, elapsed) -> EnvOutcome:
+    def _conclude(self, plan, phase, returncode, problem, report, log_path, elapsed
+                  ) -> EnvOutcome:
         log_text = _read_text(log_path)
 
         def outcome(state, message, report_path=None, version="", tag="", details=""):
@@ -219,6 +232,10 @@ def run_matrix(plans: Sequence[EnvPlan], options: RunOptions, record: bool, stre
     makes it an error (with the reason and the log's last lines).
     """
     options.reports_dir.mkdir(parents=True, exist_ok=True)
+    if options.plugin is None and any(p.kind == PYTHON and not p.problem for p in plans):
+        # once for the run: every venv installs the same plugin (RunnerError when none can be had)
+        options = options._replace(plugin=resolve_plugin(
+            options.plugin_source, options.venv_dir / WHEEL_FOLDER))
     children = Children()
     phases = [RECORD, REPLAY] if record else [REPLAY]
     outcomes: Dict[str, List[EnvOutcome]] = {p.name: [] for p in plans}
@@ -237,8 +254,13 @@ def run_matrix(plans: Sequence[EnvPlan], options: RunOptions, record: bool, stre
         for phase in phases:
             for outcome in run_phase(runnable, phase, options, progress, children):
                 outcomes[outcome.plan.name].append(outcome)
-            # an interpreter missing in one phase is missing in the next
-            runnable = [p for p in runnable if outcomes[p.name][-1].state != ENV_MISSING]
+            # an interpreter missing in one phase is missing in the next; a venv that could
+            # not be built is not built again
+            runnable = [p for p in runnable if outcomes[p.name][-1].state != ENV_MISSING
+                        and not outcomes[p.name][-1].build_failed]
+        for problem in sorted({o.plugin_problem for done in outcomes.values() for o in done
+                               if o.plugin_problem}):
+            notes.append(problem)
     required_missing = ci_variable() is not None
     statuses, reports, recorded = [], [], {}
     for plan in plans:

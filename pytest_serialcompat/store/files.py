@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import List, Optional, Tuple
 
 from ..results import DELETE, MANIFEST, WRITE, StoreRequest
-from . import generations, manifest as manifest_schema
+from . import generations, manifest as manifest_schema, obtained as obtained_folder
 from .layout import (
     TEMP_MARK, TEMP_SUFFIX, GoldenFile, StoreError, is_manifest_name, manifest_filename,
     parse_filename, producer_of, temp_target, version_key,
@@ -45,10 +45,21 @@ def atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
+OBTAINED = "obtained"   # the reason of requests for .obtained files (see .obtained)
+
+
 class Store:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, obtained_root: Optional[Path] = None):
         self.root = Path(root)
         self._root = str(self.root)
+        # where .obtained files go (outside the committed store); None: beside the goldens
+        self.obtained_root = Path(obtained_root) if obtained_root is not None else None
+
+    def obtained_path(self, relpath: str) -> Path:
+        """Where the ``.obtained`` file of store path ``relpath`` is written."""
+        if self.obtained_root is None:
+            return self.path(relpath)
+        return self.obtained_root.joinpath(*relpath.split("/"))
 
     # ------------------------------------------------------------------ read
     def folder(self, name: str) -> Path:
@@ -156,9 +167,17 @@ class Store:
         """Carry out one request; returns the path written or deleted, None if nothing changed.
 
         A frozen golden (below a sample's ``releases/``) is never rewritten or deleted
-        here: StoreError says so (:mod:`.generations`).
+        here: StoreError says so (:mod:`.generations`).  ``.obtained`` files go to the
+        obtained folder, outside the store (:mod:`.obtained`).
         """
+        obtained = request.reason == OBTAINED
         if request.op == WRITE:
+            if obtained:
+                path = self.obtained_path(request.path)
+                if self.obtained_root is not None:
+                    obtained_folder.prepare(self.obtained_root)
+                atomic_write(path, request.data)
+                return str(path)
             problem = generations.write_problem(self, request.path, request.data)
             if problem is not None:
                 raise StoreError(problem)
@@ -168,10 +187,10 @@ class Store:
             atomic_write(path, request.data)
             return str(path)
         if request.op == DELETE:
-            if generations.is_frozen_relpath(request.path):
+            if not obtained and generations.is_frozen_relpath(request.path):
                 raise StoreError("%s is a frozen golden; retire its release with `serialcompat "
                                  "prune-generation`" % self.display(request.path))
-            path = self.path(request.path)
+            path = self.obtained_path(request.path) if obtained else self.path(request.path)
             try:
                 path.unlink()
             except FileNotFoundError:

@@ -5,7 +5,8 @@ A manifest is canonical JSON, one per producer and sample
 
     {"goldens": {"cpython3.12-p4.pickle": {"format": "pickle", "protocol": 4,
                   "sha256": "...", "size": 312, "type": "shop.models.Order",
-                  "globals": [["shop.models", "Order"], ["decimal", "Decimal"]]}, ...},
+                  "globals": [["shop.models", "Order"], ["numpy", "ndarray"]],
+                  "libraries": {"numpy": "2.2.1"}}, ...},
      "implementation": "cpython", "interpreter": "cpython3.12", "kind": "pytest-serialcompat golden manifest",
      "magic_number": 3531, "manifest_version": 2, "marshal_version": 4, "pickle_highest_protocol": 5,
      "plugin_version": "0.1.0", "python_version": "3.12.1", "recorded_by": "tests/test_shop.py::test_order",
@@ -16,6 +17,12 @@ A manifest is canonical JSON, one per producer and sample
 resolves (``a.b.C.D`` may be module ``a.b`` and class ``C.D``).  Version 1
 manifests wrote ``"module.qualname"`` strings; they are still read (every
 split of the string is a candidate) and rewritten as pairs by the next update.
+
+``libraries`` (pickle goldens) names the installed version of every third-party
+distribution whose globals the golden names (the project's own packages and
+the standard library are none), so a replay on other versions can say
+``recorded with numpy 2.2.1, read here with numpy 1.24.4``.  Manifests written
+before it have no such key: nothing is said then.
 """
 
 import json
@@ -45,6 +52,14 @@ def parse(raw: bytes, path: str) -> dict:
 
 def encode_globals(pairs: Iterable[Global]) -> List[List[str]]:
     return [[module, qualname] for module, qualname in pairs]
+
+
+def libraries(entry: Any) -> dict:
+    """The entry's ``libraries`` (distribution -> version), {} when absent or malformed."""
+    found = entry.get("libraries") if isinstance(entry, dict) else None
+    if not isinstance(found, dict):
+        return {}
+    return {k: v for k, v in found.items() if isinstance(k, str) and isinstance(v, str)}
 
 
 def is_current(entry: Any) -> bool:

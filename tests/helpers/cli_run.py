@@ -18,3 +18,20 @@ def serialcompat_cli(*args, cwd=None):
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=cwd, timeout=RUN_TIMEOUT)
     return (completed.returncode, completed.stdout.decode("utf-8", "replace"),
             completed.stderr.decode("utf-8", "replace"))
+
+
+def skip_unless_matrix_host(versions=("3.8", "3.9", "3.10", "3.11", "3.12", "3.13")):
+    """Skip unless this is the newest Python here: a matrix run does not depend on the
+    interpreter that starts it, so the 6-interpreter CI runs it once
+    (SERIALCOMPAT_MATRIX_HOST=any runs it from any interpreter)."""
+    import shutil
+
+    import pytest
+
+    found = [v for v in versions if shutil.which("python" + v)]
+    newest = max(found, key=lambda v: tuple(int(p) for p in v.split(".")), default=None)
+    host = "%d.%d" % sys.version_info[:2]
+    if newest and host != newest and os.environ.get("SERIALCOMPAT_MATRIX_HOST") != "any":
+        pytest.skip("a matrix run does not depend on the interpreter starting it: this one runs "
+                    "under Python %s, the newest here (SERIALCOMPAT_MATRIX_HOST=any runs it from "
+                    "%s too)" % (newest, host))

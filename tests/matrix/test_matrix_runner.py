@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from pytest_serialcompat import __version__, cli
-from pytest_serialcompat.matrix import environments, plans as run_plans, processes
+from pytest_serialcompat.matrix import environments, plans as run_plans, plugin_source, processes
 from pytest_serialcompat.environment import CURRENT
 
 
@@ -48,47 +48,81 @@ def test_same_interpreter_twice_is_a_usage_error():
         environments.python_plans([sys.executable, sys.executable])
 
 
-def test_venv_key_follows_packaging_files_and_interpreter(tmp_path):
+def test_venv_key_follows_what_is_installed_not_tool_sections(tmp_path):
     project = tmp_path / "proj"
     project.mkdir()
-    (project / "pyproject.toml").write_text('[project]\nname = "p"\nversion = "1"\n')
+    pyproject = project / "pyproject.toml"
+    base = '[project]\nname = "p"\nversion = "1"\ndependencies = ["numpy"]\n'
+    pyproject.write_text(base)
     interp = environments.probe_interpreter(sys.executable)
     args = ["-e", str(project), "pytest"]
     key = environments.venv_key(project, interp, args)
     assert environments.venv_key(project, interp, args) == key
     (project / "module.py").write_text("x = 1\n")   # source edits are seen through -e
     assert environments.venv_key(project, interp, args) == key
-    (project / "pyproject.toml").write_text('[project]\nname = "p"\nversion = "2"\n')
-    changed = environments.venv_key(project, interp, args)
-    assert changed != key
-    (project / "setup.cfg").write_text("[metadata]\n")
-    assert environments.venv_key(project, interp, args) != changed
+    # following a Fix line (ini values, the plugin's table) and editing descriptions reuse it
+    pyproject.write_text(base + '[tool.pytest.ini_options]\nserialcompat_renames = ["a.B = c.B"]\n'
+                         '[tool.serialcompat]\nallow = ["x.y"]\n[tool.ruff]\nline-length = 99\n')
+    assert environments.venv_key(project, interp, args) == key
+    pyproject.write_text(base.replace('version = "1"', 'version = "1"\ndescription = "shop"'))
+    assert environments.venv_key(project, interp, args) == key
+    # what gets installed changes it: dependencies, extras, the build backend's own table
+    pyproject.write_text(base.replace('["numpy"]', '["numpy<2"]'))
+    deps = environments.venv_key(project, interp, args)
+    assert deps != key
+    pyproject.write_text(base + '[project.optional-dependencies]\ntest = ["pandas"]\n')
+    assert environments.venv_key(project, interp, args) not in (key, deps)
+    pyproject.write_text(base + '[tool.setuptools]\npackages = ["p"]\n')
+    assert environments.venv_key(project, interp, args) not in (key, deps)
+    pyproject.write_text(base)
+    (project / "setup.cfg").write_text("[flake8]\nmax-line-length = 99\n")
+    assert environments.venv_key(project, interp, args) == key
+    (project / "setup.cfg").write_text("[options]\ninstall_requires = attrs\n")
+    assert environments.venv_key(project, interp, args) != key
+    (project / "setup.cfg").unlink()
     other = interp._replace(version="3.99.0")
-    assert environments.venv_key(project, other, args) != environments.venv_key(project, interp, args)
-    assert environments.venv_key(project, interp, args + ["hypothesis"]) != environments.venv_key(
-        project, interp, args)
+    assert environments.venv_key(project, other, args) != key
+    assert environments.venv_key(project, interp, args + ["hypothesis"]) != key
+    requirements = project / "requirements.txt"
+    requirements.write_text("attrs\n")
+    with_file = environments.venv_key(project, interp, args + ["-r", str(requirements)])
+    requirements.write_text("attrs<22\n")
+    assert environments.venv_key(project, interp, args + ["-r", str(requirements)]) != with_file
 
 
-def test_install_arguments_use_this_checkout_and_the_project(tmp_path):
+def test_venv_key_follows_the_plugin_source(tmp_path):
+    project = tmp_path / "proj"
+    project.mkdir()
+    interp = environments.probe_interpreter(sys.executable)
+    args = ["pytest"]
+    first = plugin_source.PluginSource(plugin_source.LOCAL, ["/src"], "local /src aaaa", "x")
+    again = plugin_source.PluginSource(plugin_source.LOCAL, ["/src"], "local /src bbbb", "x")
+    assert environments.venv_key(project, interp, args, first) == environments.venv_key(
+        project, interp, args, first)
+    assert environments.venv_key(project, interp, args, first) != environments.venv_key(
+        project, interp, args, again)
+
+
+def test_install_arguments_use_the_plugin_source_and_the_project(tmp_path):
     project = tmp_path / "proj"
     project.mkdir()
     (project / "pyproject.toml").write_text('[project]\nname = "p"\nversion = "1"\n')
     args = environments._install_arguments(project, _options(project, tmp_path, extras=("test",),
-                                                       requirements=("hypothesis",)))
-    assert args[:3] == ["-e", "%s[test]" % project, "pytest"]
-    assert args[-1] == "hypothesis"
-    root = environments.source_root()
-    if root is not None:   # running from a checkout: the plugin is installed from it, editable
-        assert args[3:5] == ["-e", str(root)]
-    else:
-        assert args[3] == "pytest-serialcompat==%s" % __version__
+                                                             requirements=("hypothesis",)))
+    plugin = plugin_source.resolve(None, tmp_path / "venvs" / plugin_source.WHEEL_FOLDER)
+    assert args == ["pytest"] + plugin.pip_args + ["-e", "%s[test]" % project, "hypothesis"]
+    given = environments._install_arguments(project, _options(
+        project, tmp_path, plugin_source="pytest-serialcompat==0.1.0"))
+    assert given == ["pytest", "pytest-serialcompat==0.1.0", "-e", str(project)]
     bare = tmp_path / "bare"
     bare.mkdir()   # no packaging files: only pytest and the plugin
-    assert environments._install_arguments(bare, _options(bare, tmp_path))[0] == "pytest"
+    assert environments._install_arguments(bare, _options(bare, tmp_path)) == (
+        ["pytest"] + plugin.pip_args)
     # a pyproject.toml with tool settings only is no package either
     (bare / "pyproject.toml").write_text('[tool.pytest.ini_options]\ntestpaths = ["tests"]\n')
     assert not environments.installable(bare)
-    assert environments._install_arguments(bare, _options(bare, tmp_path))[0] == "pytest"
+    assert environments._install_arguments(bare, _options(bare, tmp_path)) == (
+        ["pytest"] + plugin.pip_args)
     (bare / "pyproject.toml").write_text('[build-system]\nrequires = ["setuptools"]\n')
     assert environments.installable(bare)
 

@@ -11,7 +11,7 @@ import textwrap
 
 import pytest
 
-from plugin_app import make_app, other_interpreter, run, write_golden
+from plugin_app import INI, make_app, other_interpreter, run, write_golden
 from pytest_serialcompat.environment import CURRENT
 
 # In-process pytester runs drop modules first imported during a run; importing the
@@ -200,7 +200,14 @@ def test_renamed_attribute_is_paired(app):
 # --------------------------------------------------------- (c) not equal
 
 
-def test_not_equal_shows_the_diff_and_writes_obtained(app):
+OBTAINED = ".pytest_cache/serialcompat/obtained"   # pytest's cache dir, outside the store
+
+
+def obtained_path(pytester, name, filename, folder=OBTAINED):
+    return pytester.path / folder / name / filename
+
+
+def test_not_equal_shows_the_diff_and_writes_obtained_outside_the_store(app):
     record(app)
     edit(app, "tests/test_app.py", 'Profile("ann", "ann@example.org")', 'Profile("ann", "ann@example.com")')
     result = run(app, "--serialcompat")
@@ -208,15 +215,19 @@ def test_not_equal_shows_the_diff_and_writes_obtained(app):
     result.stdout.fnmatch_lines([
         "(c) loads but is not equal -- profile/%s-p2.pickle*" % TAG,
         "*obj.email: 'ann@example.org' != 'ann@example.com'*",
-        "*Obtained bytes written beside the goldens for inspection: profile/%s-p2.pickle.%s.obtained*"
-        % (TAG, TAG),
+        "*Obtained bytes written for inspection (outside the store): "
+        "%s/profile/%s-p2.pickle.%s.obtained*" % (OBTAINED, TAG, TAG),
+        "*obtained bytes written for inspection: %d file(s) (*.obtained) in %s"
+        % (pickle.HIGHEST_PROTOCOL - 1, OBTAINED),   # protocols 2 to the highest
     ])
+    assert not list((app.path / STORE).rglob("*.obtained"))
+    assert (app.path / OBTAINED / ".gitignore").read_text().endswith("\n*\n")
     # the replaying interpreter is in the name: a parallel replay of the same golden on
     # another Python keeps its own file, which this run neither overwrites nor removes
-    other = golden_path(app, "profile", "%s-p4.pickle.cpython3.7.obtained" % TAG)
+    other = obtained_path(app, "profile", "%s-p4.pickle.cpython3.7.obtained" % TAG)
     other.write_bytes(b"left by another interpreter's replay")
     run(app, "--serialcompat").assert_outcomes(passed=2, failed=1)
-    obtained = golden_path(app, "profile", "%s-p4.pickle.%s.obtained" % (TAG, TAG)).read_bytes()
+    obtained = obtained_path(app, "profile", "%s-p4.pickle.%s.obtained" % (TAG, TAG)).read_bytes()
     golden = golden_path(app, "profile", "%s-p4.pickle" % TAG).read_bytes()
     assert obtained != golden
     assert b"ann@example.com" in obtained and b"ann@example.org" in golden
@@ -224,7 +235,21 @@ def test_not_equal_shows_the_diff_and_writes_obtained(app):
     # fixing the test back removes this interpreter's stale .obtained files only
     edit(app, "tests/test_app.py", "ann@example.com", "ann@example.org")
     run(app, "--serialcompat").assert_outcomes(passed=3)
-    assert [p.name for p in (app.path / STORE / "profile").glob("*.obtained")] == [other.name]
+    assert [p.name for p in (app.path / OBTAINED / "profile").glob("*.obtained")] == [other.name]
+
+
+def test_obtained_files_go_to_the_configured_folder(app):
+    record(app)
+    app.makeini(INI + "serialcompat_obtained_dir = build/inspect\n")
+    edit(app, "tests/test_app.py", 'Profile("ann", "ann@example.org")', 'Profile("ann", "ann@example.com")')
+    result = run(app, "--serialcompat")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines([
+        "*Obtained bytes written for inspection (outside the store): "
+        "build/inspect/profile/%s-p2.pickle.%s.obtained*" % (TAG, TAG)])
+    assert obtained_path(app, "profile", "%s-p2.pickle.%s.obtained" % (TAG, TAG),
+                         "build/inspect").is_file()
+    assert not list((app.path / STORE).rglob("*.obtained"))
 
 
 def test_custom_compare_and_comparator_hook(app):
