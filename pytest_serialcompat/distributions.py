@@ -8,9 +8,10 @@ project provides its top-level package (``importlib.metadata``'s
 ``packages_distributions``, read once per process); the standard library and
 the project's own packages (its source tree) are no library.
 
-Python 3.8's ``importlib.metadata`` has no ``packages_distributions``; the
-fallback reads every distribution's ``top_level.txt`` (or its file list) the
-same way.
+Python 3.8 and 3.9's ``importlib.metadata`` have no ``packages_distributions``,
+and 3.10's reads only ``top_level.txt``, which meson- and flit-built wheels (numpy
+2, for one) do not ship; before 3.11 the fallback reads every distribution's
+``top_level.txt`` or, without one, its file list, as 3.11 does.
 """
 
 import functools
@@ -38,7 +39,7 @@ class VersionChange(NamedTuple):
 def packages_distributions() -> Dict[str, Tuple[str, ...]]:
     """Top-level import name -> the distributions that provide it."""
     native = getattr(metadata, "packages_distributions", None)
-    if native is not None:
+    if native is not None and sys.version_info >= (3, 11):  # 3.10's ignores the file list
         return {name: tuple(dists) for name, dists in native().items()}
     found: Dict[str, List[str]] = {}
     for dist in metadata.distributions():
