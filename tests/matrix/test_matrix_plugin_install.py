@@ -88,7 +88,7 @@ def _markers(root):
 def test_a_non_editable_install_runs_the_matrix_and_an_ini_edit_reuses_the_venv(user):
     venv, project, root = user
     started = time.monotonic()
-    status, out = _matrix(venv, project, "--record")
+    status, out = _matrix(venv, project, "--record", "--allow-update-in-ci")
     print("record and replay, building the venv: %.1f s" % (time.monotonic() - started))
     assert status == 0, out
     markers = _markers(root)
@@ -151,7 +151,7 @@ def test_a_plugin_that_cannot_be_installed_is_said_once_and_ends_the_environment
     broken.mkdir()
     other = "python3.8" if sys.version_info[:2] != (3, 8) else "python3.13"
     reports = tmp_path / "reports"
-    status, out = _run([venv / "bin" / "serialcompat", "matrix", "--project", project, "--record",
+    status, out = _run([venv / "bin" / "serialcompat", "matrix", "--project", project, "--record", "--allow-update-in-ci",
                         "--python", sys.executable, "--python", other, "--plugin-source", broken,
                         "--venv-dir", tmp_path / "venvs", "--reports-dir", reports,
                         "--progress", "plain"], cwd=project)
