@@ -33,7 +33,6 @@ import copyreg
 import gc
 import re
 import struct
-from itertools import compress
 from typing import Dict, Iterable, List, NamedTuple, Optional, Tuple
 
 import _compat_pickle
@@ -1344,66 +1343,11 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
             pos = 0
             try:
                 if limits.max_ops >= size and limits.max_nodes >= size:
-                    # every opcode is at least one byte and makes at most one node: cannot exceed.
-                    # BININT1 and NONE, most of the opcodes of typical data, are handled here
-                    # (as h_binint1/h_none do), without a call.
-                    counted = counts
-                    handlers = table
-                    bytes_ = data
-                    push_ = push
+                    # every opcode is at least one byte and makes at most one node: cannot exceed
                     while True:
-                        code = bytes_[pos]
-                        counted[code] += 1
-                        if code == _BININT1:
-                            push_(bytes_[pos + 1])
-                            pos += 2
-                        elif code == _NONE:
-                            push_(None)
-                            pos += 1
-                        elif code == _MEMOIZE:  # as h_memoize; it reports the errors
-                            if len(stack) <= (marks[-1] if marks else 0) or len(memo) >= max_memo:
-                                handlers[code](pos + 1)
-                            memo[len(memo)] = stack[-1]
-                            pos += 1
-                        elif code == _SHORT_BINUNICODE:  # as h_short_binunicode
-                            stop = pos + 2 + bytes_[pos + 1]
-                            try:
-                                text = bytes_[pos + 2:stop].decode("utf-8", "surrogatepass")
-                            except UnicodeDecodeError:
-                                text = None
-                            if text is None or stop > size:
-                                pos = handlers[code](pos + 1)  # reports it
-                            else:
-                                push_(text)
-                                pos = stop
-                        elif code == _BINPUT:  # as h_binput; it reports the errors
-                            if len(stack) <= (marks[-1] if marks else 0) or len(memo) >= max_memo:
-                                handlers[code](pos + 1)
-                            memo[bytes_[pos + 1]] = stack[-1]
-                            pos += 2
-                        elif code == _BINUNICODE:  # as h_binunicode
-                            stop = pos + 5 + _unpack_u4(bytes_, pos + 1)[0]
-                            try:
-                                text = bytes_[pos + 5:stop].decode("utf-8", "surrogatepass")
-                            except UnicodeDecodeError:
-                                text = None
-                            if text is None or stop > size:
-                                pos = handlers[code](pos + 1)  # reports it
-                            else:
-                                push_(text)
-                                pos = stop
-                        elif code == _BINFLOAT:
-                            push_(_unpack_f8(bytes_, pos + 1)[0])
-                            pos += 9
-                        elif code == _LONG1:  # as h_long1
-                            stop = pos + 2 + bytes_[pos + 1]
-                            if stop > size:
-                                pos = handlers[code](pos + 1)  # reports it
-                            else:
-                                push_(int.from_bytes(bytes_[pos + 2:stop], "little", signed=True))
-                                pos = stop
-                        else:
-                            pos = handlers[code](pos + 1)
+                        code = data[pos]
+                        counts[code] += 1
+                        pos = table[code](pos + 1)
                 else:
                     max_ops, max_nodes = limits.max_ops, limits.max_nodes
                     executed = nodes = 0
@@ -1454,7 +1398,7 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
             found = first_protocol
             if found is None:
                 found = max((op.OPCODES[c].proto for c in range(256) if counts[c]), default=0)
-            opcode_counts = dict(zip(compress(_OPCODE_NAMES, counts), filter(None, counts)))
+            opcode_counts = {op.OPCODES[c].name: counts[c] for c in range(256) if counts[c]}
             globals_ = [key for key in gnodes]
             return Analysis(found, opcode_counts, globals_, calls, nesting, len(memo), nbuffers,
                             findings, root, end,
@@ -1470,15 +1414,6 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
 
 
 _ZEROS = [0] * 256
-_BININT1 = op.BININT1[0]
-_NONE = op.NONE[0]
-_MEMOIZE = op.MEMOIZE[0]
-_SHORT_BINUNICODE = op.SHORT_BINUNICODE[0]
-_LONG1 = op.LONG1[0]
-_BINPUT = op.BINPUT[0]
-_BINUNICODE = op.BINUNICODE[0]
-_BINFLOAT = op.BINFLOAT[0]
-_OPCODE_NAMES = [op.OPCODES[c].name if c in op.OPCODES else None for c in range(256)]
 # Opcodes that make a container, an object, a persistent/buffer node or a memo entry.
 _MAKES_NODE = [False] * 256
 for _code, _opcode in op.OPCODES.items():
