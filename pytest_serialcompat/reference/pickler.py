@@ -26,6 +26,7 @@ import operator
 import sys
 from functools import partial
 from itertools import islice
+from struct import Struct
 from pickle import DEFAULT_PROTOCOL, PickleBuffer, PicklingError
 from types import FunctionType
 
@@ -66,6 +67,17 @@ _BINPUT = [op.BINPUT + bytes((i,)) for i in range(256)]
 _SHORT_BINUNICODE = [op.SHORT_BINUNICODE + bytes((i,)) for i in range(256)]
 _SHORT_BINBYTES = [op.SHORT_BINBYTES + bytes((i,)) for i in range(256)]
 _TUPLE_BY_SIZE = (op.EMPTY_TUPLE, op.TUPLE1, op.TUPLE2, op.TUPLE3)
+_LONG1_BY_SIZE = [op.LONG1 + bytes((i,)) for i in range(256)]
+# One struct call writes an opcode with its argument (BINFLOAT is big-endian).
+_pack_str_header = Struct("<cI").pack  # BINUNICODE and LONG_BINPUT
+_pack_binint2 = Struct("<cH").pack
+_pack_binint = Struct("<ci").pack
+_pack_binfloat = Struct(">cd").pack
+_BINUNICODE_CODE = op.BINUNICODE
+_LONG_BINPUT_CODE = op.LONG_BINPUT
+_BININT2_CODE = op.BININT2
+_BININT_CODE = op.BININT
+_BINFLOAT_CODE = op.BINFLOAT
 
 _MARK = op.MARK[0]
 _APPEND = op.APPEND[0]
@@ -482,10 +494,16 @@ def _make_engine(proto, fix_imports, fast):
         # C: batches of BATCHSIZE while the index is below the list's current
         # length; a list iterator's length hint is exactly what remains.
         items = iter(obj)
+        plain = pers_func is None
         while True:
             app(_MARK)
             for item in islice(items, _BATCHSIZE):
-                save(item)
+                if plain and type(item) is int and 0 <= item <= 0xFF:  # as in save_dict
+                    if len(out) >= frame_end:
+                        boundary()
+                    w(_BININT1[item])
+                else:
+                    save(item)
             w(op.APPENDS)
             if not items.__length_hint__():
                 return
@@ -528,11 +546,28 @@ def _make_engine(proto, fix_imports, fast):
         # C writes size // BATCHSIZE + 1 batches: a multiple of the batch
         # size ends with an empty MARK SETITEMS.
         items = iter(obj.items())
+        plain = pers_func is None
         for _ in range(size // _BATCHSIZE + 1):
             app(_MARK)
             for key, value in islice(items, _BATCHSIZE):
-                save(key)
-                save(value)
+                # None and small ints are written here, saving a save() call
+                # each (with its frame check; no persistent id to consult).
+                if plain and type(key) is int and 0 <= key <= 0xFF:
+                    if len(out) >= frame_end:
+                        boundary()
+                    w(_BININT1[key])
+                else:
+                    save(key)
+                if plain and value is None:
+                    if len(out) >= frame_end:
+                        boundary()
+                    app(_NONE)
+                elif plain and type(value) is int and 0 <= value <= 0xFF:
+                    if len(out) >= frame_end:
+                        boundary()
+                    w(_BININT1[value])
+                else:
+                    save(value)
             w(op.SETITEMS)
             if len(obj) != size:
                 raise RuntimeError("dictionary changed size during iteration")
@@ -849,12 +884,16 @@ def _make_engine(proto, fix_imports, fast):
         bytes: save_bytes,
     }
     containers_get = containers.get
-    short_str = proto >= 4 and not fast
-    memo_put_op = _MEMOIZE
+    # The hot path writes binary str, int, float and bool itself, with one
+    # struct call per opcode; the text protocol and the fast mode (no memo)
+    # go through save_str/save_int/save_float.
+    inline = binary and not fast
+    proto2 = proto >= 2
+    proto4 = proto >= 4
 
     def save(obj, pers_save=False):
         # The order of checks is the C pickler's: frame boundary, persistent
-        # id, atoms, memo, then by type.  str and small ints are inlined.
+        # id, atoms, memo, then by type.
         if len(out) >= frame_end:
             boundary()
         if pers_func is not None and not pers_save:
@@ -866,34 +905,70 @@ def _make_engine(proto, fix_imports, fast):
         if t is str:
             x = memo_get(id(obj))
             if x is not None:
-                write_get(x[0])
-            elif short_str and len(obj) <= 0x3F:
-                # at most 63 code points: at most 252 UTF-8 bytes
-                try:
-                    data = obj.encode("utf-8")
-                except UnicodeEncodeError:
-                    data = obj.encode("utf-8", "surrogatepass")
-                w(_SHORT_BINUNICODE[len(data)])
-                w(data)
-                memo[id(obj)] = (len(memo), obj)
-                app(memo_put_op)
-            else:
+                idx = x[0]
+                if binary and idx < 256:
+                    w(_BINGET[idx])
+                else:
+                    write_get(idx)
+                return
+            if not inline:
                 save_str(obj)
+                return
+            try:
+                data = obj.encode("utf-8")
+            except UnicodeEncodeError:
+                data = obj.encode("utf-8", "surrogatepass")
+            n = len(data)
+            if n <= 0xFF and proto4:
+                w(_SHORT_BINUNICODE[n])
+            elif n < _FRAME_TARGET:
+                w(_pack_str_header(_BINUNICODE_CODE, n))
+            else:
+                save_str(obj)  # a frame's worth or more: written outside the frame
+                return
+            w(data)
+            idx = len(memo)
+            memo[id(obj)] = (idx, obj)
+            if proto4:
+                app(_MEMOIZE)
+            elif idx < 256:
+                w(_BINPUT[idx])
+            else:
+                w(_pack_str_header(_LONG_BINPUT_CODE, idx))
             return
         if t is int:
-            if binary and 0 <= obj <= 0xFF:
-                w(_BININT1[obj])
-            else:
-                save_int(obj)
+            if binary:
+                if 0 <= obj <= 0xFF:
+                    w(_BININT1[obj])
+                    return
+                if 0 <= obj <= 0xFFFF:
+                    w(_pack_binint2(_BININT2_CODE, obj))
+                    return
+                if -0x80000000 <= obj <= 0x7FFFFFFF:
+                    w(_pack_binint(_BININT_CODE, obj))
+                    return
+                if obj > 0 and proto2:
+                    nbytes = (obj.bit_length() >> 3) + 1
+                    if nbytes < 256:
+                        w(_LONG1_BY_SIZE[nbytes])
+                        w(obj.to_bytes(nbytes, "little", signed=True))
+                        return
+            save_int(obj)
             return
         if obj is None:
             app(_NONE)
             return
         if t is float:
-            save_float(obj)
+            if binary:
+                w(_pack_binfloat(_BINFLOAT_CODE, obj))
+            else:
+                save_float(obj)
             return
         if t is bool:
-            save_bool(obj)
+            if proto2:
+                app(_NEWTRUE if obj else _NEWFALSE)
+            else:
+                save_bool(obj)
             return
         x = memo_get(id(obj))
         if x is not None:

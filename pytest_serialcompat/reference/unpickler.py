@@ -280,7 +280,7 @@ _GROUP_B = op.BININT[0]
 _GROUP_C = op.EMPTY_LIST[0]
 _GROUP_D = op.PROTO[0]
 _HOT_A = (_MARK, _BINFLOAT, _EMPTY_TUPLE, _SHORT_BINBYTES, _STOP)
-_HOT_B = (_BININT1, _NONE, _BINUNICODE, _BININT, _BININT2)  # BININT1 is tested first of all
+_HOT_B = (_BININT1, _NONE, _BINUNICODE, _BININT, _BININT2)  # BININT1 and NONE are tested first of all
 _HOT_C = (
     _BINGET, _EMPTY_DICT, _SETITEMS, _EMPTY_LIST, _APPENDS, _LONG_BINGET, _SETITEM, _APPEND,
     _BINPUT, _LONG_BINPUT, _TUPLE, _LIST,
@@ -296,6 +296,8 @@ assert all(_GROUP_D <= code for code in _HOT_D)
 _HOT = frozenset(_HOT_A + _HOT_B + _HOT_C + _HOT_D)
 
 _from_bytes = int.from_bytes
+# Inputs up to this size are indexed through a list of their byte values.
+_LIST_INDEX_LIMIT = 1 << 20
 
 
 class Unpickler:
@@ -489,6 +491,15 @@ class Unpickler:
         _GROUP_C=_GROUP_C,
         _GROUP_D=_GROUP_D,
         _MAXSIZE=_MAXSIZE,
+        _INT=op.INT[0],
+        _FLOAT=op.FLOAT[0],
+        _LONG=op.LONG[0],
+        _UNICODE=op.UNICODE[0],
+        _PUT=op.PUT[0],
+        _GET=op.GET[0],
+        _FLOAT_CHARS=b"0123456789.eE+-",
+        _INF=float("inf"),
+        _MISSING=_MISSING,
         _len=len,
     ):
         """Run opcodes from ``data[pos]`` to STOP; return (object, position after STOP).
@@ -504,10 +515,17 @@ class Unpickler:
         exceptions propagate unchanged.
         """
         size = len(data)
+        # Indexing a list of ints is faster than indexing bytes (3.11
+        # specializes it); for large inputs the bytes are indexed directly,
+        # so memory stays proportional to the pickle.
+        codes = list(data) if size <= _LIST_INDEX_LIMIT else data
         memo = self.memo
         stack = self._stack
         append = stack.append
         metastack = self._metastack
+        push_mark = metastack.append
+        find = data.find
+        pop_mark = metastack.pop
         slow = _SLOW
         unpack_i4 = _unpack_i4
         unpack_u4 = _unpack_u4
@@ -517,19 +535,23 @@ class Unpickler:
         ucall = False  # True while code from the pickle's objects runs
         try:
             while True:
-                code = data[pos]
+                code = codes[pos]
                 # Four groups by opcode value (two tests), then the group's opcodes
                 # by how often they occur.  Pushes of objects that the pickler
                 # memoizes set ``value`` and fall through to the shared
                 # MEMOIZE/BINPUT step at the end; every other opcode continues.
                 if code == _BININT1:  # the most frequent opcode of all
-                    append(data[pos + 1])
+                    append(codes[pos + 1])
                     pos += 2
+                    continue
+                elif code == _NONE:  # the second most frequent
+                    append(None)
+                    pos += 1
                     continue
                 elif code < _GROUP_C:
                     if code < _GROUP_B:
                         if code == _MARK:
-                            metastack.append(stack)
+                            push_mark(stack)
                             stack = []
                             append = stack.append
                             pos += 1
@@ -543,7 +565,7 @@ class Unpickler:
                             pos += 1
                             continue
                         elif code == _SHORT_BINBYTES:
-                            end = pos + 2 + data[pos + 1]
+                            end = pos + 2 + codes[pos + 1]
                             if end > size:
                                 raise IndexError
                             value = data[pos + 2:end]
@@ -552,6 +574,42 @@ class Unpickler:
                         elif code == _STOP:
                             value = stack.pop()
                             return value, pos + 1
+                        # Text arguments (protocol 0, and protocol 1 ints): the
+                        # plain forms here, anything else (signs, leading zeros,
+                        # odd syntax, errors) by the opcode's own handler, which
+                        # pushes onto ``stack`` without rebinding it.
+                        elif code == _INT:
+                            if codes[pos + 2] == 10 and 48 <= codes[pos + 1] <= 57:  # one digit
+                                append(codes[pos + 1] - 48)
+                                pos += 3
+                                continue
+                            end = find(b"\n", pos + 1)
+                            text = data[pos + 1:end]
+                            if end > pos and text.isdigit():
+                                if codes[pos + 1] != 48:  # decimal: strtol and int agree
+                                    append(int(text))
+                                    pos = end + 1
+                                    continue
+                                if end - pos == 3 and codes[pos + 2] < 50:  # I00 / I01: a bool
+                                    append(codes[pos + 2] == 49)
+                                    pos = end + 1
+                                    continue
+                            pos = slow[code](self, data, pos, stack)
+                            continue
+                        elif code == _FLOAT:
+                            end = find(b"\n", pos + 1)
+                            text = data[pos + 1:end]
+                            if end > pos and text and not text.translate(None, _FLOAT_CHARS):
+                                try:
+                                    value = float(text)
+                                except ValueError:
+                                    value = _INF
+                                if value - value == 0.0:  # finite: no overflow rule applies
+                                    append(value)
+                                    pos = end + 1
+                                    continue
+                            pos = slow[code](self, data, pos, stack)
+                            continue
                         else:
                             self._stack = stack
                             pos = slow[code](self, data, pos, stack)
@@ -559,11 +617,7 @@ class Unpickler:
                             append = stack.append
                             continue
                     else:
-                        if code == _NONE:
-                            append(None)
-                            pos += 1
-                            continue
-                        elif code == _BINUNICODE:
+                        if code == _BINUNICODE:
                             end = pos + 5 + unpack_u4(data, pos + 1)[0]
                             if end > size:
                                 raise IndexError
@@ -579,8 +633,24 @@ class Unpickler:
                             pos += 5
                             continue
                         elif code == _BININT2:
-                            append(data[pos + 1] | data[pos + 2] << 8)
+                            append(codes[pos + 1] | codes[pos + 2] << 8)
                             pos += 3
+                            continue
+                        elif code == _LONG:
+                            end = find(b"\n", pos + 1)
+                            text = data[pos + 1:end - 1]
+                            if end > pos + 2 and codes[end - 1] == 76 and text.isdigit() and codes[pos + 1] != 48:
+                                append(int(text))
+                                pos = end + 1
+                                continue
+                            pos = slow[code](self, data, pos, stack)
+                            continue
+                        elif code == _UNICODE:
+                            end = find(b"\n", pos + 1)
+                            if end < 0:
+                                raise IndexError
+                            append(str(data[pos + 1:end], "raw-unicode-escape"))
+                            pos = end + 1
                             continue
                         else:
                             self._stack = stack
@@ -590,7 +660,7 @@ class Unpickler:
                             continue
                 elif code < _GROUP_D:
                     if code == _BINGET:
-                        append(memo[data[pos + 1]])
+                        append(memo[codes[pos + 1]])
                         pos += 2
                         continue
                     elif code == _EMPTY_DICT:
@@ -610,7 +680,7 @@ class Unpickler:
                             else:
                                 self._setitems(target, stack, pos)
                             ucall = False
-                        metastack.pop()
+                        pop_mark()
                         stack = outer
                         append = stack.append
                         pos += 1
@@ -629,7 +699,7 @@ class Unpickler:
                                 ucall = True
                                 self._extend(target, stack, pos)
                                 ucall = False
-                        metastack.pop()
+                        pop_mark()
                         stack = outer
                         append = stack.append
                         pos += 1
@@ -664,7 +734,7 @@ class Unpickler:
                         pos += 1
                         continue
                     elif code == _BINPUT:
-                        memo[data[pos + 1]] = stack[-1]
+                        memo[codes[pos + 1]] = stack[-1]
                         pos += 2
                         continue
                     elif code == _LONG_BINPUT:
@@ -673,16 +743,36 @@ class Unpickler:
                         continue
                     elif code == _TUPLE:
                         value = tuple(stack)
-                        stack = metastack.pop()
+                        stack = pop_mark()
                         append = stack.append
                         append(value)
                         pos += 1
                     elif code == _LIST:
                         value = stack
-                        stack = metastack.pop()
+                        stack = pop_mark()
                         append = stack.append
                         append(value)
                         pos += 1
+                    elif code == _PUT:
+                        end = find(b"\n", pos + 1)
+                        text = data[pos + 1:end]
+                        if end > pos and _len(text) < 19 and text.isdigit():  # < 2**63: no overflow
+                            memo[int(text)] = stack[-1]
+                            pos = end + 1
+                            continue
+                        pos = slow[code](self, data, pos, stack)
+                        continue
+                    elif code == _GET:
+                        end = find(b"\n", pos + 1)
+                        text = data[pos + 1:end]
+                        if end > pos and text.isdigit():
+                            value = memo.get(int(text), _MISSING)
+                            if value is not _MISSING:
+                                append(value)
+                                pos = end + 1
+                                continue
+                        pos = slow[code](self, data, pos, stack)
+                        continue
                     else:
                         self._stack = stack
                         pos = slow[code](self, data, pos, stack)
@@ -691,7 +781,7 @@ class Unpickler:
                         continue
                 else:
                     if code == _SHORT_BINUNICODE:
-                        end = pos + 2 + data[pos + 1]
+                        end = pos + 2 + codes[pos + 1]
                         if end > size:
                             raise IndexError
                         value = data[pos + 2:end]
@@ -702,7 +792,7 @@ class Unpickler:
                         append(value)
                         pos = end
                     elif code == _LONG1:
-                        end = pos + 2 + data[pos + 1]
+                        end = pos + 2 + codes[pos + 1]
                         if end > size:
                             raise IndexError
                         append(from_bytes(data[pos + 2:end], "little", signed=True))
@@ -742,7 +832,7 @@ class Unpickler:
                         pos += 9
                         continue
                     elif code == _PROTO:
-                        proto = data[pos + 1]
+                        proto = codes[pos + 1]
                         if proto > _HIGHEST_PROTOCOL:
                             raise self._fail(
                                 "unsupported pickle protocol: %d" % proto, pos, BadPickleValue
@@ -760,12 +850,12 @@ class Unpickler:
                 # follows it is applied here, saving a trip round the loop.  At
                 # this point ``pos`` is at that next opcode, so running out of
                 # data here is reported (or resumed) at it, like at the loop top.
-                code = data[pos]
+                code = codes[pos]
                 if code == _MEMOIZE:
                     memo[_len(memo)] = value
                     pos += 1
                 elif code == _BINPUT:
-                    memo[data[pos + 1]] = value
+                    memo[codes[pos + 1]] = value
                     pos += 2
                 elif code == _LONG_BINPUT:
                     memo[unpack_u4(data, pos + 1)[0]] = value
