@@ -271,52 +271,48 @@ def test_leftover_temp_files_are_reported_swept_and_block_prune(app):
     assert theirs.exists()
 
 
-# Seconds after the first store file appears.  The project's conftest makes each fsync
-# take 20 ms, so that most kills land inside a write, between its temporary file and the
-# rename (it slows the real writes down; it replaces nothing).
-KILL_POINTS = (0.0, 0.05, 0.1, 0.25, 0.5, 0.9)
-SLOW_FSYNC = """
+# The project's conftest has the update process kill itself with a real SIGKILL right
+# after its Nth fsync: inside a write, after the temporary file is whole on disk and
+# before its rename (it wraps the real fsync; it replaces nothing).  Counting fsyncs
+# instead of sleeping puts every kill at a known point however loaded the machine is.
+KILL_AT_FSYNC = (1, 2, 5, 17, 60, 150)
+KILL_AFTER_FSYNC = """
 import os
-import time
+import signal
 
 _fsync = os.fsync
+_calls = 0
+_kill_at = int(os.environ["SERIALCOMPAT_TEST_KILL_AT_FSYNC"])
 
 
-def _slow_fsync(fd):
-    time.sleep(0.02)
+def _fsync_then_die(fd):
+    global _calls
     _fsync(fd)
+    _calls += 1
+    if _calls == _kill_at:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
-os.fsync = _slow_fsync
+os.fsync = _fsync_then_die
 """
-
-
-def _wait_for_first_write(root, proc, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and proc.poll() is None:
-        if root.exists() and any(p.is_file() for p in root.rglob("*")):
-            return
-        time.sleep(0.01)
 
 
 @pytest.mark.slow
 def test_kill_9_during_update_never_leaves_a_corrupt_golden(app):
     """A real update process, killed at several points: what is on disk is whole or absent."""
     (app.path / "tests" / "test_many.py").write_text(MANY.replace("range(%d)" % COUNT, "range(60)"))
-    (app.path / "tests" / "conftest.py").write_text(SLOW_FSYNC)
+    (app.path / "tests" / "conftest.py").write_text(KILL_AFTER_FSYNC)
     env = dict(os.environ)
     for name in CI_VARIABLES:
         env.pop(name, None)
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--serialcompat-update"]
     root = app.path / STORE
     leftovers = 0
-    for delay in KILL_POINTS:
-        proc = subprocess.Popen(command, cwd=str(app.path), env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _wait_for_first_write(root, proc)
-        time.sleep(delay)
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
+    for kill_at in KILL_AT_FSYNC:
+        env["SERIALCOMPAT_TEST_KILL_AT_FSYNC"] = str(kill_at)
+        proc = subprocess.run(command, cwd=str(app.path), env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        assert proc.returncode == -signal.SIGKILL, (kill_at, proc.stdout[-2000:])
         for manifest_path in root.rglob("*.manifest.json"):
             manifest = json.loads(manifest_path.read_text())  # a manifest is whole JSON
             for filename, entry in manifest["goldens"].items():
@@ -325,7 +321,7 @@ def test_kill_9_during_update_never_leaves_a_corrupt_golden(app):
         for path in root.rglob("*.pickle"):
             pickle.loads(path.read_bytes())  # every golden file is a whole pickle
         leftovers += sum(1 for p in root.rglob("*.tmp") if ".unfinished-" in p.name)
-    assert leftovers, "no kill landed inside a write: the test proved nothing about temp files"
+    assert leftovers, "no kill left a temporary file: the test proved nothing about them"
     (app.path / "tests" / "conftest.py").unlink()
     result = subprocess.run(command, cwd=str(app.path), env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, universal_newlines=True)
