@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+from cli_run import skip_unless_matrix_host
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 pytestmark = pytest.mark.slow
 
@@ -22,6 +24,7 @@ def hook(tmp_path_factory):
     if shutil.which("git") is None:
         pytest.skip("git is not installed")
     pytest.importorskip("pre_commit", reason="pre-commit is a test dependency")
+    skip_unless_matrix_host(rank=4)   # pre-commit builds its own hook venv: once per CI
     base = tmp_path_factory.mktemp("precommit")
     hook_repo = base / "hook"
     ignore = shutil.ignore_patterns(".git", "__pycache__", "*.egg-info", ".serialcompat-lint-cache", ".tox", "build", "dist", ".venv*")

@@ -101,7 +101,7 @@ class Run:
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory):
-    skip_unless_matrix_host()
+    skip_unless_matrix_host(rank=1)
     pythons = _interpreters()
     base = tmp_path_factory.mktemp("libshop")
     project = base / "libshop"
