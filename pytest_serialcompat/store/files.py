@@ -16,9 +16,10 @@ from typing import List, Optional, Tuple
 from ..results import DELETE, MANIFEST, WRITE, StoreRequest
 from . import generations, manifest as manifest_schema, obtained as obtained_folder
 from .layout import (
-    TEMP_MARK, TEMP_SUFFIX, GoldenFile, StoreError, is_manifest_name, manifest_filename,
-    parse_filename, producer_of, temp_target, version_key,
+    TEMP_MARK, TEMP_SUFFIX, GoldenFile, StoreError, goldens_in, manifest_filename, producer_of,
+    temp_target,
 )
+from .walk import StoreWalk, walk_store
 
 
 def canonical_bytes(value) -> bytes:
@@ -73,18 +74,11 @@ class Store:
 
     def listing(self, name: str) -> Tuple[List[GoldenFile], frozenset]:
         """Golden files of one sample (sorted by format, producer and protocol) and all file names."""
-        found = []
         try:
-            names = os.listdir(os.path.join(self._root, *name.split("/")))
+            names = frozenset(os.listdir(os.path.join(self._root, *name.split("/"))))
         except (FileNotFoundError, NotADirectoryError):
             return [], frozenset()
-        for filename in names:
-            parsed = parse_filename(filename)
-            if parsed is not None:
-                fmt, protocol, interp = parsed
-                found.append(GoldenFile(name, fmt, protocol, interp, filename))
-        found.sort(key=lambda g: (g.format, version_key(g.interpreter), g.protocol or 0))
-        return found, frozenset(names)
+        return goldens_in(name, names), names
 
     def goldens(self, name: str) -> List[GoldenFile]:
         return self.listing(name)[0]
@@ -118,28 +112,17 @@ class Store:
 
     def samples(self) -> List[str]:
         """Names of every sample folder holding goldens or manifests."""
-        return self.scan()[0]
+        return self.walk().samples
 
     def scan(self) -> Tuple[List[str], List[str]]:
         """Sample names, and the relative paths of temporary files left by killed writes."""
-        names: List[str] = []
-        leftovers: List[str] = []
-        if not self.root.is_dir():
-            return names, leftovers
-        top = str(self.root)
-        prefix = os.path.join(top, "")  # os.walk's folders below top all start with it
-        for dirpath, dirnames, filenames in os.walk(top):
-            # slicing, not os.path.relpath: a store of 50,000 samples walks 200,000 folders
-            rel = "." if dirpath == top else dirpath[len(prefix):].replace(os.sep, "/")
-            # below a sample, releases/ holds its frozen generations (store.generations)
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")
-                                 and (rel == "." or d != generations.RELEASES))
-            if rel == ".":
-                continue
-            if any(parse_filename(f) or is_manifest_name(f) for f in filenames):
-                names.append(rel)
-            leftovers.extend("%s/%s" % (rel, f) for f in sorted(filenames) if temp_target(f))
-        return sorted(names), sorted(leftovers)
+        walked = self.walk()
+        return walked.samples, walked.leftovers
+
+    def walk(self) -> StoreWalk:
+        """One walk of the whole store: samples and the names in them, frozen generations,
+        leftovers of killed writes (:mod:`.walk`)."""
+        return walk_store(self._root)
 
     def remove_leftovers(self, name: str, interpreter: str) -> List[str]:
         """Delete the temporary files that ``interpreter``'s killed writes left in one sample folder.

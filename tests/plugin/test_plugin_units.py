@@ -97,6 +97,39 @@ def test_atomic_write_and_manifest_merge(tmp_path):
     assert store.goldens("user") == []
 
 
+def test_one_walk_finds_samples_generations_and_leftovers(tmp_path):
+    """The session's single walk agrees with listing each folder on its own."""
+    files = [
+        "user/cpython3.8-p4.pickle", "user/cpython3.8.manifest.json",
+        "user/cpython3.8-p4.pickle.cpython3.13.obtained",
+        "user/.cpython3.8-p4.pickle.unfinished-abc123.tmp",       # a killed write's leftover
+        "user/releases/1.0.0/cpython3.8-p2.pickle",                 # a frozen generation
+        "user/releases/1.0.0/cpython3.8.manifest.json",
+        "user/releases/notaversion/cpython3.8-p2.pickle",
+        "area/shelf/item/cpython3.13.json",                         # nested, no manifest yet
+        "area/notes.txt",                                           # a folder, not a sample
+        "gone/releases/0.9/cpython3.8-p2.pickle",                   # only old releases left
+        ".hidden/cpython3.8-p4.pickle",                             # hidden folders are skipped
+        "releases/cpython3.8-p4.pickle",                            # a sample may be named so at the top
+    ]
+    for relpath in files:
+        path = tmp_path.joinpath(*relpath.split("/"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+    store = store_mod.Store(tmp_path)
+    walked = store.walk()
+    assert walked.samples == ["area/shelf/item", "releases", "user"]
+    assert walked.leftovers == ["user/.cpython3.8-p4.pickle.unfinished-abc123.tmp"]
+    assert [(g.sample, g.version) for g in walked.generations] == [("gone", "0.9"), ("user", "1.0.0")]
+    for name in walked.samples + ["user/releases/1.0.0"]:
+        assert walked.goldens(name) == store.goldens(name)
+        assert walked.names(name) == store.listing(name)[1]
+    assert store.scan() == (walked.samples, walked.leftovers)
+    assert store_mod.generations.all_frozen(store) == walked.generations
+    assert walked.names("nowhere") == frozenset() and walked.goldens("nowhere") == []
+    assert store_mod.Store(tmp_path / "absent").walk().samples == []
+
+
 def test_goldens_sorted_by_version_not_text(tmp_path):
     store = store_mod.Store(tmp_path)
     for tag in ("cpython3.10", "cpython3.9", "cpython3.13", "cpython3.8"):
