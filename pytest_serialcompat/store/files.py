@@ -28,16 +28,21 @@ def canonical_bytes(value) -> bytes:
     return canonical_json_dumps(value)
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + path.name + TEMP_MARK, suffix=TEMP_SUFFIX,
-                               dir=str(path.parent))
+def atomic_write(path, data: bytes) -> None:
+    """Write ``data`` at ``path`` (a Path or a str) whole or not at all."""
+    path = str(path)
+    folder, name = os.path.split(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix="." + name + TEMP_MARK, suffix=TEMP_SUFFIX, dir=folder)
+    except FileNotFoundError:  # a new folder: made only when needed (most writes go to one)
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix="." + name + TEMP_MARK, suffix=TEMP_SUFFIX, dir=folder)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, str(path))
+        os.replace(tmp, path)
     except BaseException:
         try:
             os.unlink(tmp)
@@ -69,6 +74,9 @@ class Store:
     def path(self, relpath: str) -> Path:
         return self.root.joinpath(*relpath.split("/"))
 
+    def _file(self, relpath: str) -> str:
+        return os.path.join(self._root, *relpath.split("/"))
+
     def display(self, relpath: str) -> str:
         return str(self.path(relpath))
 
@@ -99,16 +107,21 @@ class Store:
         Raises StoreError when it exists but is not a usable manifest.
         """
         path = os.path.join(self._root, *name.split("/"), manifest_filename(interpreter))
+        raw = self._read_manifest_bytes(path)
+        return None if raw is None else manifest_schema.parse(raw, path)
+
+    @staticmethod
+    def _read_manifest_bytes(path: str) -> Optional[bytes]:
+        """A manifest file's bytes (up to one byte past the limit), None when absent."""
         try:
             with open(path, "rb") as handle:
-                raw = handle.read(manifest_schema.MAX_BYTES + 1)
+                return handle.read(manifest_schema.MAX_BYTES + 1)
         except (FileNotFoundError, NotADirectoryError):
             return None
         except IsADirectoryError:
             raise StoreError("%s: is a directory, not a manifest file" % (path,)) from None
         except OSError as exc:
             raise StoreError("%s: cannot be read (%s)" % (path, exc.strerror or exc)) from None
-        return manifest_schema.parse(raw, path)
 
     def samples(self) -> List[str]:
         """Names of every sample folder holding goldens or manifests."""
@@ -167,21 +180,21 @@ class Store:
             problem = generations.write_problem(self, request.path, request.data)
             if problem is not None:
                 raise StoreError(problem)
-            path = self.path(request.path)
-            if generations.is_frozen_relpath(request.path) and path.exists():
+            path = self._file(request.path)
+            if generations.is_frozen_relpath(request.path) and os.path.exists(path):
                 return None  # the very bytes are frozen already
             atomic_write(path, request.data)
-            return str(path)
+            return path
         if request.op == DELETE:
             if not obtained and generations.is_frozen_relpath(request.path):
                 raise StoreError("%s is a frozen golden; retire its release with `serialcompat "
                                  "prune-generation`" % self.display(request.path))
-            path = self.obtained_path(request.path) if obtained else self.path(request.path)
+            path = str(self.obtained_path(request.path)) if obtained else self._file(request.path)
             try:
-                path.unlink()
+                os.unlink(path)
             except FileNotFoundError:
                 return None
-            return str(path)
+            return path
         if request.op == MANIFEST:
             return self._merge_manifest(request)
         raise StoreError("unknown store request %r" % (request.op,))
@@ -197,9 +210,12 @@ class Store:
             folder = folder.parent
 
     def _merge_manifest(self, request: StoreRequest) -> Optional[str]:
-        path = self.folder(request.sample) / manifest_filename(request.interpreter)
+        path = os.path.join(self._root, *request.sample.split("/"),
+                            manifest_filename(request.interpreter))
+        raw = None
         try:
-            current = self.manifest(request.sample, request.interpreter)
+            raw = self._read_manifest_bytes(path)
+            current = None if raw is None else manifest_schema.parse(raw, path)
         except StoreError:
             current = None  # unusable: replaced by a fresh one
         goldens = dict(current["goldens"]) if current else {}
@@ -212,16 +228,19 @@ class Store:
             else:
                 goldens[filename] = entry
         if not goldens:
-            if path.exists():
-                path.unlink()
-                return str(path)
+            if raw is not None or os.path.exists(path):
+                try:
+                    os.unlink(path)
+                except FileNotFoundError:
+                    return None
+                return path
             return None
         manifest = dict(current or {})
         manifest.update(request.header or {})
         manifest.update(kind=manifest_schema.KIND, manifest_version=manifest_schema.VERSION,
                         sample=request.sample, goldens=goldens)
         data = canonical_bytes(manifest) + b"\n"
-        if path.exists() and path.read_bytes() == data:
+        if raw == data:
             return None
         atomic_write(path, data)
-        return str(path)
+        return path
