@@ -66,8 +66,7 @@ def run(state) -> None:
             state.store.apply(StoreRequest(MANIFEST, sample=name, interpreter=interp, entries=entries))
         except (OSError, StoreError) as exc:
             state.write_errors.append("%s manifest %s: %s" % (name, interp, exc))
-    for name in sorted({golden.name for golden, _relpaths in doomed}, reverse=True):
-        state.store.remove_empty_folders(name)
+    state.store.remove_empty_folders(*{golden.name for golden, _relpaths in doomed})
 
 
 def _confirm(state, paths: List[str]) -> Optional[str]:

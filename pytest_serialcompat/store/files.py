@@ -199,15 +199,27 @@ class Store:
             return self._merge_manifest(request)
         raise StoreError("unknown store request %r" % (request.op,))
 
-    def remove_empty_folders(self, name: str) -> None:
-        """Remove a sample folder left empty (and empty parents, up to the store root)."""
-        folder = self.folder(name)
-        while folder != self.root and self.root in folder.parents:
-            try:
-                folder.rmdir()
-            except OSError:  # not empty, or already gone
-                return
-            folder = folder.parent
+    def remove_empty_folders(self, *names: str) -> None:
+        """Remove the sample folders left empty, then their parents left empty, up to the
+        store root.
+
+        Each folder is tried once, deepest first: a parent of many pruned samples is
+        asked once whether it is empty, not once per sample (asking reads the folder,
+        and a folder emptied in arbitrary order answers slower the emptier it gets:
+        once per sample made pruning grow faster than the store).
+        """
+        pending = {tuple(name.split("/")) for name in names if name}
+        while pending:
+            depth = max(len(parts) for parts in pending)
+            level = {parts for parts in pending if len(parts) == depth}
+            pending -= level
+            for parts in sorted(level):
+                try:
+                    os.rmdir(os.path.join(self._root, *parts))
+                except OSError:  # not empty, or already gone
+                    continue
+                if len(parts) > 1:
+                    pending.add(parts[:-1])  # it may be empty now
 
     def _merge_manifest(self, request: StoreRequest) -> Optional[str]:
         path = os.path.join(self._root, *request.sample.split("/"),

@@ -130,6 +130,25 @@ def test_one_walk_finds_samples_generations_and_leftovers(tmp_path):
     assert store_mod.Store(tmp_path / "absent").walk().samples == []
 
 
+def test_emptied_folders_are_removed_up_to_the_root_and_no_further(tmp_path):
+    store = store_mod.Store(tmp_path / "store")
+    for relpath in ("retired/001/x.pickle", "retired/002/x.pickle", "kept/003/x.pickle",
+                    "area/shelf/item/x.pickle", "area/other/y.pickle"):
+        path = store.path(relpath)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+    for relpath in ("retired/001/x.pickle", "retired/002/x.pickle", "area/shelf/item/x.pickle"):
+        store.path(relpath).unlink()
+    (tmp_path / "store" / "kept" / "003" / "x.pickle").unlink()
+    store.remove_empty_folders("retired/001", "retired/002", "area/shelf/item")
+    assert not (tmp_path / "store" / "retired").exists()        # both samples went, then it
+    assert not (tmp_path / "store" / "area" / "shelf").exists()
+    assert (tmp_path / "store" / "area" / "other" / "y.pickle").exists()  # not empty: stays
+    assert (tmp_path / "store" / "kept" / "003").is_dir()         # not asked for: stays
+    store.remove_empty_folders("kept/003")
+    assert not (tmp_path / "store" / "kept").exists() and (tmp_path / "store").is_dir()
+
+
 def test_goldens_sorted_by_version_not_text(tmp_path):
     store = store_mod.Store(tmp_path)
     for tag in ("cpython3.10", "cpython3.9", "cpython3.13", "cpython3.8"):
