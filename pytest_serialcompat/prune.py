@@ -8,7 +8,6 @@ deleted; in CI, pruning is refused when the options are read (settings).
 """
 
 import collections
-import os
 import sys
 from typing import List, Optional
 
@@ -34,11 +33,9 @@ def refusal(state, exitstatus) -> Optional[str]:
 
 
 def obtained_of(state, golden) -> List[str]:
-    """The obtained files of a golden, from every replaying interpreter."""
-    try:
-        names = os.listdir(str(state.store.folder(golden.name)))
-    except OSError:
-        return []
+    """The obtained files of a golden, from every replaying interpreter (beside it in the
+    store, where earlier versions wrote them), as the session's walk of the store saw them."""
+    names = state.walk_store().names(golden.name)
     return ["%s/%s" % (golden.name, n) for n in sorted(names)
             if is_obtained_for(n, golden.filename)]
 
@@ -69,8 +66,7 @@ def run(state) -> None:
             state.store.apply(StoreRequest(MANIFEST, sample=name, interpreter=interp, entries=entries))
         except (OSError, StoreError) as exc:
             state.write_errors.append("%s manifest %s: %s" % (name, interp, exc))
-    for name in sorted({golden.name for golden, _relpaths in doomed}, reverse=True):
-        state.store.remove_empty_folders(name)
+    state.store.remove_empty_folders(*{golden.name for golden, _relpaths in doomed})
 
 
 def _confirm(state, paths: List[str]) -> Optional[str]:

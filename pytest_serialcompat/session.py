@@ -9,6 +9,7 @@ write the store.
 
 import base64
 import collections
+import json
 from pathlib import Path
 from typing import Dict, List, Optional, Set, Tuple
 
@@ -18,7 +19,8 @@ from .results import (
     DELETE, FAILED, MANIFEST, WRITE, Ask, GoldenResult, Records, StoreRequest, UNUSED,
 )
 from .check.safety import Gate
-from .store import GoldenFile, Store, StoreError, generations
+from .store import GoldenFile, Store, StoreError
+from .store.walk import StoreWalk
 from .check.verdict_cache import VerdictCache
 
 REPORT_ATTRIBUTE = "serialcompat_records"
@@ -36,19 +38,45 @@ def _decode_request(wire: dict) -> StoreRequest:
     return StoreRequest.from_wire(wire)
 
 
-def records_to_wire(records: Records) -> dict:
-    return {
-        "results": [r.to_wire() for r in records.results],
-        "asks": [a.to_wire() for a in records.asks],
-        "requests": [_encode_request(q) for q in records.requests],
-    }
+# The wire form of one item's records is one JSON text, and each result or ask in it is a
+# row (its fields in order), not a mapping: pytest-xdist sends a report's attributes with
+# execnet's pure-Python serializer, which costs per object -- ten results as mappings were
+# some 250 strings per report, more than the report itself, to encode in the worker and
+# decode again in the controller.  One string is one object; the JSON codec is C on both
+# sides.  (Plain JSON-able data, as pytest-reportlog needs.)
 
 
-def records_from_wire(wire: dict) -> Records:
+def _ask_row(ask: Ask) -> list:
+    return [ask.name, list(ask.formats), None if ask.protocols is None else list(ask.protocols),
+            ask.nodeid]
+
+
+def _ask_from_row(row) -> Ask:
+    name, formats, protocols, nodeid = row
+    return Ask(name, tuple(formats), None if protocols is None else tuple(protocols), nodeid)
+
+
+def records_to_wire(records: Records, verdicts: Optional[dict] = None) -> str:
+    wire = {"results": [list(r) for r in records.results],
+            "asks": [_ask_row(a) for a in records.asks]}
+    if records.requests:
+        wire["requests"] = [_encode_request(q) for q in records.requests]
+    if verdicts:
+        wire["verdicts"] = verdicts
+    return json.dumps(wire, separators=(",", ":"))
+
+
+def _parse_wire(wire) -> dict:
+    data = json.loads(wire) if isinstance(wire, str) else wire
+    return data if isinstance(data, dict) else {}
+
+
+def records_from_wire(wire) -> Records:
+    data = _parse_wire(wire)
     return Records(
-        [GoldenResult.from_wire(r) for r in wire.get("results", ())],
-        [Ask.from_wire(a) for a in wire.get("asks", ())],
-        [_decode_request(q) for q in wire.get("requests", ())],
+        [GoldenResult(*row) for row in data.get("results", ())],
+        [_ask_from_row(row) for row in data.get("asks", ())],
+        [_decode_request(q) for q in data.get("requests", ())],
     )
 
 
@@ -77,6 +105,7 @@ class SessionState:
         self.completed: Set[str] = set()
         self.failed_items: Set[str] = set()
         self.unused: List[GoldenFile] = []
+        self.walked: Optional[StoreWalk] = None      # the store as the end of the run saw it
         self.unchecked_releases: List[str] = []     # frozen generations no check of this run replayed
         self.pruned: List[str] = []
         self.prune_refused: Optional[str] = None
@@ -139,14 +168,11 @@ class SessionState:
         records.asks.extend(asks)
         records.requests.extend(requests)
 
-    def drain(self, nodeid: str) -> Optional[dict]:
+    def drain(self, nodeid: str) -> Optional[str]:
         records = self.pending.pop(nodeid, None)
         if records is None:
             return None
-        wire = records_to_wire(records)
-        if not self.is_writer:
-            wire["verdicts"] = self.verdicts.wire()
-        return wire
+        return records_to_wire(records, None if self.is_writer else self.verdicts.wire())
 
     def consume(self, report) -> None:
         """Writer side: apply the records attached to one test report."""
@@ -157,11 +183,14 @@ class SessionState:
         wire = getattr(report, REPORT_ATTRIBUTE, None)
         if not wire:
             return
-        records = records_from_wire(wire)
-        self.verdicts.merge(wire.get("verdicts") or {})
-        # the bytes are written now; keep the report light (terminal stats hold every report)
-        setattr(report, REPORT_ATTRIBUTE, {"results": wire.get("results", []),
-                                          "asks": wire.get("asks", []), "requests": []})
+        data = _parse_wire(wire)
+        records = records_from_wire(data)
+        self.verdicts.merge(data.get("verdicts") or {})
+        if data.get("requests") or data.get("verdicts"):
+            # the bytes are written now; keep the report light (terminal stats hold every report)
+            setattr(report, REPORT_ATTRIBUTE, json.dumps(
+                {"results": data.get("results", []), "asks": data.get("asks", [])},
+                separators=(",", ":")))
         self.results.extend(records.results)
         self.asks.extend(records.asks)
         for request in records.requests:
@@ -207,15 +236,23 @@ class SessionState:
                 owners.add(manifest["recorded_by"])
         return owners
 
+    def walk_store(self) -> StoreWalk:
+        """The one walk of the store this session makes, at its end (shared by the unused
+        goldens, the releases no check replayed, and prune)."""
+        if self.walked is None:
+            self.walked = self.store.walk()
+        return self.walked
+
     def find_unused(self) -> List[GoldenFile]:
         asks = collections.defaultdict(list)
         for ask in self.asks:
             asks[ask.name].append(ask)
         full = self.partial is None
         unused = []
-        samples, self.stale_temp_files = self.store.scan()
-        for name in samples:
-            goldens = self.store.goldens(name)
+        walked = self.walk_store()
+        self.stale_temp_files = walked.leftovers
+        for name in walked.samples:
+            goldens = walked.goldens(name)
             if not goldens:
                 continue
             owners = None
@@ -249,7 +286,7 @@ class SessionState:
         )
         if self.partial is None:
             asked = {ask.name for ask in self.asks}
-            self.unchecked_releases = [g.folder for g in generations.all_frozen(self.store)
+            self.unchecked_releases = [g.folder for g in self.walk_store().generations
                                        if g.sample not in asked]
         if self.settings.prune:
             self._prune(exitstatus)

@@ -16,9 +16,10 @@ from typing import List, Optional, Tuple
 from ..results import DELETE, MANIFEST, WRITE, StoreRequest
 from . import generations, manifest as manifest_schema, obtained as obtained_folder
 from .layout import (
-    TEMP_MARK, TEMP_SUFFIX, GoldenFile, StoreError, is_manifest_name, manifest_filename,
-    parse_filename, producer_of, temp_target, version_key,
+    TEMP_MARK, TEMP_SUFFIX, GoldenFile, StoreError, goldens_in, manifest_filename, producer_of,
+    temp_target,
 )
+from .walk import StoreWalk, walk_store
 
 
 def canonical_bytes(value) -> bytes:
@@ -27,16 +28,21 @@ def canonical_bytes(value) -> bytes:
     return canonical_json_dumps(value)
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + path.name + TEMP_MARK, suffix=TEMP_SUFFIX,
-                               dir=str(path.parent))
+def atomic_write(path, data: bytes) -> None:
+    """Write ``data`` at ``path`` (a Path or a str) whole or not at all."""
+    path = str(path)
+    folder, name = os.path.split(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix="." + name + TEMP_MARK, suffix=TEMP_SUFFIX, dir=folder)
+    except FileNotFoundError:  # a new folder: made only when needed (most writes go to one)
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix="." + name + TEMP_MARK, suffix=TEMP_SUFFIX, dir=folder)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, str(path))
+        os.replace(tmp, path)
     except BaseException:
         try:
             os.unlink(tmp)
@@ -68,23 +74,19 @@ class Store:
     def path(self, relpath: str) -> Path:
         return self.root.joinpath(*relpath.split("/"))
 
+    def _file(self, relpath: str) -> str:
+        return os.path.join(self._root, *relpath.split("/"))
+
     def display(self, relpath: str) -> str:
         return str(self.path(relpath))
 
     def listing(self, name: str) -> Tuple[List[GoldenFile], frozenset]:
         """Golden files of one sample (sorted by format, producer and protocol) and all file names."""
-        found = []
         try:
-            names = os.listdir(os.path.join(self._root, *name.split("/")))
+            names = frozenset(os.listdir(os.path.join(self._root, *name.split("/"))))
         except (FileNotFoundError, NotADirectoryError):
             return [], frozenset()
-        for filename in names:
-            parsed = parse_filename(filename)
-            if parsed is not None:
-                fmt, protocol, interp = parsed
-                found.append(GoldenFile(name, fmt, protocol, interp, filename))
-        found.sort(key=lambda g: (g.format, version_key(g.interpreter), g.protocol or 0))
-        return found, frozenset(names)
+        return goldens_in(name, names), names
 
     def goldens(self, name: str) -> List[GoldenFile]:
         return self.listing(name)[0]
@@ -105,41 +107,35 @@ class Store:
         Raises StoreError when it exists but is not a usable manifest.
         """
         path = os.path.join(self._root, *name.split("/"), manifest_filename(interpreter))
+        raw = self._read_manifest_bytes(path)
+        return None if raw is None else manifest_schema.parse(raw, path)
+
+    @staticmethod
+    def _read_manifest_bytes(path: str) -> Optional[bytes]:
+        """A manifest file's bytes (up to one byte past the limit), None when absent."""
         try:
             with open(path, "rb") as handle:
-                raw = handle.read(manifest_schema.MAX_BYTES + 1)
+                return handle.read(manifest_schema.MAX_BYTES + 1)
         except (FileNotFoundError, NotADirectoryError):
             return None
         except IsADirectoryError:
             raise StoreError("%s: is a directory, not a manifest file" % (path,)) from None
         except OSError as exc:
             raise StoreError("%s: cannot be read (%s)" % (path, exc.strerror or exc)) from None
-        return manifest_schema.parse(raw, path)
 
     def samples(self) -> List[str]:
         """Names of every sample folder holding goldens or manifests."""
-        return self.scan()[0]
+        return self.walk().samples
 
     def scan(self) -> Tuple[List[str], List[str]]:
         """Sample names, and the relative paths of temporary files left by killed writes."""
-        names: List[str] = []
-        leftovers: List[str] = []
-        if not self.root.is_dir():
-            return names, leftovers
-        top = str(self.root)
-        prefix = os.path.join(top, "")  # os.walk's folders below top all start with it
-        for dirpath, dirnames, filenames in os.walk(top):
-            # slicing, not os.path.relpath: a store of 50,000 samples walks 200,000 folders
-            rel = "." if dirpath == top else dirpath[len(prefix):].replace(os.sep, "/")
-            # below a sample, releases/ holds its frozen generations (store.generations)
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")
-                                 and (rel == "." or d != generations.RELEASES))
-            if rel == ".":
-                continue
-            if any(parse_filename(f) or is_manifest_name(f) for f in filenames):
-                names.append(rel)
-            leftovers.extend("%s/%s" % (rel, f) for f in sorted(filenames) if temp_target(f))
-        return sorted(names), sorted(leftovers)
+        walked = self.walk()
+        return walked.samples, walked.leftovers
+
+    def walk(self) -> StoreWalk:
+        """One walk of the whole store: samples and the names in them, frozen generations,
+        leftovers of killed writes (:mod:`.walk`)."""
+        return walk_store(self._root)
 
     def remove_leftovers(self, name: str, interpreter: str) -> List[str]:
         """Delete the temporary files that ``interpreter``'s killed writes left in one sample folder.
@@ -184,39 +180,54 @@ class Store:
             problem = generations.write_problem(self, request.path, request.data)
             if problem is not None:
                 raise StoreError(problem)
-            path = self.path(request.path)
-            if generations.is_frozen_relpath(request.path) and path.exists():
+            path = self._file(request.path)
+            if generations.is_frozen_relpath(request.path) and os.path.exists(path):
                 return None  # the very bytes are frozen already
             atomic_write(path, request.data)
-            return str(path)
+            return path
         if request.op == DELETE:
             if not obtained and generations.is_frozen_relpath(request.path):
                 raise StoreError("%s is a frozen golden; retire its release with `serialcompat "
                                  "prune-generation`" % self.display(request.path))
-            path = self.obtained_path(request.path) if obtained else self.path(request.path)
+            path = str(self.obtained_path(request.path)) if obtained else self._file(request.path)
             try:
-                path.unlink()
+                os.unlink(path)
             except FileNotFoundError:
                 return None
-            return str(path)
+            return path
         if request.op == MANIFEST:
             return self._merge_manifest(request)
         raise StoreError("unknown store request %r" % (request.op,))
 
-    def remove_empty_folders(self, name: str) -> None:
-        """Remove a sample folder left empty (and empty parents, up to the store root)."""
-        folder = self.folder(name)
-        while folder != self.root and self.root in folder.parents:
-            try:
-                folder.rmdir()
-            except OSError:  # not empty, or already gone
-                return
-            folder = folder.parent
+    def remove_empty_folders(self, *names: str) -> None:
+        """Remove the sample folders left empty, then their parents left empty, up to the
+        store root.
+
+        Each folder is tried once, deepest first: a parent of many pruned samples is
+        asked once whether it is empty, not once per sample (asking reads the folder,
+        and a folder emptied in arbitrary order answers slower the emptier it gets:
+        once per sample made pruning grow faster than the store).
+        """
+        pending = {tuple(name.split("/")) for name in names if name}
+        while pending:
+            depth = max(len(parts) for parts in pending)
+            level = {parts for parts in pending if len(parts) == depth}
+            pending -= level
+            for parts in sorted(level):
+                try:
+                    os.rmdir(os.path.join(self._root, *parts))
+                except OSError:  # not empty, or already gone
+                    continue
+                if len(parts) > 1:
+                    pending.add(parts[:-1])  # it may be empty now
 
     def _merge_manifest(self, request: StoreRequest) -> Optional[str]:
-        path = self.folder(request.sample) / manifest_filename(request.interpreter)
+        path = os.path.join(self._root, *request.sample.split("/"),
+                            manifest_filename(request.interpreter))
+        raw = None
         try:
-            current = self.manifest(request.sample, request.interpreter)
+            raw = self._read_manifest_bytes(path)
+            current = None if raw is None else manifest_schema.parse(raw, path)
         except StoreError:
             current = None  # unusable: replaced by a fresh one
         goldens = dict(current["goldens"]) if current else {}
@@ -229,16 +240,19 @@ class Store:
             else:
                 goldens[filename] = entry
         if not goldens:
-            if path.exists():
-                path.unlink()
-                return str(path)
+            if raw is not None or os.path.exists(path):
+                try:
+                    os.unlink(path)
+                except FileNotFoundError:
+                    return None
+                return path
             return None
         manifest = dict(current or {})
         manifest.update(request.header or {})
         manifest.update(kind=manifest_schema.KIND, manifest_version=manifest_schema.VERSION,
                         sample=request.sample, goldens=goldens)
         data = canonical_bytes(manifest) + b"\n"
-        if path.exists() and path.read_bytes() == data:
+        if raw == data:
             return None
         atomic_write(path, data)
-        return str(path)
+        return path

@@ -133,21 +133,12 @@ def frozen(store, sample: str) -> List[Generation]:
     return found
 
 
-def all_frozen(store) -> List[Generation]:
+def all_frozen(store, walked=None) -> List[Generation]:
     """Every frozen generation in the store, also of samples that have no current goldens
-    left (their tests are gone, the release's data stays until it is retired)."""
-    found = []
-    root = str(store.root)
-    if not os.path.isdir(root):
-        return found
-    for dirpath, dirnames, _filenames in os.walk(root):
-        rel = os.path.relpath(dirpath, root).replace(os.sep, "/")
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        if rel != "." and RELEASES in dirnames:
-            found.extend(frozen(store, rel))
-            dirnames.remove(RELEASES)
-    found.sort(key=lambda g: (g.sample, sort_key(g.version)))
-    return found
+    left (their tests are gone, the release's data stays until it is retired).
+
+    ``walked``: a walk of the store already made (:meth:`.files.Store.walk`)."""
+    return list((store.walk() if walked is None else walked).generations)
 
 
 def versions(store) -> List[str]:

@@ -15,7 +15,7 @@ Pure names: nothing here touches the disk.
 
 import functools
 import re
-from typing import NamedTuple, Optional, Tuple
+from typing import Iterable, List, NamedTuple, Optional, Tuple
 
 from ..environment import parse_tag
 from ..results import JSON, MARSHAL, PICKLE
@@ -130,6 +130,18 @@ def parse_filename(filename: str) -> Optional[Tuple[str, Optional[int], str]]:
             protocol = match.groupdict().get("protocol")
             return fmt, (None if protocol is None else int(protocol)), match.group("interp")
     return None
+
+
+def goldens_in(name: str, filenames: Iterable[str]) -> List[GoldenFile]:
+    """The golden files among the names in one sample folder, by format, producer and protocol."""
+    found = []
+    for filename in filenames:
+        parsed = parse_filename(filename)
+        if parsed is not None:
+            fmt, protocol, interp = parsed
+            found.append(GoldenFile(name, fmt, protocol, interp, filename))
+    found.sort(key=lambda g: (g.format, version_key(g.interpreter), g.protocol or 0))
+    return found
 
 
 def temp_target(filename: str) -> Optional[str]:

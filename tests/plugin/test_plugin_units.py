@@ -97,6 +97,58 @@ def test_atomic_write_and_manifest_merge(tmp_path):
     assert store.goldens("user") == []
 
 
+def test_one_walk_finds_samples_generations_and_leftovers(tmp_path):
+    """The session's single walk agrees with listing each folder on its own."""
+    files = [
+        "user/cpython3.8-p4.pickle", "user/cpython3.8.manifest.json",
+        "user/cpython3.8-p4.pickle.cpython3.13.obtained",
+        "user/.cpython3.8-p4.pickle.unfinished-abc123.tmp",       # a killed write's leftover
+        "user/releases/1.0.0/cpython3.8-p2.pickle",                 # a frozen generation
+        "user/releases/1.0.0/cpython3.8.manifest.json",
+        "user/releases/notaversion/cpython3.8-p2.pickle",
+        "area/shelf/item/cpython3.13.json",                         # nested, no manifest yet
+        "area/notes.txt",                                           # a folder, not a sample
+        "gone/releases/0.9/cpython3.8-p2.pickle",                   # only old releases left
+        ".hidden/cpython3.8-p4.pickle",                             # hidden folders are skipped
+        "releases/cpython3.8-p4.pickle",                            # a sample may be named so at the top
+    ]
+    for relpath in files:
+        path = tmp_path.joinpath(*relpath.split("/"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+    store = store_mod.Store(tmp_path)
+    walked = store.walk()
+    assert walked.samples == ["area/shelf/item", "releases", "user"]
+    assert walked.leftovers == ["user/.cpython3.8-p4.pickle.unfinished-abc123.tmp"]
+    assert [(g.sample, g.version) for g in walked.generations] == [("gone", "0.9"), ("user", "1.0.0")]
+    for name in walked.samples + ["user/releases/1.0.0"]:
+        assert walked.goldens(name) == store.goldens(name)
+        assert walked.names(name) == store.listing(name)[1]
+    assert store.scan() == (walked.samples, walked.leftovers)
+    assert store_mod.generations.all_frozen(store) == walked.generations
+    assert walked.names("nowhere") == frozenset() and walked.goldens("nowhere") == []
+    assert store_mod.Store(tmp_path / "absent").walk().samples == []
+
+
+def test_emptied_folders_are_removed_up_to_the_root_and_no_further(tmp_path):
+    store = store_mod.Store(tmp_path / "store")
+    for relpath in ("retired/001/x.pickle", "retired/002/x.pickle", "kept/003/x.pickle",
+                    "area/shelf/item/x.pickle", "area/other/y.pickle"):
+        path = store.path(relpath)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+    for relpath in ("retired/001/x.pickle", "retired/002/x.pickle", "area/shelf/item/x.pickle"):
+        store.path(relpath).unlink()
+    (tmp_path / "store" / "kept" / "003" / "x.pickle").unlink()
+    store.remove_empty_folders("retired/001", "retired/002", "area/shelf/item")
+    assert not (tmp_path / "store" / "retired").exists()        # both samples went, then it
+    assert not (tmp_path / "store" / "area" / "shelf").exists()
+    assert (tmp_path / "store" / "area" / "other" / "y.pickle").exists()  # not empty: stays
+    assert (tmp_path / "store" / "kept" / "003").is_dir()         # not asked for: stays
+    store.remove_empty_folders("kept/003")
+    assert not (tmp_path / "store" / "kept").exists() and (tmp_path / "store").is_dir()
+
+
 def test_goldens_sorted_by_version_not_text(tmp_path):
     store = store_mod.Store(tmp_path)
     for tag in ("cpython3.10", "cpython3.9", "cpython3.13", "cpython3.8"):
