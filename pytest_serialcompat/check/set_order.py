@@ -235,17 +235,27 @@ def same_up_to_set_order(golden: bytes, fresh: bytes) -> bool:
 
 
 class _Body:
-    """One set body of the current pickle, and what its elements are."""
+    """One set body of the current pickle; what its elements are is worked out only when
+    a golden's body differs from it (most goldens differ elsewhere, or nowhere here)."""
 
-    __slots__ = ("mark", "close", "start", "stop", "list_slot", "literals", "stores", "slots")
+    __slots__ = ("mark", "close", "start", "stop", "list_store", "list_slot", "literals",
+                 "stores", "slots", "sorted", "ready")
 
-    def __init__(self, fresh, codes, offsets, mark, close, list_store):
-        self.mark, self.close = mark, close
+    def __init__(self, offsets, mark, close, list_store):
+        self.mark, self.close, self.list_store = mark, close, list_store
         self.start, self.stop = offsets[mark + 1], offsets[close]
+        self.ready = False
+
+    def prepare(self, fresh, codes, offsets) -> None:
+        if self.ready:
+            return
+        mark, close = self.mark, self.close
         # the memo slot of the list a protocol 2-3 body fills (-1: none)
-        self.list_slot = _slot(fresh, codes, offsets, list_store) if list_store >= 0 else -1
+        self.list_slot = (_slot(fresh, codes, offsets, self.list_store)
+                          if self.list_store >= 0 else -1)
         elements = _elements(fresh, codes, offsets, mark + 1, close)
         self.literals, self.stores = elements if elements is not None else (None, None)
+        self.sorted = sorted(self.literals) if self.literals is not None else None
         # for each memo store in the body: (its slot, the index of the element it stores)
         self.slots = []
         memoized = codes.count(_MEMOIZE, 0, mark)  # slots MEMOIZE filled before the body
@@ -260,6 +270,7 @@ class _Body:
             else:
                 slot = _slot(fresh, codes, offsets, index)
             self.slots.append((slot, element))
+        self.ready = True
 
 
 class _Layout:
@@ -267,16 +278,15 @@ class _Layout:
     reads and stores.  Computed once per pickle (and shared by another protocol's pickle
     that differs from it only in the PROTO byte: protocols 4 and 5 mostly write the same)."""
 
-    __slots__ = ("codes", "offsets", "bodies", "reads", "read_slots", "put_slots", "sorted")
+    __slots__ = ("codes", "offsets", "bodies", "reads", "read_slots", "put_slots")
 
     def __init__(self, fresh: bytes):
         codes, offsets = _scan(fresh, 0, len(fresh))
         if _MEMOIZE in codes and (_BINPUT in codes or _LONG_BINPUT in codes):
             raise _NotProven
         self.codes, self.offsets = codes, offsets
-        self.bodies = [_Body(fresh, codes, offsets, mark, close, list_store)
+        self.bodies = [_Body(offsets, mark, close, list_store)
                        for mark, close, list_store in _set_bodies(fresh, codes, offsets)]
-        self.sorted = [sorted(b.literals) if b.literals is not None else None for b in self.bodies]
         # memo reads: (token, offset, end, slot read); filled only when a body is permuted
         self.reads = None
         self.read_slots = None
@@ -321,10 +331,12 @@ _MISSING = object()
 def _proven(golden: bytes, fresh: bytes, layout: _Layout) -> bool:
     changed: List[Tuple[int, int]] = []  # (start, stop) of the permuted bodies
     ours_by_slot, theirs_by_slot, stored_at = {}, {}, {}  # slot -> literal, body end
-    for body, ours_sorted in zip(layout.bodies, layout.sorted):
+    for body in layout.bodies:
         start, stop = body.start, body.stop
         if golden[start:stop] == fresh[start:stop]:
             continue
+        body.prepare(fresh, layout.codes, layout.offsets)
+        ours_sorted = body.sorted
         if ours_sorted is None:
             return False
         theirs_codes, theirs_offsets = _scan(golden, start, stop)
