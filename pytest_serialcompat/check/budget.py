@@ -13,6 +13,8 @@ after the fact.
 import signal
 import threading
 import time
+
+import _signal  # signal.signal without the enum conversions: two calls per budget
 from contextlib import contextmanager
 from typing import Optional
 
@@ -25,9 +27,14 @@ class LoadTimeout(Exception):
         self.seconds, self.what = seconds, what
 
 
+_HAS_TIMER = hasattr(_signal, "setitimer") and hasattr(signal, "SIGALRM")
+_SIGALRM = int(signal.SIGALRM) if _HAS_TIMER else None
+_ITIMER_REAL = int(signal.ITIMER_REAL) if _HAS_TIMER else None
+
+
 def _can_alarm() -> bool:
-    return (hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-            and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0))
+    return (_HAS_TIMER and threading.current_thread() is threading.main_thread()
+            and _signal.getitimer(_ITIMER_REAL) == (0.0, 0.0))
 
 
 @contextmanager
@@ -43,13 +50,13 @@ def time_budget(seconds: float, what: str):
         def expired(signum, frame):
             raise LoadTimeout(seconds, what)
 
-        previous = signal.signal(signal.SIGALRM, expired)
-        signal.setitimer(signal.ITIMER_REAL, seconds)
+        previous = _signal.signal(_SIGALRM, expired)
+        _signal.setitimer(_ITIMER_REAL, seconds)
     try:
         yield
     finally:
         if armed:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
+            _signal.setitimer(_ITIMER_REAL, 0)
+            _signal.signal(_SIGALRM, previous)
     if time.perf_counter() - start > seconds:
         raise LoadTimeout(seconds, what)

@@ -467,17 +467,26 @@ class _Walk:
     def comparator(self, cls) -> Optional[Callable]:
         if self.comparator_for is None:
             return None
-        try:
-            return self._comparators[cls]
-        except KeyError:
+        found = self._comparators.get(cls, MISSING)
+        if found is MISSING:
             found = self._comparators[cls] = self.comparator_for(cls)
-            return found
+        return found
 
     def sequence(self, a, b, where) -> None:
         if len(a) != len(b):
             self.report(VALUE, where, lambda path: "%s: length %d (golden) != %d (current)"
                         % (path, len(a), len(b)))
-        self.push_all([(x, y, (where, _INDEX, index)) for index, (x, y) in enumerate(zip(a, b))])
+        later = []
+        for index, (x, y) in enumerate(zip(a, b)):
+            cls = type(x)
+            if cls in _ATOMS and cls is type(y):
+                if x != y:
+                    self.values_differ(x, y, (where, _INDEX, index))
+            else:
+                later.append((x, y, (where, _INDEX, index)))
+        if later:
+            later.reverse()
+            self.stack.extend(later)
 
     def attributes(self, sa: dict, sb: dict, where, why: str = "") -> None:
         if sa.keys() != sb.keys():
@@ -489,10 +498,37 @@ class _Walk:
                 if name not in sa:
                     self.report(SHAPE, (where, _ATTR, name), lambda path, v=value: (
                         "%s: only in current (= %s)%s" % (path, short(v), why)))
-        self.push_all([(value, sb[name], (where, _ATTR, name))
-                       for name, value in sa.items() if name in sb])
+            self.push_all([(value, sb[name], (where, _ATTR, name))
+                           for name, value in sa.items() if name in sb])
+            return
+        later = []
+        for name, x in sa.items():
+            y = sb[name]
+            cls = type(x)
+            if cls in _ATOMS and cls is type(y):
+                if x != y:
+                    self.values_differ(x, y, (where, _ATTR, name))
+            else:
+                later.append((x, y, (where, _ATTR, name)))
+        if later:
+            later.reverse()
+            self.stack.extend(later)
 
     def mapping(self, a, b, where, ordered: bool) -> None:
+        if a.keys() == b.keys() and not (ordered and list(a) != list(b)):
+            later = []
+            for key, x in a.items():
+                y = b[key]
+                cls = type(x)
+                if cls in _ATOMS and cls is type(y):
+                    if x != y:
+                        self.values_differ(x, y, (where, _KEY, key))
+                else:
+                    later.append((x, y, (where, _KEY, key)))
+            if later:
+                later.reverse()
+                self.stack.extend(later)
+            return
         only_a = [k for k in a if k not in b]
         only_b = [k for k in b if k not in a]
         matched = self.match(only_a, only_b) if only_a and only_b else []
@@ -515,6 +551,8 @@ class _Walk:
 
     def elements(self, a, b, where) -> None:
         """Set elements: paired by value (hash and ==), then by structure."""
+        if len(a) == len(b) and a == b and _all_atoms(a) and _all_atoms(b):
+            return  # each element pairs with its equal, and atoms need nothing more
         current = {}
         for y in b:
             current[y] = y
@@ -612,6 +650,14 @@ class _Walk:
             items_a, items_b = dict(dict_a or ()), dict(dict_b or ())
             self.alive.append((items_a, items_b))
             self.mapping(items_a, items_b, where, isinstance(a, collections.OrderedDict))
+
+
+def _all_atoms(values) -> bool:
+    atoms = _ATOMS
+    for value in values:
+        if type(value) not in atoms:
+            return False
+    return True
 
 
 def _pair_by_type(only_a: list, only_b: list) -> List[Tuple[Any, Any]]:

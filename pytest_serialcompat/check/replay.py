@@ -13,6 +13,7 @@ import hashlib
 import json
 import marshal
 import operator
+import os
 import pickle
 from typing import Callable, Dict, List, NamedTuple, Optional, Set, Tuple
 
@@ -27,9 +28,6 @@ from ..store import manifest as manifest_schema
 from . import graph_compare, replay_json, replay_marshal, replay_pickle, safety
 from .outcome import UNSET, ReplayEnded, fail as _fail
 from .plan import EncodeFailure
-
-
-
 
 _exc_text = safety.exc_text
 
@@ -105,6 +103,7 @@ class Replayer:
         # producer (a matrix store holds many) load to the same object, so they pass too
         self._passed: Set[Tuple[str, Optional[int], str]] = set()
         self.names = None  # file names in the sample folder, when the caller listed it
+        self._obtained: Dict[str, frozenset] = {}  # folder -> names of its .obtained files
 
     # -------------------------------------------------------------- driver
     def replay(self, golden: GoldenFile) -> GoldenResult:
@@ -244,13 +243,25 @@ class Replayer:
 
     def _clear_obtained(self, golden: GoldenFile) -> None:
         relpath = self._obtained_relpath(golden)
-        store = self.ctx.store
-        if store.obtained_root is None and self.names is not None:
-            present = relpath.rsplit("/", 1)[1] in self.names
+        folder, filename = relpath.rsplit("/", 1)
+        if self.ctx.store.obtained_root is None and self.names is not None:
+            present = filename in self.names
         else:
-            present = store.obtained_path(relpath).exists()
+            present = filename in self._obtained_names(folder)
         if present:
             self.ctx.request(StoreRequest(DELETE, relpath, reason="obtained"))
+
+    def _obtained_names(self, folder: str) -> frozenset:
+        """The file names in one sample's ``.obtained`` folder: listed once per check (one
+        call, where a check of many goldens would ask for each file)."""
+        names = self._obtained.get(folder)
+        if names is None:
+            try:
+                names = frozenset(os.listdir(str(self.ctx.store.obtained_path(folder))))
+            except OSError:  # no such folder (nothing failed there), or not a folder
+                names = frozenset()
+            self._obtained[folder] = names
+        return names
 
     def compare(self, loaded, golden: GoldenFile, protocol: int = pickle.DEFAULT_PROTOCOL,
                  current=UNSET) -> Compared:

@@ -9,6 +9,7 @@ moved, with the fix), then the guarded unpickler loads it and the object graphs
 are compared (:mod:`.graph_compare`).
 """
 
+import hashlib
 import pickle
 from typing import List, Optional
 
@@ -31,14 +32,15 @@ _TRUST_PROTOCOL = min(4, pickle.HIGHEST_PROTOCOL)  # the current pickle whose gl
 
 
 def _fresh_analysis_for(replayer, protocol: int):
+    """The analysis of the current object's own pickle at ``protocol`` (None when there is
+    none): its globals and uses at once, its tree only when a diagnosis asks for it.
+    Kept with the verdicts, so unchanged objects are not analyzed again by the next run."""
     if protocol not in replayer._fresh_analysis:
         data = replayer.fresh_bytes(PICKLE, protocol)
         analysis = None
         if data is not None:
-            try:
-                analysis = safety.analyze(data, ())
-            except Exception:  # an analyzer limit on our own fresh data: no structure diff
-                analysis = None
+            analysis = replayer.verdicts.trust_analysis(
+                data, hashlib.sha256(data).hexdigest(), replayer.ctx.allow_prefixes)
         replayer._fresh_analysis[protocol] = analysis
     return replayer._fresh_analysis[protocol]
 
@@ -90,18 +92,19 @@ def replay_pickle(replayer, golden: GoldenFile, data: bytes) -> None:
     from .set_order import same_up_to_set_order  # first use only: not at plugin import
 
     verdicts = replayer.verdicts
-    if fresh is not None and not verdicts.known(replayer.sha256, ctx.allow_prefixes) \
-            and same_up_to_set_order(data, fresh):
+    # A golden the gate has already seen takes the gate's cheaper warm path.
+    analysis = verdicts.remembered(data, replayer.sha256, ctx.allow_prefixes)
+    if analysis is None and fresh is not None and same_up_to_set_order(data, fresh):
         # The same, but for the order of some sets' elements (another PYTHONHASHSEED).
-        # A golden the gate has already seen takes the gate's cheaper warm path instead.
         replayer.compare(pickle.loads(data), golden, max(protocol, 2))
         return
     from ..reference.errors import MalformedPickle
 
     timeout = ctx.state.settings.bounds.load_timeout
     try:
-        with budget.time_budget(timeout, "Analyzing the golden"):
-            analysis = verdicts.analysis(data, replayer.sha256, ctx.allow_prefixes)
+        if analysis is None:  # (a remembered verdict costs no analysis, so needs no budget)
+            with budget.time_budget(timeout, "Analyzing the golden"):
+                analysis = verdicts.analysis(data, replayer.sha256, ctx.allow_prefixes)
     except MalformedPickle as exc:
         ini = ini_of(str(exc))
         if ini is not None:  # valid, maybe, but past a cost bound: refused, never loaded

@@ -226,58 +226,144 @@ def same_up_to_set_order(golden: bytes, fresh: bytes) -> bool:
             or not _may_hold_a_set(fresh)):
         return False
     try:
-        codes, offsets = _scan(fresh, 0, len(fresh))
-        if _MEMOIZE in codes and (_BINPUT in codes or _LONG_BINPUT in codes):
+        layout = _layout_of(fresh)
+        if layout is None:
             return False
-        changed: List[Tuple[int, int]] = []  # (start, stop) of the permuted bodies
-        read_slots, reads = None, []
-        ours_by_slot, theirs_by_slot, stored_at = {}, {}, {}  # slot -> literal, body end
-        for mark, close, list_store in _set_bodies(fresh, codes, offsets):
-            start, stop = offsets[mark + 1], offsets[close]
-            if golden[start:stop] == fresh[start:stop]:
-                continue
-            ours = _elements(fresh, codes, offsets, mark + 1, close)
-            theirs_codes, theirs_offsets = _scan(golden, start, stop)
-            theirs = _elements(golden, theirs_codes, theirs_offsets, 0, len(theirs_codes))
-            if ours is None or theirs is None:
-                return False
-            if theirs[1] != ours[1] or sorted(theirs[0]) != sorted(ours[0]):
-                return False
-            if read_slots is None:
-                reads = _indices(codes, _BINGET, _LONG_BINGET)
-                read_slots = {_read_slot(fresh, codes, offsets, i) for i in reads}
-            if list_store >= 0 and _slot(fresh, codes, offsets, list_store) in read_slots:
-                return False
-            memoized = codes.count(_MEMOIZE, 0, mark)  # slots MEMOIZE filled before the body
-            element = -1
-            for index in range(mark + 1, close):
-                code = codes[index]
-                if code in _LITERALS:
-                    element += 1
-                    continue
-                if code == _MEMOIZE:
-                    slot, memoized = memoized, memoized + 1
-                else:
-                    slot = _slot(fresh, codes, offsets, index)
-                ours_by_slot[slot] = ours[0][element]
-                theirs_by_slot[slot] = theirs[0][element]
-                stored_at[slot] = stop
-            changed.append((start, stop))
-        if not changed:
-            return False  # the bytes differ, but not inside a set
-        if ours_by_slot:
-            golden = _reads_matched(golden, fresh, codes, offsets, reads, ours_by_slot,
-                                    theirs_by_slot, stored_at)
-            if golden is None:
-                return False
-        done = 0
-        for start, stop in changed:
-            if golden[done:start] != fresh[done:start]:
-                return False
-            done = stop
-        return golden[done:] == fresh[done:]
+        return _proven(golden, fresh, layout)
     except (_NotProven, IndexError, ValueError, struct.error):
         return False
+
+
+class _Body:
+    """One set body of the current pickle; what its elements are is worked out only when
+    a golden's body differs from it (most goldens differ elsewhere, or nowhere here)."""
+
+    __slots__ = ("mark", "close", "start", "stop", "list_store", "list_slot", "literals",
+                 "stores", "slots", "sorted", "ready")
+
+    def __init__(self, offsets, mark, close, list_store):
+        self.mark, self.close, self.list_store = mark, close, list_store
+        self.start, self.stop = offsets[mark + 1], offsets[close]
+        self.ready = False
+
+    def prepare(self, fresh, codes, offsets) -> None:
+        if self.ready:
+            return
+        mark, close = self.mark, self.close
+        # the memo slot of the list a protocol 2-3 body fills (-1: none)
+        self.list_slot = (_slot(fresh, codes, offsets, self.list_store)
+                          if self.list_store >= 0 else -1)
+        elements = _elements(fresh, codes, offsets, mark + 1, close)
+        self.literals, self.stores = elements if elements is not None else (None, None)
+        self.sorted = sorted(self.literals) if self.literals is not None else None
+        # for each memo store in the body: (its slot, the index of the element it stores)
+        self.slots = []
+        memoized = codes.count(_MEMOIZE, 0, mark)  # slots MEMOIZE filled before the body
+        element = -1
+        for index in range(mark + 1, close):
+            code = codes[index]
+            if code in _LITERALS:
+                element += 1
+                continue
+            if code == _MEMOIZE:
+                slot, memoized = memoized, memoized + 1
+            else:
+                slot = _slot(fresh, codes, offsets, index)
+            self.slots.append((slot, element))
+        self.ready = True
+
+
+class _Layout:
+    """What the proof needs of the current pickle alone: its tokens, set bodies, memo
+    reads and stores.  Computed once per pickle (and shared by another protocol's pickle
+    that differs from it only in the PROTO byte: protocols 4 and 5 mostly write the same)."""
+
+    __slots__ = ("codes", "offsets", "bodies", "reads", "read_slots", "put_slots")
+
+    def __init__(self, fresh: bytes):
+        codes, offsets = _scan(fresh, 0, len(fresh))
+        if _MEMOIZE in codes and (_BINPUT in codes or _LONG_BINPUT in codes):
+            raise _NotProven
+        self.codes, self.offsets = codes, offsets
+        self.bodies = [_Body(offsets, mark, close, list_store)
+                       for mark, close, list_store in _set_bodies(fresh, codes, offsets)]
+        # memo reads: (token, offset, end, slot read); filled only when a body is permuted
+        self.reads = None
+        self.read_slots = None
+        self.put_slots = None
+
+    def memo_reads(self, fresh: bytes):
+        if self.reads is None:
+            codes, offsets = self.codes, self.offsets
+            reads = _indices(codes, _BINGET, _LONG_BINGET)
+            self.reads = [(i, offsets[i], offsets[i + 1], _read_slot(fresh, codes, offsets, i))
+                          for i in reads]
+            self.read_slots = {read[3] for read in self.reads}
+            self.put_slots = [_slot(fresh, codes, offsets, i)
+                              for i in _indices(codes, _BINPUT, _LONG_BINPUT)]
+        return self.reads
+
+
+_LAYOUTS: dict = {}          # fresh[2:] -> _Layout, or None when nothing is proven there
+_MAX_LAYOUTS = 16
+_MAX_LAYOUT_BYTES = 1 << 20  # larger pickles are scanned each time, not kept
+
+
+def _layout_of(fresh: bytes) -> Optional[_Layout]:
+    key = fresh[2:]  # the PROTO argument aside: the same tokens, bodies and memo
+    found = _LAYOUTS.get(key, _MISSING)
+    if found is not _MISSING:
+        return found
+    try:
+        found = _Layout(fresh)
+    except (_NotProven, IndexError, ValueError, struct.error):
+        found = None
+    if len(fresh) <= _MAX_LAYOUT_BYTES:
+        if len(_LAYOUTS) >= _MAX_LAYOUTS:
+            _LAYOUTS.clear()
+        _LAYOUTS[key] = found
+    return found
+
+
+_MISSING = object()
+
+
+def _proven(golden: bytes, fresh: bytes, layout: _Layout) -> bool:
+    changed: List[Tuple[int, int]] = []  # (start, stop) of the permuted bodies
+    ours_by_slot, theirs_by_slot, stored_at = {}, {}, {}  # slot -> literal, body end
+    for body in layout.bodies:
+        start, stop = body.start, body.stop
+        if golden[start:stop] == fresh[start:stop]:
+            continue
+        body.prepare(fresh, layout.codes, layout.offsets)
+        ours_sorted = body.sorted
+        if ours_sorted is None:
+            return False
+        theirs_codes, theirs_offsets = _scan(golden, start, stop)
+        theirs = _elements(golden, theirs_codes, theirs_offsets, 0, len(theirs_codes))
+        if theirs is None or theirs[1] != body.stores or sorted(theirs[0]) != ours_sorted:
+            return False
+        layout.memo_reads(fresh)
+        if body.list_slot >= 0 and body.list_slot in layout.read_slots:
+            return False
+        ours, their_literals = body.literals, theirs[0]
+        for slot, element in body.slots:
+            ours_by_slot[slot] = ours[element]
+            theirs_by_slot[slot] = their_literals[element]
+            stored_at[slot] = stop
+        changed.append((start, stop))
+    if not changed:
+        return False  # the bytes differ, but not inside a set
+    if ours_by_slot:
+        golden = _reads_matched(golden, fresh, layout, ours_by_slot, theirs_by_slot, stored_at)
+        if golden is None:
+            return False
+    done = 0
+    for start, stop in changed:
+        if golden[done:start] != fresh[done:start]:
+            return False
+        done = stop
+    return golden[done:] == fresh[done:]
 
 
 def _may_hold_a_set(fresh: bytes) -> bool:
@@ -308,25 +394,25 @@ def _set_bodies(fresh: bytes, codes: bytes, offsets: List[int]):
         mark = next_mark
 
 
-def _reads_matched(golden: bytes, fresh: bytes, codes: bytes, offsets: List[int],
-                   reads: List[int], ours_by_slot: dict, theirs_by_slot: dict, stored_at: dict
-                   ) -> Optional[bytes]:
+def _reads_matched(golden: bytes, fresh: bytes, layout: _Layout, ours_by_slot: dict,
+                   theirs_by_slot: dict, stored_at: dict) -> Optional[bytes]:
     """``golden`` with the slot numbers of its reads of permuted slots replaced by the
     current pickle's, when each reads an earlier slot holding the same literal; else None."""
-    if _BINPUT in codes or _LONG_BINPUT in codes:  # a permuted slot must be stored once
-        slots = [_slot(fresh, codes, offsets, i) for i in _indices(codes, _BINPUT, _LONG_BINPUT)]
-        if sum(slot in ours_by_slot for slot in slots) != len(ours_by_slot):
+    if layout.put_slots:  # BINPUT stores: a permuted slot must be stored once
+        if sum(slot in ours_by_slot for slot in layout.put_slots) != len(ours_by_slot):
             return None
-    patched = bytearray(golden)
-    for index in reads:
-        ours = _read_slot(fresh, codes, offsets, index)
+    patched = None
+    codes = layout.codes
+    for index, at, end, ours in layout.reads:
         if ours not in ours_by_slot:
             continue
-        at, end = offsets[index], offsets[index + 1]
-        if golden[at] != codes[index]:
+        code = codes[index]
+        if golden[at] != code:
             return None
-        theirs = _read_slot(golden, codes, offsets, index)
+        theirs = golden[at + 1] if code == _BINGET else _u4(golden, at + 1)[0]
         if theirs_by_slot.get(theirs) != ours_by_slot[ours] or stored_at[theirs] > at:
             return None
+        if patched is None:
+            patched = bytearray(golden)
         patched[at + 1:end] = fresh[at + 1:end]
-    return bytes(patched)
+    return golden if patched is None else bytes(patched)

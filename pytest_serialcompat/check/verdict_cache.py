@@ -14,7 +14,12 @@ no:cacheprovider``) verdicts are only shared within the run (identical
 goldens from several interpreters are analyzed once).
 
 On a hit the guarded unpickler still resolves only the cached, verified
-globals.  Only the writer (single process / xdist controller) saves the file;
+globals.
+
+Beside the verdicts, the same file keeps the analyses of the *current* objects'
+own pickles (``trust``: the globals each names and how it uses them, what the
+gate's trust is made of), under the sha256 of those bytes: a warm run that
+pickles the same objects to the same bytes does not analyze them again.  Only the writer (single process / xdist controller) saves the file;
 workers send the verdicts they computed along with their records.
 """
 
@@ -109,6 +114,10 @@ class VerdictCache:
         self.memory: Dict[str, GoldenAnalysis] = {}
         self.new: Dict[str, dict] = {}
         self.used = set()
+        # analyses of the current objects' own pickles (see trust_analysis)
+        self._stored_trust: Dict[str, dict] = {}
+        self.trust_memory: Dict[str, Optional[GoldenAnalysis]] = {}
+        self.new_trust: Dict[str, dict] = {}
 
     def _open(self, allow_prefixes: Sequence[str]) -> None:
         if allow_prefixes == self._prefixes:
@@ -119,44 +128,87 @@ class VerdictCache:
             return
         self._namespace = space
         self.memory.clear()
+        self.trust_memory.clear()
         self._stored = {}
+        self._stored_trust = {}
         if self._pytest_cache is not None:
             stored = self._pytest_cache.get(CACHE_KEY, None)
             if isinstance(stored, dict) and stored.get("namespace") == space and isinstance(
                     stored.get("verdicts"), dict):
                 self._stored = stored["verdicts"]
+                trust = stored.get("trust")
+                self._stored_trust = trust if isinstance(trust, dict) else {}
 
     def known(self, sha256: str, allow_prefixes: Sequence[str]) -> bool:
         """Whether a verdict on these bytes is at hand (this session's, or the cache's)."""
         self._open(allow_prefixes)
         return sha256 in self.memory or sha256 in self._stored
 
-    def analysis(self, data: bytes, sha256: str, allow_prefixes: Sequence[str]) -> GoldenAnalysis:
-        """The verdict on ``data`` (raises MalformedPickle like the analyzer)."""
+    def remembered(self, data: bytes, sha256: str, allow_prefixes: Sequence[str]
+                   ) -> Optional[GoldenAnalysis]:
+        """The verdict on ``data`` when one is at hand (nothing is analyzed), else None."""
         self._open(allow_prefixes)
         found = self.memory.get(sha256)
         if found is not None:
             return found
         entry = self._stored.get(sha256)
+        if entry is None:
+            return None
+        found = GoldenAnalysis.from_entry(entry, data)
+        if found is not None:
+            self.used.add(sha256)
+            self.memory[sha256] = found
+        return found
+
+    def analysis(self, data: bytes, sha256: str, allow_prefixes: Sequence[str]) -> GoldenAnalysis:
+        """The verdict on ``data`` (raises MalformedPickle like the analyzer)."""
+        found = self.remembered(data, sha256, allow_prefixes)
+        if found is not None:
+            return found
+        from .safety import analyze
+
+        if self._limits is None and self.bounds is not None:
+            self._limits = self.bounds.limits()
+        found = GoldenAnalysis.from_analysis(analyze(data, allow_prefixes, tree=False, limits=self._limits),
+                                             data)
+        self.new[sha256] = found.to_entry()
+        self.used.add(sha256)
+        self.memory[sha256] = found
+        return found
+
+    def trust_analysis(self, data: bytes, sha256: str, allow_prefixes: Sequence[str]
+                       ) -> Optional[GoldenAnalysis]:
+        """The analysis of the current object's own pickle ``data`` (its globals and their
+        uses: what the gate's trust is made of), without a tree; None when the analyzer
+        does not finish it.  Once per bytes, and kept with the verdicts."""
+        self._open(allow_prefixes)
+        if sha256 in self.trust_memory:
+            return self.trust_memory[sha256]
+        found = None
+        entry = self._stored_trust.get(sha256)
         if entry is not None:
             found = GoldenAnalysis.from_entry(entry, data)
         if found is None:
             from .safety import analyze
 
-            if self._limits is None and self.bounds is not None:
-                self._limits = self.bounds.limits()
-            found = GoldenAnalysis.from_analysis(analyze(data, allow_prefixes, tree=False, limits=self._limits),
-                                                 data)
-            self.new[sha256] = found.to_entry()
+            try:  # the analyzer's default limits, and no allow words: only names and uses count
+                found = GoldenAnalysis.from_analysis(analyze(data, (), tree=False), data)
+            except Exception:  # an analyzer limit on our own fresh data: no trust, no diff
+                found = None
+            else:
+                self.new_trust[sha256] = found.to_entry()
         self.used.add(sha256)
-        self.memory[sha256] = found
+        self.trust_memory[sha256] = found
         return found
 
     # --------------------------------------------------------------- writer
     def wire(self) -> dict:
         """Verdicts computed here and not yet handed on (for xdist workers)."""
         new, self.new = self.new, {}
-        return {"namespace": self._namespace, "verdicts": new} if new else {}
+        trust, self.new_trust = self.new_trust, {}
+        if not new and not trust:
+            return {}
+        return {"namespace": self._namespace, "verdicts": new, "trust": trust}
 
     def merge(self, wire: dict) -> None:
         if wire and wire.get("namespace") and isinstance(wire.get("verdicts"), dict):
@@ -165,17 +217,27 @@ class VerdictCache:
             if wire["namespace"] == self._namespace:
                 self.new.update(wire["verdicts"])
                 self.used.update(wire["verdicts"])
+                trust = wire.get("trust")
+                if isinstance(trust, dict):
+                    self.new_trust.update(trust)
+                    self.used.update(trust)
 
     def save(self) -> None:
-        if self._pytest_cache is None or self._namespace is None or not self.new:
+        if self._pytest_cache is None or self._namespace is None or not (self.new or self.new_trust):
             return
         stored = self._pytest_cache.get(CACHE_KEY, None)
-        verdicts = {}
+        verdicts, trust = {}, {}
         if isinstance(stored, dict) and stored.get("namespace") == self._namespace and isinstance(
                 stored.get("verdicts"), dict):
             verdicts = stored["verdicts"]
+            if isinstance(stored.get("trust"), dict):
+                trust = stored["trust"]
         verdicts.update(self.new)
+        trust.update(self.new_trust)
         if len(verdicts) > MAX_ENTRIES:
             verdicts = {k: v for k, v in verdicts.items() if k in self.used or k in self.new}
-        self._pytest_cache.set(CACHE_KEY, {"namespace": self._namespace, "verdicts": verdicts})
-        self.new = {}
+        if len(trust) > MAX_ENTRIES:
+            trust = {k: v for k, v in trust.items() if k in self.used or k in self.new_trust}
+        self._pytest_cache.set(CACHE_KEY, {"namespace": self._namespace, "verdicts": verdicts,
+                                           "trust": trust})
+        self.new, self.new_trust = {}, {}
