@@ -1302,6 +1302,187 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
                  % (n, max(size - pos - 8, 0)), pos - 1)
         return pos + 8
 
+    # --- runs: the common atoms of container bodies, many opcodes in one call ---------
+    # Used by the main loop only when no max_ops/max_nodes count is kept.  Each branch
+    # does exactly what its opcode's handler does on the good path; on anything else
+    # (truncation, a bad byte, a full memo) it stops before counting the opcode, and
+    # the main loop runs the handler, which reports the problem at that opcode.
+    def run_atoms(pos):
+        last = size - 1  # an opcode before it has its one-byte argument in the data
+        while pos < last:
+            code = octets[pos]
+            if code == _BININT1:
+                push(octets[pos + 1])
+                pos += 2
+            elif code == _NONE:
+                push(None)
+                pos += 1
+            elif code == _SHORT_BINUNICODE:
+                stop = pos + 2 + octets[pos + 1]
+                if stop > size:
+                    return pos
+                try:
+                    push(data[pos + 2:stop].decode("utf-8", "surrogatepass"))
+                except UnicodeDecodeError:
+                    return pos
+                pos = stop
+            elif code == _MEMOIZE:
+                n = len(memo)
+                if len(stack) <= (marks[-1] if marks else 0) or n >= max_memo:
+                    return pos
+                memo[n] = stack[-1]
+                pos += 1
+            elif code == _BINGET:
+                value = memo.get(octets[pos + 1], _MISSING)
+                if value is _MISSING:
+                    return pos
+                if type(value) is Node and value.meta is not None:
+                    value.meta.uses += 1
+                push(value)
+                pos += 2
+            elif code == _BINPUT:
+                if len(stack) <= (marks[-1] if marks else 0) or len(memo) >= max_memo:
+                    return pos
+                memo[octets[pos + 1]] = stack[-1]
+                pos += 2
+            elif code == _BINUNICODE:
+                stop = pos + 5 + _unpack_u4(data, pos + 1)[0] if pos + 5 <= size else size + 1
+                if stop > size:
+                    return pos
+                try:
+                    push(data[pos + 5:stop].decode("utf-8", "surrogatepass"))
+                except UnicodeDecodeError:
+                    return pos
+                pos = stop
+            else:
+                return pos
+            counts[code] += 1
+        return pos
+
+    def run_text(pos):
+        """The same for the text opcodes of protocols 0 and 1 (one ``find`` per line)."""
+        while pos < size:
+            code = octets[pos]
+            if code == _INT:
+                nl = find(b"\n", pos + 1)
+                if nl < 0:
+                    return pos
+                raw = data[pos + 1:nl]
+                if raw == b"00":
+                    push(False)
+                elif raw == b"01":
+                    push(True)
+                else:
+                    if len(raw) > max_digits + 3:
+                        return pos
+                    try:
+                        push(int(raw, 0))
+                    except ValueError:
+                        return pos
+                pos = nl + 1
+            elif code == _SETITEM:
+                if len(stack) - (marks[-1] if marks else 0) < 3:
+                    return pos
+                target = stack[-3]
+                if type(target) is not Node or target.kind != DICT:
+                    return pos
+                value = pop()
+                key = pop()
+                hashed.append(target)
+                target.items.append((key, value))
+                pos += 1
+            elif code == _APPEND:
+                if len(stack) - (marks[-1] if marks else 0) < 2:
+                    return pos
+                target = stack[-2]
+                if type(target) is not Node or target.kind != LIST:
+                    return pos
+                target.items.append(pop())
+                pos += 1
+            elif code == _PUT:
+                nl = find(b"\n", pos + 1)
+                if nl < 0 or nl - pos - 1 > max_digits + 3:
+                    return pos
+                try:
+                    index = int(data[pos + 1:nl])
+                except ValueError:
+                    return pos
+                if index < 0 or len(stack) <= (marks[-1] if marks else 0) or (
+                        len(memo) >= max_memo and index not in memo):
+                    return pos
+                memo[index] = stack[-1]
+                pos = nl + 1
+            elif code == _NONE:
+                push(None)
+                pos += 1
+            elif code == _UNICODE:
+                nl = find(b"\n", pos + 1)
+                if nl < 0:
+                    return pos
+                try:
+                    push(data[pos + 1:nl].decode("raw-unicode-escape"))
+                except UnicodeDecodeError:
+                    return pos
+                pos = nl + 1
+            elif code == _LONG:
+                nl = find(b"\n", pos + 1)
+                if nl < 0:
+                    return pos
+                raw = data[pos + 1:nl]
+                if raw.endswith(b"L"):
+                    raw = raw[:-1]
+                if len(raw) > max_digits + 3:
+                    return pos
+                try:
+                    push(int(raw, 0))
+                except ValueError:
+                    return pos
+                pos = nl + 1
+            elif code == _GET:
+                nl = find(b"\n", pos + 1)
+                if nl < 0 or nl - pos - 1 > max_digits + 3:
+                    return pos
+                try:
+                    value = memo.get(int(data[pos + 1:nl]), _MISSING)
+                except ValueError:
+                    return pos
+                if value is _MISSING:
+                    return pos
+                if type(value) is Node and value.meta is not None:
+                    value.meta.uses += 1
+                push(value)
+                pos = nl + 1
+            else:
+                return pos
+            counts[code] += 1
+        return pos
+
+    def r_int(pos):
+        return run_text(h_int(pos))
+
+    def r_long(pos):
+        return run_text(h_long(pos))
+
+    def r_unicode(pos):
+        return run_text(h_unicode(pos))
+
+    def r_binint1(pos):
+        push(octets[pos])
+        return run_atoms(pos + 1)
+
+    def r_none(pos):
+        push(None)
+        return run_atoms(pos)
+
+    def r_short_binunicode(pos):
+        return run_atoms(h_short_binunicode(pos))
+
+    def r_binget(pos):
+        return run_atoms(h_binget(pos))
+
+    def r_mark(pos):
+        return run_atoms(h_mark(pos))
+
     def h_unknown(pos):
         fail("invalid opcode 0x%02x" % octets[pos - 1], pos - 1)
 
@@ -1326,9 +1507,14 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
         "MEMOIZE": h_memoize, "FRAME": h_frame, "BYTEARRAY8": h_bytearray8,
         "NEXT_BUFFER": h_next_buffer, "READONLY_BUFFER": h_readonly_buffer,
     }
-    table = [h_unknown] * 256
+    plain = [h_unknown] * 256  # one handler per opcode
     for code, opcode in op.OPCODES.items():
-        table[code] = handlers[opcode.name]
+        plain[code] = handlers[opcode.name]
+    table = list(plain)  # the same, but the opcodes that begin runs run them
+    for code, handler in ((_BININT1, r_binint1), (_NONE, r_none), (_SHORT_BINUNICODE, r_short_binunicode),
+                          (_BINGET, r_binget), (_MARK, r_mark), (_INT, r_int), (_LONG, r_long),
+                          (_UNICODE, r_unicode)):
+        table[code] = handler
 
     def run(data_, prefixes_, limits, allow_pids_, want_tree):
         nonlocal data, octets, size, find, max_depth, max_memo, max_digits, prefixes, allow_pids
@@ -1366,7 +1552,7 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
                                 fail("more than max_nodes=%d containers, objects and memo entries "
                                      "(the loader's memory grows with each)" % max_nodes, pos)
                         counts[code] += 1
-                        pos = table[code](pos + 1)
+                        pos = plain[code](pos + 1)
             except _Stop as stop:
                 end = stop.args[0]
             except (IndexError, struct.error):
@@ -1420,6 +1606,12 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
 
 
 _ZEROS = [0] * 256
+# The opcodes the runs handle, as ints
+_BININT1, _NONE, _SHORT_BINUNICODE, _MEMOIZE, _BINGET, _MARK, _BINPUT, _BINUNICODE = (
+    c[0] for c in (op.BININT1, op.NONE, op.SHORT_BINUNICODE, op.MEMOIZE, op.BINGET, op.MARK, op.BINPUT,
+                   op.BINUNICODE))
+_INT, _SETITEM, _APPEND, _PUT, _UNICODE, _LONG, _GET = (
+    c[0] for c in (op.INT, op.SETITEM, op.APPEND, op.PUT, op.UNICODE, op.LONG, op.GET))
 # Pickles up to this size are read through a list of their byte values (8 bytes of list per
 # input byte): a list index is several times cheaper than a bytes index in CPython's loop.
 _OCTETS_MAX = 1 << 20
