@@ -31,6 +31,8 @@ imported; nothing is imported to read it).
 import codecs
 import copyreg
 import gc
+import mmap
+import os
 import re
 import struct
 from itertools import compress
@@ -45,7 +47,7 @@ from . import tree
 from .errors import MalformedPickle
 from .tree import DICT, FROZENSET, GLOBAL, LIST, OBJECT, SET, TUPLE, Node
 
-__all__ = ["analyze", "Analysis", "Limits", "CallSite", "UnsafeGlobal", "MalformedPickle"]
+__all__ = ["analyze", "analyze_file", "Analysis", "Limits", "CallSite", "UnsafeGlobal", "MalformedPickle"]
 
 
 # --- data model ----------------------------------------------------------------------
@@ -255,6 +257,61 @@ def analyze(data, *, allow: Optional[Iterable[str]] = None, limits: Optional[Lim
         raise TypeError("analyze() needs bytes, bytearray or memoryview, not %s" % type(data).__name__)
     if len(data) > limits.max_bytes:
         raise MalformedPickle("pickle of %d bytes exceeds max_bytes=%d" % (len(data), limits.max_bytes), 0)
+    return _run(data, prefixes, limits, allow_persistent_ids, tree)
+
+
+def analyze_file(file, *, allow: Optional[Iterable[str]] = None, limits: Optional[Limits] = None,
+                 allow_persistent_ids: bool = False, tree: bool = True) -> Analysis:
+    """:func:`analyze` on the pickle in ``file`` (a path, or a binary file object open for reading).
+
+    A regular file is memory-mapped read-only and analyzed in place: the
+    operating system pages it in as the walk reaches it, so the pickle's
+    bytes are never copied into the Python heap (only the values the stream
+    builds are); any other file object is read whole.  The pickle starts at
+    the file's current position (offsets in the result count from there;
+    ``Analysis.end`` is where it stopped).  Results, findings and errors are
+    those of ``analyze()`` on the same bytes.
+    """
+    if limits is None:
+        limits = DEFAULT_LIMITS
+    prefixes = allowlist.check_prefixes(allow or ())
+    if isinstance(file, (str, bytes, os.PathLike)):
+        with open(file, "rb") as opened:
+            return _analyze_open_file(opened, prefixes, limits, allow_persistent_ids, tree)
+    return _analyze_open_file(file, prefixes, limits, allow_persistent_ids, tree)
+
+
+def _analyze_open_file(file, prefixes, limits, allow_persistent_ids, want_tree):
+    mapped = None
+    try:
+        start = file.tell()
+        fileno = file.fileno()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError
+        fileno = None
+    if fileno is not None:
+        size = os.fstat(fileno).st_size - start
+        if size > limits.max_bytes:
+            raise MalformedPickle("pickle of %d bytes exceeds max_bytes=%d" % (size, limits.max_bytes), 0)
+        if size > 0 and start % mmap.ALLOCATIONGRANULARITY == 0:
+            try:
+                mapped = mmap.mmap(fileno, size, access=mmap.ACCESS_READ, offset=start)
+            except (OSError, ValueError):  # not mappable (a pipe, a special file)
+                mapped = None
+    if mapped is None:
+        data = file.read(limits.max_bytes + 1)
+        if not isinstance(data, bytes):
+            raise TypeError("analyze_file() needs a binary file, got %s from read()" % type(data).__name__)
+        if len(data) > limits.max_bytes:
+            raise MalformedPickle("pickle of more than max_bytes=%d bytes" % limits.max_bytes, 0)
+        return _run(data, prefixes, limits, allow_persistent_ids, want_tree)
+    try:
+        return _run(mapped, prefixes, limits, allow_persistent_ids, want_tree)
+    finally:
+        mapped.close()
+
+
+def _run(data, prefixes, limits, allow_persistent_ids, want_tree):
+    """One walk over ``data`` (bytes, or a read-only mmap of a file) by a pooled machine."""
     try:
         machine = _POOL.pop()
     except IndexError:
@@ -265,7 +322,7 @@ def analyze(data, *, allow: Optional[Iterable[str]] = None, limits: Optional[Lim
     if collecting:
         gc.disable()
     try:
-        return machine(data, prefixes, limits, allow_persistent_ids, tree)
+        return machine(data, prefixes, limits, allow_persistent_ids, want_tree)
     finally:
         if collecting:
             gc.enable()
@@ -1521,7 +1578,13 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
         nonlocal max_exponent, max_collisions
         nonlocal calls, findings, gnodes, protocol, first_protocol, nbuffers, budget
         data, size, find = data_, len(data_), data_.find
-        octets = list(data_) if size <= _OCTETS_MAX else data_
+        if size > _OCTETS_MAX:
+            octets = data_
+        elif type(data_) is bytes:
+            octets = list(data_)
+        else:  # an mmap (iterating one gives 1-byte bytes; its memoryview gives ints)
+            with memoryview(data_) as view:
+                octets = list(view)
         max_depth, max_memo, max_digits = limits.max_depth, limits.max_memo, limits.max_int_digits
         max_exponent, max_collisions = limits.max_exponent, limits.max_hash_collisions
         prefixes, allow_pids = prefixes_, allow_pids_
