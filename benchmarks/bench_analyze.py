@@ -2,12 +2,14 @@
 
 Both walk every opcode of a pickle without loading it; ``dis`` writes its
 listing to an ``io.StringIO``.  For each dataset (DICT, TUPLE, DICT_GROUP,
-LIST, MICRO_DICT) pickled at protocols 2-5 this prints the time per call of
-``analyze`` and of ``pickletools.dis`` and the ratio dis/analyze (how many
-times faster the analyzer is; it also builds the symbolic tree and the
-verdict).  ``pickle.loads`` (C) is shown for scale.
+LIST, MICRO_DICT) pickled at protocols 0-5 this prints the time per call of
+``analyze`` (the tree and the verdict), of ``analyze(tree=False)`` (the
+verdict only, as the plugin's gate runs it) and of ``pickletools.dis``, and
+the ratios dis/analyze (how many times faster the analyzer is), then the
+geometric mean and the worst ratio of each protocol.  ``pickle.loads`` (C) is
+shown for scale.
 
-Usage: python benchmarks/bench_analyze.py [--seconds S] [--protocols 2,3,4,5]
+Usage: python benchmarks/bench_analyze.py [--seconds S] [--protocols 0,1,2,3,4,5]
 """
 
 import argparse
@@ -29,7 +31,11 @@ def run_dis(data):
     pickletools.dis(data, out=io.StringIO())
 
 
-CONTENDERS = {"analyze": analyze, "dis": run_dis, "C loads": pickle.loads}
+def run_verdict(data):
+    analyze(data, tree=False)
+
+
+CONTENDERS = {"analyze": analyze, "verdict": run_verdict, "dis": run_dis, "C loads": pickle.loads}
 
 
 def per_call(func, data, seconds):
@@ -56,13 +62,13 @@ def per_call(func, data, seconds):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=0.2, help="timing per measurement (default 0.2)")
-    parser.add_argument("--protocols", default="2,3,4,5")
+    parser.add_argument("--protocols", default="0,1,2,3,4,5")
     args = parser.parse_args(argv)
     protocols = [int(x) for x in args.protocols.split(",")]
     print("Python %s" % sys.version.split()[0])
-    print("%-11s %5s %7s %12s %12s %12s %11s" % ("dataset", "proto", "bytes", "analyze us", "dis us",
-                                                 "C loads us", "dis/analyze"))
-    ratios = []
+    print("%-11s %5s %7s %11s %11s %11s %11s %9s %9s" % (
+        "dataset", "proto", "bytes", "analyze us", "verdict us", "dis us", "C loads us", "dis/anlz", "dis/verd"))
+    ratios = {"analyze": {}, "verdict": {}}
     for name, obj in WORKLOAD:
         for protocol in protocols:
             data = pickle.dumps(obj, protocol)
@@ -74,16 +80,23 @@ def main(argv=None):
             for _ in range(3):
                 for label, func in CONTENDERS.items():
                     t[label] = min(t[label], per_call(func, data, args.seconds / 3))
-            ratio = t["dis"] / t["analyze"]
-            ratios.append(ratio)
-            print("%-11s %5d %7d %12.1f %12.1f %12.1f %10.1fx" % (
-                name, protocol, len(data), t["analyze"] * 1e6, t["dis"] * 1e6, t["C loads"] * 1e6, ratio))
-    geo = 1.0
-    for r in ratios:
-        geo *= r
-    geo **= 1.0 / len(ratios)
-    print("analyze is %.1fx faster than pickletools.dis (geometric mean; worst %.1fx, best %.1fx; "
-          "target: worst >= 10x)" % (geo, min(ratios), max(ratios)))
+            for label in ratios:
+                ratios[label].setdefault(protocol, []).append(t["dis"] / t[label])
+            print("%-11s %5d %7d %11.1f %11.1f %11.1f %11.1f %8.1fx %8.1fx" % (
+                name, protocol, len(data), t["analyze"] * 1e6, t["verdict"] * 1e6, t["dis"] * 1e6,
+                t["C loads"] * 1e6, t["dis"] / t["analyze"], t["dis"] / t["verdict"]))
+    print("times faster than pickletools.dis, per protocol (geometric mean / worst dataset; target: worst >= 10x):")
+    for label in ratios:
+        cells = ["p%d %.1f/%.1f" % (p, geomean(r), min(r)) for p, r in sorted(ratios[label].items())]
+        every = [x for r in ratios[label].values() for x in r]
+        print("  %-8s %s | all %.1f/%.1f" % (label, "  ".join(cells), geomean(every), min(every)))
+
+
+def geomean(values):
+    product = 1.0
+    for v in values:
+        product *= v
+    return product ** (1.0 / len(values))
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ _EXPORTS = {
     "load": "unpickler",
     # analyzer
     "analyze": "analyzer",
+    "analyze_file": "analyzer",
     "Analysis": "analyzer",
     "Limits": "analyzer",
     "CallSite": "analyzer",

@@ -31,8 +31,12 @@ imported; nothing is imported to read it).
 import codecs
 import copyreg
 import gc
+import mmap
+import os
 import re
 import struct
+from itertools import compress
+from operator import itemgetter
 from typing import Dict, Iterable, List, NamedTuple, Optional, Tuple
 
 import _compat_pickle
@@ -43,7 +47,7 @@ from . import tree
 from .errors import MalformedPickle
 from .tree import DICT, FROZENSET, GLOBAL, LIST, OBJECT, SET, TUPLE, Node
 
-__all__ = ["analyze", "Analysis", "Limits", "CallSite", "UnsafeGlobal", "MalformedPickle"]
+__all__ = ["analyze", "analyze_file", "Analysis", "Limits", "CallSite", "UnsafeGlobal", "MalformedPickle"]
 
 
 # --- data model ----------------------------------------------------------------------
@@ -253,6 +257,61 @@ def analyze(data, *, allow: Optional[Iterable[str]] = None, limits: Optional[Lim
         raise TypeError("analyze() needs bytes, bytearray or memoryview, not %s" % type(data).__name__)
     if len(data) > limits.max_bytes:
         raise MalformedPickle("pickle of %d bytes exceeds max_bytes=%d" % (len(data), limits.max_bytes), 0)
+    return _run(data, prefixes, limits, allow_persistent_ids, tree)
+
+
+def analyze_file(file, *, allow: Optional[Iterable[str]] = None, limits: Optional[Limits] = None,
+                 allow_persistent_ids: bool = False, tree: bool = True) -> Analysis:
+    """:func:`analyze` on the pickle in ``file`` (a path, or a binary file object open for reading).
+
+    A regular file is memory-mapped read-only and analyzed in place: the
+    operating system pages it in as the walk reaches it, so the pickle's
+    bytes are never copied into the Python heap (only the values the stream
+    builds are); any other file object is read whole.  The pickle starts at
+    the file's current position (offsets in the result count from there;
+    ``Analysis.end`` is where it stopped).  Results, findings and errors are
+    those of ``analyze()`` on the same bytes.
+    """
+    if limits is None:
+        limits = DEFAULT_LIMITS
+    prefixes = allowlist.check_prefixes(allow or ())
+    if isinstance(file, (str, bytes, os.PathLike)):
+        with open(file, "rb") as opened:
+            return _analyze_open_file(opened, prefixes, limits, allow_persistent_ids, tree)
+    return _analyze_open_file(file, prefixes, limits, allow_persistent_ids, tree)
+
+
+def _analyze_open_file(file, prefixes, limits, allow_persistent_ids, want_tree):
+    mapped = None
+    try:
+        start = file.tell()
+        fileno = file.fileno()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError
+        fileno = None
+    if fileno is not None:
+        size = os.fstat(fileno).st_size - start
+        if size > limits.max_bytes:
+            raise MalformedPickle("pickle of %d bytes exceeds max_bytes=%d" % (size, limits.max_bytes), 0)
+        if size > 0 and start % mmap.ALLOCATIONGRANULARITY == 0:
+            try:
+                mapped = mmap.mmap(fileno, size, access=mmap.ACCESS_READ, offset=start)
+            except (OSError, ValueError):  # not mappable (a pipe, a special file)
+                mapped = None
+    if mapped is None:
+        data = file.read(limits.max_bytes + 1)
+        if not isinstance(data, bytes):
+            raise TypeError("analyze_file() needs a binary file, got %s from read()" % type(data).__name__)
+        if len(data) > limits.max_bytes:
+            raise MalformedPickle("pickle of more than max_bytes=%d bytes" % limits.max_bytes, 0)
+        return _run(data, prefixes, limits, allow_persistent_ids, want_tree)
+    try:
+        return _run(mapped, prefixes, limits, allow_persistent_ids, want_tree)
+    finally:
+        mapped.close()
+
+
+def _run(data, prefixes, limits, allow_persistent_ids, want_tree):
+    """One walk over ``data`` (bytes, or a read-only mmap of a file) by a pooled machine."""
     try:
         machine = _POOL.pop()
     except IndexError:
@@ -263,7 +322,7 @@ def analyze(data, *, allow: Optional[Iterable[str]] = None, limits: Optional[Lim
     if collecting:
         gc.disable()
     try:
-        return machine(data, prefixes, limits, allow_persistent_ids, tree)
+        return machine(data, prefixes, limits, allow_persistent_ids, want_tree)
     finally:
         if collecting:
             gc.enable()
@@ -287,6 +346,7 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
     declared ``nonlocal``; ``run`` resets it for each pickle.
     """
     data = b""
+    octets = data  # data, or list(data) when small: indexing a list is the interpreter's fast path
     size = 0
     find = data.find
     max_depth = max_memo = max_digits = max_exponent = max_collisions = 0
@@ -841,7 +901,7 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
         return pos + 4
 
     def h_binint1(pos):
-        push(data[pos])
+        push(octets[pos])
         return pos + 1
 
     def h_binint2(pos):
@@ -849,9 +909,9 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
         return pos + 2
 
     def h_long1(pos):
-        stop = pos + 1 + data[pos]
+        stop = pos + 1 + octets[pos]
         if stop > size:
-            take(pos + 1, data[pos], "LONG1", pos - 1)
+            take(pos + 1, octets[pos], "LONG1", pos - 1)
         push(int.from_bytes(data[pos + 1:stop], "little", signed=True))
         return stop
 
@@ -907,7 +967,7 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
         return stop
 
     def h_short_binstring(pos):
-        stop = take(pos + 1, data[pos], "SHORT_BINSTRING", pos - 1)
+        stop = take(pos + 1, octets[pos], "SHORT_BINSTRING", pos - 1)
         push(py2_str(data[pos + 1:stop]))
         return stop
 
@@ -926,9 +986,9 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
         return nl + 1
 
     def h_short_binunicode(pos):
-        stop = pos + 1 + data[pos]
+        stop = pos + 1 + octets[pos]
         if stop > size:
-            take(pos + 1, data[pos], "SHORT_BINUNICODE", pos - 1)
+            take(pos + 1, octets[pos], "SHORT_BINUNICODE", pos - 1)
         try:
             push(data[pos + 1:stop].decode("utf-8", "surrogatepass"))
         except UnicodeDecodeError:
@@ -952,9 +1012,9 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
         return stop
 
     def h_short_binbytes(pos):
-        stop = pos + 1 + data[pos]
+        stop = pos + 1 + octets[pos]
         if stop > size:
-            take(pos + 1, data[pos], "SHORT_BINBYTES", pos - 1)
+            take(pos + 1, octets[pos], "SHORT_BINBYTES", pos - 1)
         push(data[pos + 1:stop])
         return stop
 
@@ -1123,8 +1183,8 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
 
     def h_binput(pos):
         if len(stack) <= (marks[-1] if marks else 0) or len(memo) >= max_memo:
-            memo_put(data[pos], pos - 1)  # raises the right error
-        memo[data[pos]] = stack[-1]
+            memo_put(octets[pos], pos - 1)  # raises the right error
+        memo[octets[pos]] = stack[-1]
         return pos + 1
 
     def h_long_binput(pos):
@@ -1137,9 +1197,9 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
         return nl + 1
 
     def h_binget(pos):
-        value = memo.get(data[pos], _MISSING)
+        value = memo.get(octets[pos], _MISSING)
         if value is _MISSING or type(value) is Node:
-            memo_get(data[pos], pos - 1)
+            memo_get(octets[pos], pos - 1)
         else:
             push(value)
         return pos + 1
@@ -1190,7 +1250,7 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
             push(make_global(key[0], key[1], at))
 
     def h_ext1(pos):
-        h_ext(data[pos], pos - 1)
+        h_ext(octets[pos], pos - 1)
         return pos + 1
 
     def h_ext2(pos):
@@ -1284,7 +1344,7 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
 
     def h_proto(pos):
         nonlocal protocol, first_protocol
-        value = data[pos]
+        value = octets[pos]
         if value > op.HIGHEST_PROTOCOL:
             fail("unsupported pickle protocol: %d" % value, pos - 1)
         protocol = value
@@ -1299,8 +1359,189 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
                  % (n, max(size - pos - 8, 0)), pos - 1)
         return pos + 8
 
+    # --- runs: the common atoms of container bodies, many opcodes in one call ---------
+    # Used by the main loop only when no max_ops/max_nodes count is kept.  Each branch
+    # does exactly what its opcode's handler does on the good path; on anything else
+    # (truncation, a bad byte, a full memo) it stops before counting the opcode, and
+    # the main loop runs the handler, which reports the problem at that opcode.
+    def run_atoms(pos):
+        last = size - 1  # an opcode before it has its one-byte argument in the data
+        while pos < last:
+            code = octets[pos]
+            if code == _BININT1:
+                push(octets[pos + 1])
+                pos += 2
+            elif code == _NONE:
+                push(None)
+                pos += 1
+            elif code == _SHORT_BINUNICODE:
+                stop = pos + 2 + octets[pos + 1]
+                if stop > size:
+                    return pos
+                try:
+                    push(data[pos + 2:stop].decode("utf-8", "surrogatepass"))
+                except UnicodeDecodeError:
+                    return pos
+                pos = stop
+            elif code == _MEMOIZE:
+                n = len(memo)
+                if len(stack) <= (marks[-1] if marks else 0) or n >= max_memo:
+                    return pos
+                memo[n] = stack[-1]
+                pos += 1
+            elif code == _BINGET:
+                value = memo.get(octets[pos + 1], _MISSING)
+                if value is _MISSING:
+                    return pos
+                if type(value) is Node and value.meta is not None:
+                    value.meta.uses += 1
+                push(value)
+                pos += 2
+            elif code == _BINPUT:
+                if len(stack) <= (marks[-1] if marks else 0) or len(memo) >= max_memo:
+                    return pos
+                memo[octets[pos + 1]] = stack[-1]
+                pos += 2
+            elif code == _BINUNICODE:
+                stop = pos + 5 + _unpack_u4(data, pos + 1)[0] if pos + 5 <= size else size + 1
+                if stop > size:
+                    return pos
+                try:
+                    push(data[pos + 5:stop].decode("utf-8", "surrogatepass"))
+                except UnicodeDecodeError:
+                    return pos
+                pos = stop
+            else:
+                return pos
+            counts[code] += 1
+        return pos
+
+    def run_text(pos):
+        """The same for the text opcodes of protocols 0 and 1 (one ``find`` per line)."""
+        while pos < size:
+            code = octets[pos]
+            if code == _INT:
+                nl = find(b"\n", pos + 1)
+                if nl < 0:
+                    return pos
+                raw = data[pos + 1:nl]
+                if raw == b"00":
+                    push(False)
+                elif raw == b"01":
+                    push(True)
+                else:
+                    if len(raw) > max_digits + 3:
+                        return pos
+                    try:
+                        push(int(raw, 0))
+                    except ValueError:
+                        return pos
+                pos = nl + 1
+            elif code == _SETITEM:
+                if len(stack) - (marks[-1] if marks else 0) < 3:
+                    return pos
+                target = stack[-3]
+                if type(target) is not Node or target.kind != DICT:
+                    return pos
+                value = pop()
+                key = pop()
+                hashed.append(target)
+                target.items.append((key, value))
+                pos += 1
+            elif code == _APPEND:
+                if len(stack) - (marks[-1] if marks else 0) < 2:
+                    return pos
+                target = stack[-2]
+                if type(target) is not Node or target.kind != LIST:
+                    return pos
+                target.items.append(pop())
+                pos += 1
+            elif code == _PUT:
+                nl = find(b"\n", pos + 1)
+                if nl < 0 or nl - pos - 1 > max_digits + 3:
+                    return pos
+                try:
+                    index = int(data[pos + 1:nl])
+                except ValueError:
+                    return pos
+                if index < 0 or len(stack) <= (marks[-1] if marks else 0) or (
+                        len(memo) >= max_memo and index not in memo):
+                    return pos
+                memo[index] = stack[-1]
+                pos = nl + 1
+            elif code == _NONE:
+                push(None)
+                pos += 1
+            elif code == _UNICODE:
+                nl = find(b"\n", pos + 1)
+                if nl < 0:
+                    return pos
+                try:
+                    push(data[pos + 1:nl].decode("raw-unicode-escape"))
+                except UnicodeDecodeError:
+                    return pos
+                pos = nl + 1
+            elif code == _LONG:
+                nl = find(b"\n", pos + 1)
+                if nl < 0:
+                    return pos
+                raw = data[pos + 1:nl]
+                if raw.endswith(b"L"):
+                    raw = raw[:-1]
+                if len(raw) > max_digits + 3:
+                    return pos
+                try:
+                    push(int(raw, 0))
+                except ValueError:
+                    return pos
+                pos = nl + 1
+            elif code == _GET:
+                nl = find(b"\n", pos + 1)
+                if nl < 0 or nl - pos - 1 > max_digits + 3:
+                    return pos
+                try:
+                    value = memo.get(int(data[pos + 1:nl]), _MISSING)
+                except ValueError:
+                    return pos
+                if value is _MISSING:
+                    return pos
+                if type(value) is Node and value.meta is not None:
+                    value.meta.uses += 1
+                push(value)
+                pos = nl + 1
+            else:
+                return pos
+            counts[code] += 1
+        return pos
+
+    def r_int(pos):
+        return run_text(h_int(pos))
+
+    def r_long(pos):
+        return run_text(h_long(pos))
+
+    def r_unicode(pos):
+        return run_text(h_unicode(pos))
+
+    def r_binint1(pos):
+        push(octets[pos])
+        return run_atoms(pos + 1)
+
+    def r_none(pos):
+        push(None)
+        return run_atoms(pos)
+
+    def r_short_binunicode(pos):
+        return run_atoms(h_short_binunicode(pos))
+
+    def r_binget(pos):
+        return run_atoms(h_binget(pos))
+
+    def r_mark(pos):
+        return run_atoms(h_mark(pos))
+
     def h_unknown(pos):
-        fail("invalid opcode 0x%02x" % data[pos - 1], pos - 1)
+        fail("invalid opcode 0x%02x" % octets[pos - 1], pos - 1)
 
     handlers = {
         "MARK": h_mark, "STOP": h_stop, "POP": h_pop, "POP_MARK": h_pop_mark, "DUP": h_dup,
@@ -1323,15 +1564,27 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
         "MEMOIZE": h_memoize, "FRAME": h_frame, "BYTEARRAY8": h_bytearray8,
         "NEXT_BUFFER": h_next_buffer, "READONLY_BUFFER": h_readonly_buffer,
     }
-    table = [h_unknown] * 256
+    plain = [h_unknown] * 256  # one handler per opcode
     for code, opcode in op.OPCODES.items():
-        table[code] = handlers[opcode.name]
+        plain[code] = handlers[opcode.name]
+    table = list(plain)  # the same, but the opcodes that begin runs run them
+    for code, handler in ((_BININT1, r_binint1), (_NONE, r_none), (_SHORT_BINUNICODE, r_short_binunicode),
+                          (_BINGET, r_binget), (_MARK, r_mark), (_INT, r_int), (_LONG, r_long),
+                          (_UNICODE, r_unicode)):
+        table[code] = handler
 
     def run(data_, prefixes_, limits, allow_pids_, want_tree):
-        nonlocal data, size, find, max_depth, max_memo, max_digits, prefixes, allow_pids
+        nonlocal data, octets, size, find, max_depth, max_memo, max_digits, prefixes, allow_pids
         nonlocal max_exponent, max_collisions
         nonlocal calls, findings, gnodes, protocol, first_protocol, nbuffers, budget
         data, size, find = data_, len(data_), data_.find
+        if size > _OCTETS_MAX:
+            octets = data_
+        elif type(data_) is bytes:
+            octets = list(data_)
+        else:  # an mmap (iterating one gives 1-byte bytes; its memoryview gives ints)
+            with memoryview(data_) as view:
+                octets = list(view)
         max_depth, max_memo, max_digits = limits.max_depth, limits.max_memo, limits.max_int_digits
         max_exponent, max_collisions = limits.max_exponent, limits.max_hash_collisions
         prefixes, allow_pids = prefixes_, allow_pids_
@@ -1345,7 +1598,7 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
                 if limits.max_ops >= size and limits.max_nodes >= size:
                     # every opcode is at least one byte and makes at most one node: cannot exceed
                     while True:
-                        code = data[pos]
+                        code = octets[pos]
                         counts[code] += 1
                         pos = table[code](pos + 1)
                 else:
@@ -1355,14 +1608,14 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
                         executed += 1
                         if executed > max_ops:
                             fail("more than max_ops=%d opcodes" % max_ops, pos)
-                        code = data[pos]
+                        code = octets[pos]
                         if _MAKES_NODE[code]:
                             nodes += 1
                             if nodes > max_nodes:
                                 fail("more than max_nodes=%d containers, objects and memo entries "
                                      "(the loader's memory grows with each)" % max_nodes, pos)
                         counts[code] += 1
-                        pos = table[code](pos + 1)
+                        pos = plain[code](pos + 1)
             except _Stop as stop:
                 end = stop.args[0]
             except (IndexError, struct.error):
@@ -1386,7 +1639,7 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
             # In every mode: the real loader builds the same nesting.  Each level is a
             # node some opcode made, so a stream with few of those cannot be too deep,
             # and the verdict-only mode skips the walk then.
-            if want_tree or 2 * sum(counts[c] for c in _NESTING_CODES) > max_depth:
+            if want_tree or 2 * sum(_nesting_counts(counts)) > max_depth:
                 nesting = tree.depth(root)
             else:
                 nesting = 0
@@ -1395,10 +1648,11 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
                                       % (nesting, max_depth), end - 1)
             if not want_tree:  # a verdict only: the graph is dropped
                 nesting = root = None
+            seen = list(compress(_ALL_CODES, counts))  # the codes that ran, ascending
             found = first_protocol
             if found is None:
-                found = max((op.OPCODES[c].proto for c in range(256) if counts[c]), default=0)
-            opcode_counts = {op.OPCODES[c].name: counts[c] for c in range(256) if counts[c]}
+                found = max([_PROTO_OF[c] for c in seen], default=0)
+            opcode_counts = {_NAME_OF[c]: counts[c] for c in seen}
             globals_ = [key for key in gnodes]
             return Analysis(found, opcode_counts, globals_, calls, nesting, len(memo), nbuffers,
                             findings, root, end,
@@ -1409,11 +1663,21 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
             built.clear()
             finding_keys.clear()
             data, find = b"", b"".find
+            octets = data
 
     return run
 
 
 _ZEROS = [0] * 256
+# The opcodes the runs handle, as ints
+_BININT1, _NONE, _SHORT_BINUNICODE, _MEMOIZE, _BINGET, _MARK, _BINPUT, _BINUNICODE = (
+    c[0] for c in (op.BININT1, op.NONE, op.SHORT_BINUNICODE, op.MEMOIZE, op.BINGET, op.MARK, op.BINPUT,
+                   op.BINUNICODE))
+_INT, _SETITEM, _APPEND, _PUT, _UNICODE, _LONG, _GET = (
+    c[0] for c in (op.INT, op.SETITEM, op.APPEND, op.PUT, op.UNICODE, op.LONG, op.GET))
+# Pickles up to this size are read through a list of their byte values (8 bytes of list per
+# input byte): a list index is several times cheaper than a bytes index in CPython's loop.
+_OCTETS_MAX = 1 << 20
 # Opcodes that make a container, an object, a persistent/buffer node or a memo entry.
 _MAKES_NODE = [False] * 256
 for _code, _opcode in op.OPCODES.items():
@@ -1428,6 +1692,13 @@ for _code, _opcode in op.OPCODES.items():
 _NESTING_CODES = tuple(code for code, opcode in op.OPCODES.items() if opcode.name in (
     "EMPTY_LIST", "EMPTY_TUPLE", "EMPTY_DICT", "EMPTY_SET", "LIST", "TUPLE", "TUPLE1", "TUPLE2", "TUPLE3",
     "DICT", "FROZENSET", "NEWOBJ", "NEWOBJ_EX", "REDUCE", "INST", "OBJ", "PERSID", "BINPERSID", "NEXT_BUFFER"))
+_nesting_counts = itemgetter(*_NESTING_CODES)
+_ALL_CODES = range(256)
+_NAME_OF = [None] * 256
+_PROTO_OF = [0] * 256
+for _code, _opcode in op.OPCODES.items():
+    _NAME_OF[_code] = _opcode.name
+    _PROTO_OF[_code] = _opcode.proto
 
 
 def _hash_of(value):
@@ -1474,6 +1745,9 @@ def _keys(node):
     return ()
 
 
+_KEYED = frozenset((SET, FROZENSET, DICT))  # node kinds whose items are their keys (or key pairs)
+
+
 def _collisions(containers, limit: int) -> Optional[int]:
     """The size of the biggest group of distinct keys with one hash, when it exceeds ``limit``."""
     seen = set()
@@ -1481,8 +1755,13 @@ def _collisions(containers, limit: int) -> Optional[int]:
         if id(container) in seen:
             continue
         seen.add(id(container))
+        if type(container) is Node and container.kind in _KEYED and len(container.items) <= limit:
+            continue  # too few keys for a group past the limit (the usual case)
+        keys = _keys(container)
+        if len(keys) <= limit:
+            continue
         groups: Dict[int, list] = {}
-        for key in _keys(container):
+        for key in keys:
             h = _hash_of(key)
             if h is None:
                 continue
