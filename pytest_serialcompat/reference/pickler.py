@@ -528,6 +528,16 @@ def _make_engine(proto, fix_imports, fast):
         plain = pers_func is None
         while True:
             app(_MARK)
+            if plain and not framing:  # no frames to check (protocols 1-3)
+                for item in islice(items, _BATCHSIZE):
+                    if type(item) is int and 0 <= item <= 0xFF:
+                        w(_BININT1[item])
+                    else:
+                        save(item)
+                w(op.APPENDS)
+                if not items.__length_hint__():
+                    return
+                continue
             for item in islice(items, _BATCHSIZE):
                 if plain and type(item) is int and 0 <= item <= 0xFF:  # as in save_dict
                     if len(out) >= frame_end:
@@ -594,6 +604,23 @@ def _make_engine(proto, fix_imports, fast):
         plain = pers_func is None
         for _ in range(size // _BATCHSIZE + 1):
             app(_MARK)
+            if plain and not framing:
+                # The same, without frames to check (protocols 1-3).
+                for key, value in islice(items, _BATCHSIZE):
+                    if type(key) is int and 0 <= key <= 0xFF:
+                        w(_BININT1[key])
+                    else:
+                        save(key)
+                    if value is None:
+                        app(_NONE)
+                    elif type(value) is int and 0 <= value <= 0xFF:
+                        w(_BININT1[value])
+                    else:
+                        save(value)
+                w(op.SETITEMS)
+                if len(obj) != size:
+                    raise RuntimeError("dictionary changed size during iteration")
+                continue
             for key, value in islice(items, _BATCHSIZE):
                 # None and small ints are written here, saving a save() call
                 # each (with its frame check; no persistent id to consult).
