@@ -96,6 +96,29 @@ _EllipsisType = type(Ellipsis)
 _NotImplementedType = type(NotImplemented)
 
 
+# Protocol 0: the UNICODE opcode line of recently pickled strings, shared by
+# every dump (the escaping is the costly part of writing text); bounded.
+_TEXT_UNICODE_CACHE = {}
+_TEXT_CACHE_LIMIT = 4096
+_TEXT_CACHE_MAX_LEN = 256
+# Protocol 0 lines for small ints and memo indexes.
+_TEXT_INT = [b"I%d\n" % i for i in range(256)]
+_TEXT_PUT = [b"p%d\n" % i for i in range(1024)]
+_TEXT_GET = [b"g%d\n" % i for i in range(1024)]
+
+
+def _text_unicode_line(text):
+    """``V<escaped text>\\n`` for protocol 0, through the shared cache."""
+    line = _TEXT_UNICODE_CACHE.get(text)
+    if line is None:
+        line = b"V" + _raw_unicode_escape(text) + b"\n"
+        if len(text) <= _TEXT_CACHE_MAX_LEN:
+            if len(_TEXT_UNICODE_CACHE) >= _TEXT_CACHE_LIMIT:
+                _TEXT_UNICODE_CACHE.clear()
+            _TEXT_UNICODE_CACHE[text] = line
+    return line
+
+
 def _raw_unicode_escape(text):
     """Protocol 0 text: raw-unicode-escape that also escapes \\, NUL, LF, CR and ^Z."""
     if "\\" in text or "\0" in text or "\n" in text or "\r" in text or "\x1a" in text:
@@ -315,13 +338,13 @@ def _make_engine(proto, fix_imports, fast):
         elif binary:
             w(_BINPUT[idx] if idx < 256 else op.LONG_BINPUT + _pack_u4(idx))
         else:
-            w(b"p%d\n" % idx)
+            w(_TEXT_PUT[idx] if idx < 1024 else b"p%d\n" % idx)
 
     def write_get(idx):
         if binary:
             w(_BINGET[idx] if idx < 256 else op.LONG_BINGET + _pack_u4(idx))
         else:
-            w(b"g%d\n" % idx)
+            w(_TEXT_GET[idx] if idx < 1024 else b"g%d\n" % idx)
 
     # -- atoms --------------------------------------------------------------
     def save_int(obj):
@@ -394,9 +417,7 @@ def _make_engine(proto, fix_imports, fast):
             short = _SHORT_BINUNICODE if proto >= 4 else None
             write_sized(data, short, op.BINUNICODE, op.BINUNICODE8, "string")
         else:
-            w(op.UNICODE)
-            w(_raw_unicode_escape(obj))
-            w(b"\n")
+            w(_text_unicode_line(obj))
         memoize(obj)
 
     def save_bytes_data(obj, data):
@@ -485,7 +506,17 @@ def _make_engine(proto, fix_imports, fast):
         if not obj:
             return
         if not binary:
-            batch_list(iter(obj))
+            # Protocol 0: item APPEND, item APPEND, ...; None and small ints
+            # written here (no frames at protocol 0).
+            plain = pers_func is None
+            for item in obj:
+                if plain and item is None:
+                    app(_NONE)
+                elif plain and type(item) is int and 0 <= item <= 0xFF:
+                    w(_TEXT_INT[item])
+                else:
+                    save(item)
+                app(_APPEND)
             return
         if len(obj) == 1:
             save(obj[0])
@@ -497,6 +528,16 @@ def _make_engine(proto, fix_imports, fast):
         plain = pers_func is None
         while True:
             app(_MARK)
+            if plain and not framing:  # no frames to check (protocols 1-3)
+                for item in islice(items, _BATCHSIZE):
+                    if type(item) is int and 0 <= item <= 0xFF:
+                        w(_BININT1[item])
+                    else:
+                        save(item)
+                w(op.APPENDS)
+                if not items.__length_hint__():
+                    return
+                continue
             for item in islice(items, _BATCHSIZE):
                 if plain and type(item) is int and 0 <= item <= 0xFF:  # as in save_dict
                     if len(out) >= frame_end:
@@ -534,7 +575,21 @@ def _make_engine(proto, fix_imports, fast):
         if not obj:
             return
         if not binary:
-            batch_dict(iter(obj.items()))
+            # Protocol 0: key value SETITEM per item (an exact dict's items are
+            # 2-tuples); None and small ints written here, as in the binary loop.
+            plain = pers_func is None
+            for key, value in obj.items():
+                if plain and type(key) is int and 0 <= key <= 0xFF:
+                    w(_TEXT_INT[key])
+                else:
+                    save(key)
+                if plain and value is None:
+                    app(_NONE)
+                elif plain and type(value) is int and 0 <= value <= 0xFF:
+                    w(_TEXT_INT[value])
+                else:
+                    save(value)
+                app(_SETITEM)
             return
         size = len(obj)
         if size == 1:
@@ -549,6 +604,23 @@ def _make_engine(proto, fix_imports, fast):
         plain = pers_func is None
         for _ in range(size // _BATCHSIZE + 1):
             app(_MARK)
+            if plain and not framing:
+                # The same, without frames to check (protocols 1-3).
+                for key, value in islice(items, _BATCHSIZE):
+                    if type(key) is int and 0 <= key <= 0xFF:
+                        w(_BININT1[key])
+                    else:
+                        save(key)
+                    if value is None:
+                        app(_NONE)
+                    elif type(value) is int and 0 <= value <= 0xFF:
+                        w(_BININT1[value])
+                    else:
+                        save(value)
+                w(op.SETITEMS)
+                if len(obj) != size:
+                    raise RuntimeError("dictionary changed size during iteration")
+                continue
             for key, value in islice(items, _BATCHSIZE):
                 # None and small ints are written here, saving a save() call
                 # each (with its frame check; no persistent id to consult).
@@ -888,6 +960,7 @@ def _make_engine(proto, fix_imports, fast):
     # struct call per opcode; the text protocol and the fast mode (no memo)
     # go through save_str/save_int/save_float.
     inline = binary and not fast
+    text_inline = not binary and not fast
     proto2 = proto >= 2
     proto4 = proto >= 4
 
@@ -912,6 +985,12 @@ def _make_engine(proto, fix_imports, fast):
                     write_get(idx)
                 return
             if not inline:
+                if text_inline:
+                    w(_text_unicode_line(obj))
+                    idx = len(memo)
+                    memo[id(obj)] = (idx, obj)
+                    w(_TEXT_PUT[idx] if idx < 1024 else b"p%d\n" % idx)
+                    return
                 save_str(obj)
                 return
             try:
@@ -953,6 +1032,12 @@ def _make_engine(proto, fix_imports, fast):
                         w(_LONG1_BY_SIZE[nbytes])
                         w(obj.to_bytes(nbytes, "little", signed=True))
                         return
+            elif 0 <= obj <= 0xFF:
+                w(_TEXT_INT[obj])
+                return
+            elif -0x80000000 <= obj <= 0x7FFFFFFF:
+                w(b"I%d\n" % obj)
+                return
             save_int(obj)
             return
         if obj is None:
