@@ -1,7 +1,7 @@
 """Data model of one serialcompat run: outcomes, diagnoses and store requests.
 
 Everything here is a plain value that crosses the pytest-xdist wire as
-builtin dicts (``to_wire``/``from_wire``): a worker never writes the golden
+JSON-able rows and dicts (``to_wire``/``from_wire``): a worker never writes the golden
 store, it attaches these records to its test reports and the controller (or
 the single process) acts on them.
 """
@@ -91,12 +91,13 @@ class GoldenResult(NamedTuple):
                                     # crossed ("recorded with numpy 2.2.1, read here with ...")
     generation: str = ""            # project version of a frozen golden, "" for the current one
 
-    def to_wire(self) -> Dict[str, Any]:
-        return self._asdict()
+    def to_wire(self) -> list:
+        """A row: the fields in order (see :func:`..session.records_to_wire`)."""
+        return list(self)
 
     @classmethod
-    def from_wire(cls, data: Dict[str, Any]) -> "GoldenResult":
-        return cls(**data)
+    def from_wire(cls, row) -> "GoldenResult":
+        return cls(*row)
 
 
 class Ask(NamedTuple):
@@ -114,19 +115,15 @@ class Ask(NamedTuple):
             return protocol in self.protocols
         return True
 
-    def to_wire(self) -> Dict[str, Any]:
-        data = self._asdict()
-        data["formats"] = list(self.formats)
-        data["protocols"] = None if self.protocols is None else list(self.protocols)
-        return data
+    def to_wire(self) -> list:
+        """A row: the fields in order, tuples as lists."""
+        return [self.name, list(self.formats),
+                None if self.protocols is None else list(self.protocols), self.nodeid]
 
     @classmethod
-    def from_wire(cls, data: Dict[str, Any]) -> "Ask":
-        protocols = data["protocols"]
-        return cls(
-            data["name"], tuple(data["formats"]),
-            None if protocols is None else tuple(protocols), data["nodeid"],
-        )
+    def from_wire(cls, row) -> "Ask":
+        name, formats, protocols, nodeid = row
+        return cls(name, tuple(formats), None if protocols is None else tuple(protocols), nodeid)
 
 
 # Store requests: the only way anything is written.
@@ -159,18 +156,3 @@ class Records(NamedTuple):
     results: List[GoldenResult]
     asks: List[Ask]
     requests: List[StoreRequest]
-
-    def to_wire(self) -> Dict[str, Any]:
-        return {
-            "results": [r.to_wire() for r in self.results],
-            "asks": [a.to_wire() for a in self.asks],
-            "requests": [q.to_wire() for q in self.requests],
-        }
-
-    @classmethod
-    def from_wire(cls, data: Dict[str, Any]) -> "Records":
-        return cls(
-            [GoldenResult.from_wire(r) for r in data.get("results", ())],
-            [Ask.from_wire(a) for a in data.get("asks", ())],
-            [StoreRequest.from_wire(q) for q in data.get("requests", ())],
-        )

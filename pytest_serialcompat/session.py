@@ -16,7 +16,7 @@ from typing import Dict, List, Optional, Set, Tuple
 from . import environment, project
 from .ownership import Collection
 from .results import (
-    DELETE, FAILED, MANIFEST, WRITE, Ask, GoldenResult, Records, StoreRequest, UNUSED,
+    DELETE, MANIFEST, WRITE, Ask, GoldenResult, Records, StoreRequest, UNUSED,
 )
 from .check.safety import Gate
 from .store import GoldenFile, Store, StoreError
@@ -46,19 +46,9 @@ def _decode_request(wire: dict) -> StoreRequest:
 # sides.  (Plain JSON-able data, as pytest-reportlog needs.)
 
 
-def _ask_row(ask: Ask) -> list:
-    return [ask.name, list(ask.formats), None if ask.protocols is None else list(ask.protocols),
-            ask.nodeid]
-
-
-def _ask_from_row(row) -> Ask:
-    name, formats, protocols, nodeid = row
-    return Ask(name, tuple(formats), None if protocols is None else tuple(protocols), nodeid)
-
-
 def records_to_wire(records: Records, verdicts: Optional[dict] = None) -> str:
-    wire = {"results": [list(r) for r in records.results],
-            "asks": [_ask_row(a) for a in records.asks]}
+    wire = {"results": [r.to_wire() for r in records.results],
+            "asks": [a.to_wire() for a in records.asks]}
     if records.requests:
         wire["requests"] = [_encode_request(q) for q in records.requests]
     if verdicts:
@@ -74,8 +64,8 @@ def _parse_wire(wire) -> dict:
 def records_from_wire(wire) -> Records:
     data = _parse_wire(wire)
     return Records(
-        [GoldenResult(*row) for row in data.get("results", ())],
-        [_ask_from_row(row) for row in data.get("asks", ())],
+        [GoldenResult.from_wire(row) for row in data.get("results", ())],
+        [Ask.from_wire(row) for row in data.get("asks", ())],
         [_decode_request(q) for q in data.get("requests", ())],
     )
 

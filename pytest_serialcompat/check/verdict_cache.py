@@ -19,8 +19,9 @@ globals.
 Beside the verdicts, the same file keeps the analyses of the *current* objects'
 own pickles (``trust``: the globals each names and how it uses them, what the
 gate's trust is made of), under the sha256 of those bytes: a warm run that
-pickles the same objects to the same bytes does not analyze them again.  Only the writer (single process / xdist controller) saves the file;
-workers send the verdicts they computed along with their records.
+pickles the same objects to the same bytes does not analyze them again.
+
+Only the writer (single process / xdist controller) saves the file; workers send the verdicts they computed along with their records.
 """
 
 import hashlib
@@ -138,11 +139,6 @@ class VerdictCache:
                 self._stored = stored["verdicts"]
                 trust = stored.get("trust")
                 self._stored_trust = trust if isinstance(trust, dict) else {}
-
-    def known(self, sha256: str, allow_prefixes: Sequence[str]) -> bool:
-        """Whether a verdict on these bytes is at hand (this session's, or the cache's)."""
-        self._open(allow_prefixes)
-        return sha256 in self.memory or sha256 in self._stored
 
     def remembered(self, data: bytes, sha256: str, allow_prefixes: Sequence[str]
                    ) -> Optional[GoldenAnalysis]:

@@ -168,9 +168,7 @@ def report_data(state) -> dict:
         "store": str(state.store.root),
         "partial_run": state.partial,
         "totals": totals(state.results),
-        "results": [
-            {k: v for k, v in r.to_wire().items()} for r in state.results
-        ],
+        "results": [r._asdict() for r in state.results],
         "written": [{"path": p, "reason": r} for p, r in state.written],
         "pruned": list(state.pruned),
         "prune_refused": state.prune_refused,
