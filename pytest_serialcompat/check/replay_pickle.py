@@ -13,7 +13,6 @@ import hashlib
 import pickle
 from typing import List, Optional
 
-from .. import project
 from ..diagnosis import libraries, messages as diagnosis, moved_class
 from ..renames import Renames
 from ..results import (
@@ -170,7 +169,7 @@ def replay_pickle(replayer, golden: GoldenFile, data: bytes) -> None:
 
 def _boundary(replayer, golden: GoldenFile):
     """(the project's own top-level packages, the libraries the golden was recorded with)."""
-    own = sorted(project.top_level_names(replayer.ctx.rootdir))
+    own = sorted(replayer.ctx.state.project_names())
     try:
         recorded = manifest_schema.libraries(replayer.entry(golden))
     except Exception:
