@@ -18,6 +18,9 @@ pickle differs).  Then it times each of these as a fresh process:
   pickles in another order (as under tox, which picks a random seed per run):
   no golden matches the fresh bytes, and each is proven to differ only in set
   order (``set_order``), then loaded and compared;
+* set order only (warm): the same with pytest's cache provider, whose verdict
+  cache remembers each proof from a previous run under that seed (still loaded
+  and compared);
 * every golden gated (cold): the second store, so no golden matches the fresh
   bytes for a reason other than set order: each one is analyzed by the
   reference analyzer, gated, loaded through the guarded unpickler,
@@ -384,11 +387,15 @@ def main(argv=None) -> int:
         wall([python, "-m", "pytest", "-q", "--serialcompat"] + gated_store + orders, root, same,
              1)  # fill the cache
         warm = _replay(python, root, same, gated_store + orders, args.repeat)
+        wall([python, "-m", "pytest", "-q", "--serialcompat"] + orders, root, other,
+             1)  # remember the set-order proofs
+        reordered_warm = _replay(python, root, other, orders, args.repeat)
         # Interleaved rounds (raw loop, then each replay), best of each: a burst of load on
         # a shared machine then hits one round of every measurement, not one measurement.
         scenarios = {
             "goldens = current bytes": (same, nocache),
             "set order only (another hash seed)": (other, nocache),
+            "set order only (warm)": (other, orders),
             "every golden gated (cold)": (same, nocache + gated_store),
             "every golden gated (warm)": (same, gated_store + orders),
         }
@@ -412,6 +419,7 @@ def main(argv=None) -> int:
         ("pytest without --serialcompat", plain),
         ("--serialcompat, goldens = current bytes", replay),
         ("--serialcompat, set order only", reordered),
+        ("--serialcompat, set order only (warm)", reordered_warm),
         ("--serialcompat, every golden gated (cold)", gated),
         ("--serialcompat, every golden gated (warm)", warm),
     ]

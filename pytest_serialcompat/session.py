@@ -10,6 +10,7 @@ write the store.
 import base64
 import collections
 import json
+import os
 from pathlib import Path
 from typing import Dict, List, Optional, Set, Tuple
 
@@ -70,6 +71,15 @@ def records_from_wire(wire) -> Records:
     )
 
 
+def _folder_version(path: str) -> Optional[Tuple[int, int]]:
+    """What changes when an entry of the folder is added, removed or renamed."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_mtime_ns, found.st_nlink
+
+
 class SessionState:
     def __init__(self, config, settings):
         self.config = config
@@ -81,6 +91,7 @@ class SessionState:
         self.test_modules: Set[str] = set()
         self.sample_modules: Set[str] = set()
         self._allow_prefixes: Optional[Tuple[str, ...]] = None
+        self._project_names: Optional[Tuple[tuple, Set[str]]] = None  # (fingerprint, names)
         self._comparators: Dict[type, object] = {}
         # per item, in this process
         self.pending: Dict[str, Records] = {}
@@ -119,12 +130,23 @@ class SessionState:
     def allow_prefixes(self) -> Tuple[str, ...]:
         if self._allow_prefixes is None:
             names = set(self.settings.allow)
-            names |= project.top_level_names(self.rootdir)
+            names |= self.project_names()
             names |= self.test_modules
             names |= self.sample_modules
             names.discard("__main__")
             self._allow_prefixes = tuple(sorted(names))
         return self._allow_prefixes
+
+    def project_names(self) -> Set[str]:
+        """The project's own top-level packages (:func:`.project.top_level_names`), listed again
+        only when a source root's folder changed (an entry added, removed or renamed there;
+        not a package folder's own ``__init__.py`` appearing later): recording asks for them
+        once per golden, the gate once per run."""
+        fingerprint = tuple(_folder_version(str(self.rootdir / sub)) for sub in project.SOURCE_ROOTS)
+        known = self._project_names
+        if known is None or known[0] != fingerprint:
+            known = self._project_names = (fingerprint, project.top_level_names(self.rootdir))
+        return set(known[1])
 
     def add_project_modules(self, modules) -> None:
         new = project.modules_top_levels(modules) - self.test_modules

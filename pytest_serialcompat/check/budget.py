@@ -15,7 +15,6 @@ import threading
 import time
 
 import _signal  # signal.signal without the enum conversions: two calls per budget
-from contextlib import contextmanager
 from typing import Optional
 
 
@@ -37,26 +36,39 @@ def _can_alarm() -> bool:
             and _signal.getitimer(_ITIMER_REAL) == (0.0, 0.0))
 
 
-@contextmanager
-def time_budget(seconds: float, what: str):
-    """Run the block under a ``seconds`` budget (0 or less: unbounded); raises LoadTimeout."""
-    if not seconds or seconds <= 0:
-        yield
-        return
-    start = time.perf_counter()
-    armed = _can_alarm()
-    previous: Optional[object] = None
-    if armed:
-        def expired(signum, frame):
-            raise LoadTimeout(seconds, what)
+class time_budget:
+    """``with time_budget(seconds, what):`` runs the block under a ``seconds`` budget (0 or
+    less: unbounded); raises LoadTimeout.  A class, not a generator: two per golden."""
 
-        previous = _signal.signal(_SIGALRM, expired)
-        _signal.setitimer(_ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        if armed:
+    __slots__ = ("seconds", "what", "start", "armed", "previous")
+
+    def __init__(self, seconds: float, what: str):
+        self.seconds, self.what = seconds, what
+        self.start: Optional[float] = None
+        self.armed = False
+        self.previous: Optional[object] = None
+
+    def __enter__(self) -> None:
+        seconds = self.seconds
+        if not seconds or seconds <= 0:
+            return
+        self.start = time.perf_counter()
+        self.armed = _can_alarm()
+        if self.armed:
+            what = self.what
+
+            def expired(signum, frame):
+                raise LoadTimeout(seconds, what)
+
+            self.previous = _signal.signal(_SIGALRM, expired)
+            _signal.setitimer(_ITIMER_REAL, seconds)
+
+    def __exit__(self, exc_type, exc, traceback) -> bool:
+        if self.start is None:
+            return False
+        if self.armed:
             _signal.setitimer(_ITIMER_REAL, 0)
-            _signal.signal(_SIGALRM, previous)
-    if time.perf_counter() - start > seconds:
-        raise LoadTimeout(seconds, what)
+            _signal.signal(_SIGALRM, self.previous)
+        if exc_type is None and time.perf_counter() - self.start > self.seconds:
+            raise LoadTimeout(self.seconds, self.what)
+        return False

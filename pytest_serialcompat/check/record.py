@@ -14,7 +14,7 @@ writer (the single process, or the xdist controller) carries out.
 import hashlib
 from typing import Dict, List, Optional
 
-from .. import __version__, distributions, project
+from .. import __version__, distributions
 from . import safety
 from .plan import EncodeFailure, contains_code
 from ..diagnosis.values import type_name
@@ -41,7 +41,7 @@ def manifest_entry(ctx, fmt: str, protocol: Optional[int], data: bytes) -> Dict[
             entry["globals"] = manifest.encode_globals(analysis.globals)
             # the libraries whose data this is, at the versions that wrote it
             entry["libraries"] = distributions.libraries_named(
-                analysis.globals, project.top_level_names(ctx.rootdir))
+                analysis.globals, ctx.state.project_names())
         except Exception as exc:  # recorded anyway; the replay gate analyzes again
             entry["globals"] = None
             entry["analysis_error"] = "%s: %s" % (type(exc).__name__, exc)

@@ -97,6 +97,7 @@ class Replayer:
         self._manifests: Dict[str, Optional[dict]] = {}
         self._fresh_analysis: Dict[int, object] = {}
         self._trust: Dict[int, tuple] = {}  # protocol -> (trust mapping, its hashable key)
+        self._fresh_digests: Dict[int, str] = {}  # protocol -> sha256 of the current pickle
         self._pristine = UNSET
         self.sha256 = ""
         # (format, protocol, sha256) of goldens that passed: the same bytes from another
@@ -207,12 +208,15 @@ class Replayer:
             entry = self.entry(golden)
         except ReplayEnded:
             return []
+        if not entry.get("libraries"):
+            return []  # no library's data (most goldens)
         return distributions.version_changes(manifest_schema.libraries(entry))
 
     def _library_detail(self, golden: GoldenFile) -> str:
         """A replay result's detail: the library versions it crossed, "" when none (the
         matrix names them in its cells)."""
-        return distributions.describe(self.library_changes(golden))
+        changes = self.library_changes(golden)
+        return distributions.describe(changes) if changes else ""
 
     def _with_library_versions(self, golden: GoldenFile, message: str) -> str:
         changes = self.library_changes(golden)

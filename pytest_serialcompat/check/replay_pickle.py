@@ -13,7 +13,6 @@ import hashlib
 import pickle
 from typing import List, Optional
 
-from .. import project
 from ..diagnosis import libraries, messages as diagnosis, moved_class
 from ..renames import Renames
 from ..results import (
@@ -31,6 +30,14 @@ _exc_text = safety.exc_text
 _TRUST_PROTOCOL = min(4, pickle.HIGHEST_PROTOCOL)  # the current pickle whose globals and uses the gate trusts
 
 
+def _fresh_digest(replayer, protocol: int, data: bytes) -> str:
+    """The sha256 of the current object's own pickle ``data`` at ``protocol``, once per check."""
+    digest = replayer._fresh_digests.get(protocol)
+    if digest is None:
+        digest = replayer._fresh_digests[protocol] = hashlib.sha256(data).hexdigest()
+    return digest
+
+
 def _fresh_analysis_for(replayer, protocol: int):
     """The analysis of the current object's own pickle at ``protocol`` (None when there is
     none): its globals and uses at once, its tree only when a diagnosis asks for it.
@@ -40,7 +47,7 @@ def _fresh_analysis_for(replayer, protocol: int):
         analysis = None
         if data is not None:
             analysis = replayer.verdicts.trust_analysis(
-                data, hashlib.sha256(data).hexdigest(), replayer.ctx.allow_prefixes)
+                data, _fresh_digest(replayer, protocol, data), replayer.ctx.allow_prefixes)
         replayer._fresh_analysis[protocol] = analysis
     return replayer._fresh_analysis[protocol]
 
@@ -67,6 +74,21 @@ def _trusted(replayer, protocol: int) -> tuple:
     return found
 
 
+def _set_order_only(replayer, data: bytes, fresh: bytes, protocol: int) -> bool:
+    """Whether the golden ``data`` is the current pickle ``fresh`` but for set order: proven
+    from the bytes (:mod:`.set_order`), or by a proof the verdict cache remembers."""
+    from .set_order import same_up_to_set_order  # first use only: not at plugin import
+
+    verdicts = replayer.verdicts
+    digest = _fresh_digest(replayer, protocol, fresh)
+    if verdicts.proven_order(replayer.sha256, digest, replayer.ctx.allow_prefixes):
+        return True
+    if not same_up_to_set_order(data, fresh):
+        return False
+    verdicts.remember_order(replayer.sha256, digest)
+    return True
+
+
 def _structure(replayer, analysis, protocol: int) -> List:
     fresh = _fresh_analysis_for(replayer, protocol)
     if fresh is None:
@@ -89,12 +111,10 @@ def replay_pickle(replayer, golden: GoldenFile, data: bytes) -> None:
         # Byte for byte what the current code writes for the current object: the bytes
         # are the proof (recording checked that they load back to the same graph).
         return
-    from .set_order import same_up_to_set_order  # first use only: not at plugin import
-
     verdicts = replayer.verdicts
     # A golden the gate has already seen takes the gate's cheaper warm path.
     analysis = verdicts.remembered(data, replayer.sha256, ctx.allow_prefixes)
-    if analysis is None and fresh is not None and same_up_to_set_order(data, fresh):
+    if analysis is None and fresh is not None and _set_order_only(replayer, data, fresh, protocol):
         # The same, but for the order of some sets' elements (another PYTHONHASHSEED).
         replayer.compare(pickle.loads(data), golden, max(protocol, 2))
         return
@@ -170,7 +190,7 @@ def replay_pickle(replayer, golden: GoldenFile, data: bytes) -> None:
 
 def _boundary(replayer, golden: GoldenFile):
     """(the project's own top-level packages, the libraries the golden was recorded with)."""
-    own = sorted(project.top_level_names(replayer.ctx.rootdir))
+    own = sorted(replayer.ctx.state.project_names())
     try:
         recorded = manifest_schema.libraries(replayer.entry(golden))
     except Exception:

@@ -365,6 +365,12 @@ class Resolution(NamedTuple):
     refused: bool = False              # it exists, but is reached through another module (an alias)
 
 
+def decision_facts(analysis) -> tuple:
+    """What a decision depends on in an analysis, hashable: its globals, findings and uses."""
+    return (tuple(analysis.globals), tuple(analysis.unsafe),
+            tuple(sorted(getattr(analysis, "uses", {}).items())))
+
+
 class Gate:
     """The gate's memory for one session.
 
@@ -390,8 +396,10 @@ class Gate:
     def decide(self, analysis, allow_prefixes: Iterable[str], trusted: Trust = None, trust_key=None) -> Verdict:
         """:func:`decide`, remembered.  With ``trusted``, ``trust_key`` must identify it (hashable)."""
         allow_prefixes = tuple(allow_prefixes)
-        key = (allow_prefixes, tuple(analysis.globals), tuple(analysis.unsafe),
-               tuple(sorted(getattr(analysis, "uses", {}).items())), trust_key if trusted else None)
+        facts = getattr(analysis, "facts", None)  # a GoldenAnalysis keeps them (asked twice)
+        if facts is None:
+            facts = decision_facts(analysis)
+        key = (allow_prefixes, facts, trust_key if trusted else None)
         known = self._decisions.get(key)
         if known is None:
             verdict = decide(analysis, allow_prefixes, self.renames, trusted or frozenset())

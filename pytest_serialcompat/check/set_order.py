@@ -225,13 +225,20 @@ def same_up_to_set_order(golden: bytes, fresh: bytes) -> bool:
             or fresh[0] != op.PROTO[0] or golden[:2] != fresh[:2] or fresh[1] < 2
             or not _may_hold_a_set(fresh)):
         return False
+    key = (golden[2:], fresh[2:])  # the PROTO argument aside (see _layout_of)
+    found = _PROOFS.get(key)
+    if found is not None:
+        return found
     try:
         layout = _layout_of(fresh)
-        if layout is None:
-            return False
-        return _proven(golden, fresh, layout)
+        found = layout is not None and _proven(golden, fresh, layout)
     except (_NotProven, IndexError, ValueError, struct.error):
-        return False
+        found = False
+    if len(fresh) <= _MAX_LAYOUT_BYTES:
+        if len(_PROOFS) >= _MAX_PROOFS:
+            _PROOFS.clear()
+        _PROOFS[key] = found
+    return found
 
 
 class _Body:
@@ -306,6 +313,10 @@ class _Layout:
 
 _LAYOUTS: dict = {}          # fresh[2:] -> _Layout, or None when nothing is proven there
 _MAX_LAYOUTS = 16
+# (golden[2:], fresh[2:]) -> the proof's answer: a golden at protocol 5 mostly holds the
+# protocol 4 golden's bytes, so it is proven with it (the opcodes after PROTO run alike)
+_PROOFS: dict = {}
+_MAX_PROOFS = 4
 _MAX_LAYOUT_BYTES = 1 << 20  # larger pickles are scanned each time, not kept
 
 

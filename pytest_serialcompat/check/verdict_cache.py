@@ -19,7 +19,10 @@ globals.
 Beside the verdicts, the same file keeps the analyses of the *current* objects'
 own pickles (``trust``: the globals each names and how it uses them, what the
 gate's trust is made of), under the sha256 of those bytes: a warm run that
-pickles the same objects to the same bytes does not analyze them again.
+pickles the same objects to the same bytes does not analyze them again.  And
+the set-order proofs (``orders``: the sha256 of a golden -> the sha256 of the
+current pickle it was proven against, :mod:`.set_order`): a warm run under the
+same hash seed loads and compares such a golden without proving it again.
 
 Only the writer (single process / xdist controller) saves the file; workers send the verdicts they computed along with their records.
 """
@@ -33,6 +36,12 @@ from .. import __version__
 CACHE_KEY = "serialcompat/verdicts"
 MAX_ENTRIES = 50000
 
+_PACKAGE = Path(__file__).resolve().parent.parent
+# the code a remembered verdict or set-order proof comes from: a change to it starts afresh
+SOURCES = tuple(_PACKAGE.joinpath(*part.split("/")) for part in (
+    "reference/analyzer.py", "reference/allowlist.py", "reference/families.py",
+    "reference/opcodes.py", "check/set_order.py"))
+
 
 class UnsafeEntry(NamedTuple):
     module: str
@@ -45,7 +54,7 @@ class UnsafeEntry(NamedTuple):
 class GoldenAnalysis:
     """The parts of an Analysis the gate needs; the tree is computed only on demand."""
 
-    __slots__ = ("protocol", "globals", "unsafe", "uses", "_data", "_analysis")
+    __slots__ = ("protocol", "globals", "unsafe", "uses", "_data", "_analysis", "_facts")
 
     def __init__(self, protocol: int, globals_: List[Tuple[str, str]], unsafe: List[UnsafeEntry],
                  data: bytes, analysis=None, uses=None):
@@ -55,12 +64,22 @@ class GoldenAnalysis:
         self.uses = uses if uses is not None else {}
         self._data = data
         self._analysis = analysis
+        self._facts = None
 
     @classmethod
     def from_analysis(cls, analysis, data: bytes) -> "GoldenAnalysis":
         return cls(analysis.protocol, [tuple(g) for g in analysis.globals],
                    [UnsafeEntry(u.module, u.qualname, u.reason, u.kind, u.use) for u in analysis.unsafe], data,
                    analysis if analysis.max_depth is not None else None, dict(analysis.uses))
+
+    @property
+    def facts(self) -> tuple:
+        """What the gate's decision depends on (safety.decision_facts), worked out once."""
+        if self._facts is None:
+            from .safety import decision_facts
+
+            self._facts = decision_facts(self)
+        return self._facts
 
     @property
     def tree(self):
@@ -88,12 +107,11 @@ class GoldenAnalysis:
 def namespace(allow_prefixes: Sequence[str], limits=None) -> str:
     """Digest of everything a verdict depends on besides the bytes."""
     digest = hashlib.sha256(__version__.encode())
-    reference = Path(__file__).with_name("reference")
-    for name in ("analyzer.py", "allowlist.py", "families.py", "opcodes.py"):
+    for source in SOURCES:
         try:
-            digest.update((reference / name).read_bytes())
+            digest.update(source.read_bytes())
         except OSError:
-            digest.update(name.encode())
+            digest.update(source.name.encode())
     digest.update("\0".join(sorted(allow_prefixes)).encode())
     if limits is not None:  # a verdict made under other limits is another verdict
         digest.update(repr(tuple(limits)).encode())
@@ -119,6 +137,9 @@ class VerdictCache:
         self._stored_trust: Dict[str, dict] = {}
         self.trust_memory: Dict[str, Optional[GoldenAnalysis]] = {}
         self.new_trust: Dict[str, dict] = {}
+        # set-order proofs: golden sha256 -> the current pickle's sha256 (see proven_order)
+        self._stored_orders: Dict[str, str] = {}
+        self.new_orders: Dict[str, str] = {}
 
     def _open(self, allow_prefixes: Sequence[str]) -> None:
         if allow_prefixes == self._prefixes:
@@ -132,6 +153,7 @@ class VerdictCache:
         self.trust_memory.clear()
         self._stored = {}
         self._stored_trust = {}
+        self._stored_orders = {}
         if self._pytest_cache is not None:
             stored = self._pytest_cache.get(CACHE_KEY, None)
             if isinstance(stored, dict) and stored.get("namespace") == space and isinstance(
@@ -139,6 +161,8 @@ class VerdictCache:
                 self._stored = stored["verdicts"]
                 trust = stored.get("trust")
                 self._stored_trust = trust if isinstance(trust, dict) else {}
+                orders = stored.get("orders")
+                self._stored_orders = orders if isinstance(orders, dict) else {}
 
     def remembered(self, data: bytes, sha256: str, allow_prefixes: Sequence[str]
                    ) -> Optional[GoldenAnalysis]:
@@ -197,14 +221,29 @@ class VerdictCache:
         self.trust_memory[sha256] = found
         return found
 
+    def proven_order(self, sha256: str, fresh_sha256: str, allow_prefixes: Sequence[str]) -> bool:
+        """Whether the golden ``sha256`` was proven to be the current pickle ``fresh_sha256``
+        up to set order (by this run or a previous one)."""
+        self._open(allow_prefixes)
+        if (self.new_orders.get(sha256) or self._stored_orders.get(sha256)) != fresh_sha256:
+            return False
+        self.used.add(sha256)
+        return True
+
+    def remember_order(self, sha256: str, fresh_sha256: str) -> None:
+        """Keep a set-order proof: golden ``sha256`` is the current pickle ``fresh_sha256``."""
+        self.new_orders[sha256] = fresh_sha256
+        self.used.add(sha256)
+
     # --------------------------------------------------------------- writer
     def wire(self) -> dict:
         """Verdicts computed here and not yet handed on (for xdist workers)."""
         new, self.new = self.new, {}
         trust, self.new_trust = self.new_trust, {}
-        if not new and not trust:
+        orders, self.new_orders = self.new_orders, {}
+        if not new and not trust and not orders:
             return {}
-        return {"namespace": self._namespace, "verdicts": new, "trust": trust}
+        return {"namespace": self._namespace, "verdicts": new, "trust": trust, "orders": orders}
 
     def merge(self, wire: dict) -> None:
         if wire and wire.get("namespace") and isinstance(wire.get("verdicts"), dict):
@@ -217,23 +256,33 @@ class VerdictCache:
                 if isinstance(trust, dict):
                     self.new_trust.update(trust)
                     self.used.update(trust)
+                orders = wire.get("orders")
+                if isinstance(orders, dict):
+                    self.new_orders.update(orders)
+                    self.used.update(orders)
 
     def save(self) -> None:
-        if self._pytest_cache is None or self._namespace is None or not (self.new or self.new_trust):
+        if self._pytest_cache is None or self._namespace is None or not (
+                self.new or self.new_trust or self.new_orders):
             return
         stored = self._pytest_cache.get(CACHE_KEY, None)
-        verdicts, trust = {}, {}
+        verdicts, trust, orders = {}, {}, {}
         if isinstance(stored, dict) and stored.get("namespace") == self._namespace and isinstance(
                 stored.get("verdicts"), dict):
             verdicts = stored["verdicts"]
             if isinstance(stored.get("trust"), dict):
                 trust = stored["trust"]
+            if isinstance(stored.get("orders"), dict):
+                orders = stored["orders"]
         verdicts.update(self.new)
         trust.update(self.new_trust)
+        orders.update(self.new_orders)
         if len(verdicts) > MAX_ENTRIES:
             verdicts = {k: v for k, v in verdicts.items() if k in self.used or k in self.new}
         if len(trust) > MAX_ENTRIES:
             trust = {k: v for k, v in trust.items() if k in self.used or k in self.new_trust}
+        if len(orders) > MAX_ENTRIES:
+            orders = {k: v for k, v in orders.items() if k in self.used or k in self.new_orders}
         self._pytest_cache.set(CACHE_KEY, {"namespace": self._namespace, "verdicts": verdicts,
-                                           "trust": trust})
-        self.new, self.new_trust = {}, {}
+                                           "trust": trust, "orders": orders})
+        self.new, self.new_trust, self.new_orders = {}, {}, {}

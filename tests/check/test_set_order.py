@@ -328,3 +328,21 @@ def test_a_list_fed_to_set_and_read_elsewhere_is_not_proven(protocol):
     golden = permuted(fresh, body, [2, 0, 1])
     assert not same_up_to_set_order(golden, fresh)
     assert pickle.loads(golden)[1] != items  # the list itself comes back in another order
+
+
+@pytest.mark.skipif(pickle.HIGHEST_PROTOCOL < 5, reason="needs protocols 4 and 5")
+def test_a_remembered_proof_answers_only_for_the_same_bytes():
+    value = {"tags": {"alpha", "beta", "gamma", "delta"}, "n": 7}
+    fresh4, fresh5 = pickle.dumps(value, 4), pickle.dumps(value, 5)
+    assert fresh4[2:] == fresh5[2:]  # the PROTO argument aside, the same bytes
+    body = set_bodies(fresh4)[0]
+    golden4 = next(g for g in reorders(fresh4, [body]) if g != fresh4)
+    golden5 = golden4[:1] + fresh5[1:2] + golden4[2:]
+    assert same_up_to_set_order(golden4, fresh4)
+    assert same_up_to_set_order(golden5, fresh5)          # proven with the protocol 4 twin
+    assert_proof_holds(golden5, fresh5)
+    assert not same_up_to_set_order(golden5, fresh4)      # another protocol: never
+    tampered = golden4.replace(b"\x07", b"\x08")           # n = 8: not the same object
+    assert tampered != golden4
+    assert not same_up_to_set_order(tampered, fresh4)
+    assert same_up_to_set_order(golden4, fresh4)          # and the proof still stands

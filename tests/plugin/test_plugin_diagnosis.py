@@ -534,7 +534,21 @@ def test_goldens_differing_only_in_set_order_need_no_gate(pytester, monkeypatch)
     result = app.runpytest_subprocess("--serialcompat")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["pickle *4 *0 *0 *0 *0"])  # checked, none failed
-    assert not verdicts.exists(), verdicts.read_text()  # no golden needed the analyzer
+    stored = json.loads(verdicts.read_text())
+    assert stored["verdicts"] == {} and stored["trust"] == {}  # no golden needed the analyzer
+    # the proofs are remembered: golden sha256 -> the current pickle's sha256
+    goldens = {hashlib.sha256(path.read_bytes()).hexdigest()
+               for path in (app.path / STORE / "team").glob("*.pickle")}
+    orders = stored["orders"]
+    assert orders and set(orders) <= goldens
+    assert all(len(fresh) == 64 and fresh not in goldens for fresh in orders.values())
+
+    # a remembered proof counts only for the same current pickle: a wrong one is proven again
+    stored["orders"] = {golden: "0" * 64 for golden in orders}
+    verdicts.write_text(json.dumps(stored))
+    app.runpytest_subprocess("--serialcompat").assert_outcomes(passed=1)
+    assert json.loads(verdicts.read_text())["orders"] == orders
+    app.runpytest_subprocess("--serialcompat").assert_outcomes(passed=1)  # warm: remembered
 
     monkeypatch.setenv("ROLES_REVERSED", "1")
     result = app.runpytest_subprocess("--serialcompat")

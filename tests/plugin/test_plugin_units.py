@@ -558,3 +558,21 @@ def test_shape_changes_read_every_kind_of_instance_state():
     # the same class seen again (its plan remembered) is read the same way
     assert shape_changes([Bag(a=1), Bag(a=1, b=2)], [Bag(a=1), Bag(a=1)]) == [
         "obj[1].b: only in golden (= 2)"]
+
+
+def test_project_names_follow_packages_added_during_the_session(pytester):
+    from pytest_serialcompat.plugin import STATE_KEY
+
+    pytester.mkpydir("shop")
+    config = pytester.parseconfigure("--serialcompat")
+    state = getattr(config, STATE_KEY)
+    assert state.project_names() == {"shop"}
+    assert state.project_names() == {"shop"}  # asked again: the same answer
+    pytester.mkpydir("billing")               # a package appears at the rootdir
+    assert state.project_names() == {"billing", "shop"}
+    (pytester.path / "src" / "ledger").mkdir(parents=True)
+    (pytester.path / "src" / "ledger" / "books.py").write_text("")
+    assert state.project_names() == {"billing", "ledger", "shop"}
+    names = state.project_names()
+    names.add("mutated")                      # a caller's copy, not the session's
+    assert state.project_names() == {"billing", "ledger", "shop"}
