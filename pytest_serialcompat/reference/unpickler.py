@@ -41,6 +41,7 @@ from struct import error as StructError
 
 from . import opcodes as op
 from . import unpickler_compat as compat
+from .unpickler_runs import apply_text_run, push_run
 from .errors import MalformedPickle
 
 __all__ = [
@@ -506,6 +507,8 @@ class Unpickler:
         _INF=float("inf"),
         _MISSING=_MISSING,
         _len=len,
+        push_run=push_run,
+        apply_text_run=apply_text_run,
     ):
         """Run opcodes from ``data[pos]`` to STOP; return (object, position after STOP).
 
@@ -560,6 +563,9 @@ class Unpickler:
                             stack = []
                             append = stack.append
                             pos += 1
+                            code = codes[pos]
+                            if code == _BININT1 or code == _LONG:  # a list's or dict's items?
+                                pos = push_run(data, pos, stack)
                             continue
                         # Text arguments (protocol 0, and protocol 1 ints): the
                         # plain forms here, anything else (signs, leading zeros,
@@ -773,6 +779,9 @@ class Unpickler:
                             if end > pos and _len(text) < 19 and text.isdigit():  # < 2**63: no overflow
                                 memo[int(text)] = stack[-1]
                                 pos = end + 1
+                                code = codes[pos]
+                                if code == _INT or code == _LONG:  # the new dict's or list's items?
+                                    pos = apply_text_run(data, pos, stack[-1])
                                 continue
                             pos = slow[code](self, data, pos, stack)
                             continue
