@@ -660,7 +660,11 @@ class Unpickler:
                             end = find(b"\n", pos + 1)
                             if end < 0:
                                 raise IndexError
-                            append(str(data[pos + 1:end], "raw-unicode-escape"))
+                            value = data[pos + 1:end]
+                            if find(b"\\", pos + 1, end) < 0:  # no escapes: the bytes are the code points
+                                append(str(value, "latin-1"))
+                            else:
+                                append(str(value, "raw-unicode-escape"))
                             pos = end + 1
                             continue
                         else:
