@@ -565,7 +565,10 @@ class Unpickler:
                             pos += 1
                             code = codes[pos]
                             if code == _BININT1 or code == _LONG:  # a list's or dict's items?
-                                pos = push_run(data, pos, stack)
+                                pos, closed = push_run(data, pos, stack, metastack[-1])
+                                if closed:
+                                    stack = pop_mark()
+                                    append = stack.append
                             continue
                         # Text arguments (protocol 0, and protocol 1 ints): the
                         # plain forms here, anything else (signs, leading zeros,

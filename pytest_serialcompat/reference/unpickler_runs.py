@@ -16,7 +16,11 @@ After MARK (any protocol):
 
 * ``BININT1 n`` ... -- a list's small ints: pushed;
 * ``BININT1 n NONE`` ... -- a dict's small int keys with None values: pushed;
-* ``LONG <decimal>L\\n`` ... (protocol 1 lists of ints): pushed.
+* ``LONG <decimal>L\\n`` ... (protocol 1 lists of ints): pushed;
+
+and when the run is all there is up to the SETITEMS (APPENDS) that closes
+the MARK, and the object below the MARK is an exact dict (list), the items
+go straight into it, as that opcode would put them.
 
 After PUT (protocol 0), when the object just memoized is an exact dict or
 list, the SETITEM or APPEND opcodes of its items are applied too:
@@ -44,33 +48,49 @@ _TEXT_LONG_ITEMS = re.compile(rb"(?:L%sL\na)+" % _DECIMAL)
 _BININT1 = ord("K")
 _LONG = ord("L")
 _INT = ord("I")
+_SETITEMS = ord("u")
+_APPENDS = ord("e")
 
 
-def push_run(data, pos, stack):
-    """At ``pos``, just after a MARK: push the values of a run of BININT1,
-    BININT1 + NONE or LONG opcodes onto ``stack``; the position after it
-    (``pos`` when there is none)."""
+def push_run(data, pos, stack, outer):
+    """At ``pos``, just after a MARK (``stack`` the empty list above it,
+    ``outer`` the one below): push the values of a run of BININT1, BININT1 +
+    NONE or LONG opcodes onto ``stack``.  When the run is followed by the
+    SETITEMS of an exact dict or the APPENDS of an exact list at the top of
+    ``outer``, that opcode is applied too.  Returns the position after what
+    was done (``pos`` when there is no run) and whether the MARK is closed."""
     code = data[pos]
     if code == _BININT1:
         run = _SMALL_INT_KEYS.match(data, pos)
         if run is not None:
             end = run.end()
-            items = [None] * ((end - pos) // 3 * 2)
-            items[::2] = data[pos + 1:end:3]
+            keys = data[pos + 1:end:3]
+            if end < len(data) and data[end] == _SETITEMS and outer and type(outer[-1]) is dict:
+                outer[-1].update(dict.fromkeys(keys))
+                return end + 1, True
+            items = [None] * (len(keys) * 2)
+            items[::2] = keys
             stack.extend(items)
-            return end
+            return end, False
         run = _SMALL_INTS.match(data, pos)
         if run is not None:
             end = run.end()
-            stack.extend(data[pos + 1:end:2])
-            return end
+            values = data[pos + 1:end:2]
+        else:
+            return pos, False
     elif code == _LONG:
         run = _TEXT_LONGS.match(data, pos)
-        if run is not None:
-            end = run.end()
-            stack.extend(map(int, data[pos + 1:end - 2].split(b"L\nL")))
-            return end
-    return pos
+        if run is None:
+            return pos, False
+        end = run.end()
+        values = list(map(int, data[pos + 1:end - 2].split(b"L\nL")))
+    else:
+        return pos, False
+    if end < len(data) and data[end] == _APPENDS and outer and type(outer[-1]) is list:
+        outer[-1].extend(values)
+        return end + 1, True
+    stack.extend(values)
+    return end, False
 
 
 def apply_text_run(data, pos, target):

@@ -26,7 +26,11 @@ from pytest_serialcompat.reference import unpickler_runs as runs
 PROTOCOLS = range(pickle.HIGHEST_PROTOCOL + 1)
 
 
-def _no_run(data, pos, *args):
+def _no_push_run(data, pos, stack, outer):
+    return pos, False
+
+
+def _no_text_run(data, pos, target):
     return pos
 
 
@@ -35,7 +39,7 @@ def load_one_by_one(data):
     unpickler = object.__new__(ref.Unpickler)
     unpickler._setup(True, "ASCII", "strict", None)
     try:
-        return unpickler._execute(data, 0, push_run=_no_run, apply_text_run=_no_run)[0]
+        return unpickler._execute(data, 0, push_run=_no_push_run, apply_text_run=_no_text_run)[0]
     except ref._Incomplete as need:
         raise unpickler._truncated(data, need.pos) from None
 
@@ -141,6 +145,12 @@ TOKENS = [
         b"(L1L\nL-2L\nL0L\nt.",
         b"(L1L\nL02L\nt.",
         b"}(K\x01NK\x02Nu.",
+        b"](K\x01NK\x02Nu.",  # SETITEMS on a list: the engine's error
+        b"}(K\x01K\x02e.",  # APPENDS on a dict: the engine's error
+        b"(K\x01NK\x02Nu.",  # SETITEMS without a target
+        b"(K\x01K\x02e.",
+        b"K\x00(K\x01NK\x02Nu.",  # SETITEMS on an int
+        b"(lp0\n(L1L\nL2L\ne.",
         b"](K\x01K\x02e.",
         b"\x80\x02}q\x00(K\x01NK\x02Nu.",
         b"(K\x01N",
@@ -156,11 +166,24 @@ def test_hand_made_streams_load_alike(data):
 def test_the_runs_are_taken():
     """The shapes above really go through the runs (else the comparison is empty)."""
     stack = []
-    assert runs.push_run(b"K\x01NK\x02N.", 0, stack) == 6 and stack == [1, None, 2, None]
+    assert runs.push_run(b"K\x01NK\x02N.", 0, stack, []) == (6, False)
+    assert stack == [1, None, 2, None]
     stack = []
-    assert runs.push_run(b"K\x01K\x02N.", 0, stack) == 4 and stack == [1, 2]
+    assert runs.push_run(b"K\x01K\x02N.", 0, stack, [{}]) == (4, False) and stack == [1, 2]
     stack = []
-    assert runs.push_run(b"L-3L\nL40L\nL012L\n", 0, stack) == 10 and stack == [-3, 40]
+    assert runs.push_run(b"L-3L\nL40L\nL012L\n", 0, stack, []) == (10, False)
+    assert stack == [-3, 40]
+    stack, outer = [], [{5: 0, 1: 0}]
+    assert runs.push_run(b"K\x01NK\x02Nu.", 0, stack, outer) == (7, True)
+    assert stack == [] and list(outer[0].items()) == [(5, 0), (1, None), (2, None)]
+    stack, outer = [], [[7]]
+    assert runs.push_run(b"K\x01K\x02e.", 0, stack, outer) == (5, True)
+    assert stack == [] and outer == [[7, 1, 2]]
+    stack, outer = [], [[7]]
+    assert runs.push_run(b"L1L\nL-2L\ne.", 0, stack, outer) == (10, True) and outer == [[7, 1, -2]]
+    stack, outer = [], [[7]]
+    assert runs.push_run(b"K\x01NK\x02Nu", 0, stack, outer) == (6, False)  # SETITEMS on a list
+    assert stack == [1, None, 2, None] and outer == [[7]]
     target = {}
     assert runs.apply_text_run(b"I3\nNsI-4\nNsI00\nNs", 0, target) == 11
     assert list(target.items()) == [(3, None), (-4, None)]
