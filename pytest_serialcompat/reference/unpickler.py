@@ -500,6 +500,7 @@ class Unpickler:
         _INT=op.INT[0],
         _FLOAT=op.FLOAT[0],
         _LONG=op.LONG[0],
+        _DICT=op.DICT[0],
         _UNICODE=op.UNICODE[0],
         _PUT=op.PUT[0],
         _GET=op.GET[0],
@@ -664,7 +665,7 @@ class Unpickler:
                             if end < 0:
                                 raise IndexError
                             value = data[pos + 1:end]
-                            if find(b"\\", pos + 1, end) < 0:  # no escapes: the bytes are the code points
+                            if b"\\" not in value:  # no escapes: the bytes are the code points
                                 append(str(value, "latin-1"))
                             else:
                                 append(str(value, "raw-unicode-escape"))
@@ -730,6 +731,12 @@ class Unpickler:
                             continue
                         elif code == _LIST:
                             value = stack
+                            stack = pop_mark()
+                            append = stack.append
+                            append(value)
+                            pos += 1
+                        elif code == _DICT and not stack:  # protocol 0 sets the items one by one
+                            value = {}
                             stack = pop_mark()
                             append = stack.append
                             append(value)
