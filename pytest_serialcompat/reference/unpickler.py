@@ -25,7 +25,10 @@ Design.  One engine, :meth:`Unpickler._execute`, runs over an in-memory
 on local variables inside one loop (two range tests pick a group of at most a
 dozen, ordered by frequency; the MEMOIZE/BINPUT that follows a memoized push
 is applied by that push), every other opcode goes through one 256-entry
-dispatch table built from :data:`.opcodes.OPCODES`.  Each
+dispatch table built from :data:`.opcodes.OPCODES`.  After a MARK, and
+after the PUT of a protocol 0 dict or list, a run of the items pickle writes
+most (small ints, small int keys with None values, text ints) is applied in
+one C-level step by :mod:`.unpickler_runs`.  Each
 opcode validates its argument bytes before it changes any state, so when the
 buffer ends inside an opcode the engine can stop there; ``loads`` reports
 truncation, ``load`` reads more of the file (in chunks when it may seek
