@@ -8,7 +8,16 @@ round for each implementation and the ratios that matter:
   than ``pickle._Pickler``/``pickle._Unpickler`` (target: at least 3x);
 * ``ref vs C``: how many times slower than ``_pickle`` (for scale only).
 
+Times are CPU seconds (``time.process_time``), best of interleaved batches.
+
 Usage: python benchmarks/bench_pickle.py [--seconds S] [--protocols 0,1,2,3,4,5]
+
+For instruction counts, which a loaded machine cannot disturb, run one
+implementation a fixed number of untimed rounds under callgrind, once with N
+rounds and once with 0 (the difference over N is the cost of a round):
+
+    valgrind --tool=callgrind python benchmarks/bench_pickle.py \\
+        --rounds N --impl ref --op loads --protocols 4
 """
 
 import argparse
@@ -42,13 +51,13 @@ LOADERS = {"ref": reference.loads, "pickle.py": py_loads, "C": pickle.loads}
 def _per_round(func, args_list, seconds):
     """Best of several timed batches: seconds per pass over args_list."""
     best = float("inf")
-    deadline = time.perf_counter() + seconds
+    deadline = time.process_time() + seconds
     while True:
-        start = time.perf_counter()
+        start = time.process_time()
         for args in args_list:
             func(*args)
-        best = min(best, time.perf_counter() - start)
-        if time.perf_counter() > deadline:
+        best = min(best, time.process_time() - start)
+        if time.process_time() > deadline:
             return best
 
 
@@ -61,12 +70,29 @@ def _measure(table, args_list, seconds):
     return times
 
 
+def _run_rounds(rounds, impl, op_name, protocols):
+    """Two warm-up rounds, then ``rounds`` more: the same work whatever ``rounds``."""
+    if op_name == "dumps":
+        func, args_list = DUMPERS[impl], [(obj, p) for p in protocols for _, obj in WORKLOAD]
+    else:
+        func, args_list = LOADERS[impl], [(pickle.dumps(obj, p),) for p in protocols for _, obj in WORKLOAD]
+    for _ in range(2 + rounds):
+        for args in args_list:
+            func(*args)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=1.5, help="time budget per implementation")
     parser.add_argument("--protocols", default="0,1,2,3,4,5")
+    parser.add_argument("--rounds", type=int, help="untimed rounds of one --impl and --op (for callgrind)")
+    parser.add_argument("--impl", choices=sorted(DUMPERS), default="ref")
+    parser.add_argument("--op", choices=("dumps", "loads"), default="loads")
     args = parser.parse_args(argv)
     protocols = [int(p) for p in args.protocols.split(",")]
+    if args.rounds is not None:
+        _run_rounds(args.rounds, args.impl, args.op, protocols)
+        return
     print("Python %s, workload: %s" % (sys.version.split()[0], ", ".join(name for name, _ in WORKLOAD)))
     print("%-8s %-6s %12s %12s %12s %14s %10s" % ("protocol", "op", "ref", "pickle.py", "C", "ref vs py", "ref vs C"))
     worst = {"dumps": float("inf"), "loads": float("inf")}

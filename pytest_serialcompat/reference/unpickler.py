@@ -25,7 +25,10 @@ Design.  One engine, :meth:`Unpickler._execute`, runs over an in-memory
 on local variables inside one loop (two range tests pick a group of at most a
 dozen, ordered by frequency; the MEMOIZE/BINPUT that follows a memoized push
 is applied by that push), every other opcode goes through one 256-entry
-dispatch table built from :data:`.opcodes.OPCODES`.  Each
+dispatch table built from :data:`.opcodes.OPCODES`.  After a MARK, and
+after the PUT of a protocol 0 dict or list, a run of the items pickle writes
+most (small ints, small int keys with None values, text ints) is applied in
+one C-level step by :mod:`.unpickler_runs`.  Each
 opcode validates its argument bytes before it changes any state, so when the
 buffer ends inside an opcode the engine can stop there; ``loads`` reports
 truncation, ``load`` reads more of the file (in chunks when it may seek
@@ -41,6 +44,7 @@ from struct import error as StructError
 
 from . import opcodes as op
 from . import unpickler_compat as compat
+from .unpickler_runs import apply_text_run, push_run
 from .errors import MalformedPickle
 
 __all__ = [
@@ -499,6 +503,7 @@ class Unpickler:
         _INT=op.INT[0],
         _FLOAT=op.FLOAT[0],
         _LONG=op.LONG[0],
+        _DICT=op.DICT[0],
         _UNICODE=op.UNICODE[0],
         _PUT=op.PUT[0],
         _GET=op.GET[0],
@@ -506,6 +511,8 @@ class Unpickler:
         _INF=float("inf"),
         _MISSING=_MISSING,
         _len=len,
+        push_run=push_run,
+        apply_text_run=apply_text_run,
     ):
         """Run opcodes from ``data[pos]`` to STOP; return (object, position after STOP).
 
@@ -560,6 +567,12 @@ class Unpickler:
                             stack = []
                             append = stack.append
                             pos += 1
+                            code = codes[pos]
+                            if code == _BININT1 or code == _LONG:  # a list's or dict's items?
+                                pos, closed = push_run(data, pos, stack, metastack[-1])
+                                if closed:
+                                    stack = pop_mark()
+                                    append = stack.append
                             continue
                         # Text arguments (protocol 0, and protocol 1 ints): the
                         # plain forms here, anything else (signs, leading zeros,
@@ -654,7 +667,11 @@ class Unpickler:
                             end = find(b"\n", pos + 1)
                             if end < 0:
                                 raise IndexError
-                            append(str(data[pos + 1:end], "raw-unicode-escape"))
+                            value = data[pos + 1:end]
+                            if b"\\" not in value:  # no escapes: the bytes are the code points
+                                append(str(value, "latin-1"))
+                            else:
+                                append(str(value, "raw-unicode-escape"))
                             pos = end + 1
                             continue
                         else:
@@ -721,6 +738,12 @@ class Unpickler:
                             append = stack.append
                             append(value)
                             pos += 1
+                        elif code == _DICT and not stack:  # protocol 0 sets the items one by one
+                            value = {}
+                            stack = pop_mark()
+                            append = stack.append
+                            append(value)
+                            pos += 1
                         else:
                             self._stack = stack
                             pos = slow[code](self, data, pos, stack)
@@ -773,6 +796,9 @@ class Unpickler:
                             if end > pos and _len(text) < 19 and text.isdigit():  # < 2**63: no overflow
                                 memo[int(text)] = stack[-1]
                                 pos = end + 1
+                                code = codes[pos]
+                                if code == _INT or code == _LONG:  # the new dict's or list's items?
+                                    pos = apply_text_run(data, pos, stack[-1])
                                 continue
                             pos = slow[code](self, data, pos, stack)
                             continue

@@ -1,0 +1,224 @@
+"""The unpickler's run fast paths (``unpickler_runs``) against its own
+opcode-by-opcode path and against C ``pickle.loads``.
+
+The engine takes the two run helpers as (bound default) parameters; passing
+helpers that never find a run makes the same engine execute every opcode one
+by one -- the path the runs must be indistinguishable from: the same object
+graph (values, types, sharing), or the same error type, message and offset.
+Inputs: hypothesis graphs built from the shapes the runs handle (lists of
+small ints and longs, dicts from ints to None) pickled by C at every
+protocol, hand-made and hypothesis-built protocol 0/1 token streams around
+those shapes (signs, leading zeros, booleans, long numbers, wrong targets,
+missing MARKs), and every truncation of them.
+"""
+
+import io
+import pickle
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+import pickle_samples as samples
+from pytest_serialcompat.reference import unpickler as ref
+from pytest_serialcompat.reference import unpickler_runs as runs
+
+PROTOCOLS = range(pickle.HIGHEST_PROTOCOL + 1)
+
+
+def _no_push_run(data, pos, stack, outer):
+    return pos, False
+
+
+def _no_text_run(data, pos, target):
+    return pos
+
+
+def load_one_by_one(data):
+    """``ref.loads`` with the run fast paths switched off."""
+    unpickler = object.__new__(ref.Unpickler)
+    unpickler._setup(True, "ASCII", "strict", None)
+    try:
+        return unpickler._execute(data, 0, push_run=_no_push_run, apply_text_run=_no_text_run)[0]
+    except ref._Incomplete as need:
+        raise unpickler._truncated(data, need.pos) from None
+
+
+def outcome(function, data):
+    try:
+        return True, function(data)
+    except Exception as exc:  # the outcome is compared, whatever it is
+        return False, exc
+
+
+def assert_same(data):
+    """Runs on and off load ``data`` alike; returns the outcome."""
+    expected = outcome(load_one_by_one, data)
+    got = outcome(ref.loads, data)
+    assert expected[0] == got[0], (data, expected, got)
+    if expected[0]:
+        assert samples.deep_equal(expected[1], got[1]), (data, expected, got)
+    else:
+        assert type(got[1]) is type(expected[1]), (data, expected, got)
+        assert str(got[1]) == str(expected[1]), (data, expected, got)
+        assert getattr(got[1], "offset", None) == getattr(expected[1], "offset", None), data
+    return got
+
+
+def assert_same_with_truncations(data):
+    for end in range(len(data) + 1):
+        assert_same(data[:end])
+
+
+# --- graphs of the shapes the runs handle, pickled by C ----------------------------------
+small_ints = st.integers(0, 255)
+text_ints = st.one_of(
+    st.integers(-(10**18), 10**18), st.integers(-(2**70), 2**70), st.sampled_from([0, 1, -1, 10**17, 10**18])
+)
+leaves = st.one_of(
+    st.lists(small_ints, max_size=12),
+    st.lists(text_ints, max_size=12),
+    st.dictionaries(small_ints, st.none(), max_size=12),
+    st.dictionaries(text_ints, st.none(), max_size=12),
+    st.dictionaries(small_ints, st.one_of(st.none(), small_ints, st.booleans()), max_size=6),
+    small_ints,
+    st.none(),
+)
+graphs = st.recursive(
+    leaves,
+    lambda children: st.one_of(
+        st.lists(children, max_size=6),
+        st.tuples(children, children),
+        st.dictionaries(small_ints, children, max_size=4),
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(graphs, st.sampled_from(PROTOCOLS))
+@example([list(range(10))] * 2, 0)  # a shared list: GET of a run-filled list
+@example({0: dict.fromkeys(range(10))}, 2)
+@example(([2**48 - 7919 * i * i for i in range(100)], 60), 1)
+def test_runs_load_what_c_pickles_like_c_and_one_by_one(value, proto):
+    data = pickle.dumps(value, proto)
+    ok, loaded = assert_same(data)
+    assert ok
+    assert samples.deep_equal(loaded, pickle.loads(data))
+
+
+@pytest.mark.parametrize("proto", PROTOCOLS)
+def test_every_truncation_of_run_shaped_pickles_is_reported_alike(proto):
+    value = [list(range(5)), dict.fromkeys(range(4)), [-3, 10**15, 0], {7: None, -8: None}]
+    assert_same_with_truncations(pickle.dumps(value, proto))
+
+
+# --- hand-made token streams ---------------------------------------------------------------
+# Text and binary fragments around the runs: plain items, the forms the runs
+# must leave to the engine, and opcodes that end or break a run.
+TOKENS = [
+    b"I0\n", b"I7\n", b"I-5\n", b"I00\n", b"I01\n", b"I007\n", b"I-0\n", b"I+3\n", b"I 3\n",
+    b"I123456789012345678\n", b"I1234567890123456789\n", b"I0x1f\n", b"I\n", b"I5",
+    b"L12L\n", b"L0L\n", b"L-9L\n", b"L012L\n", b"L12\n", b"L99999999999999999999L\n",
+    b"N", b"Ns", b"s", b"a", b"(", b"(dp0\n", b"(lp1\n", b"(tp2\n", b"p3\n", b"g0\n", b"g1\n",
+    b"K\x00", b"K\xff", b"K", b"KN", b"\x88", b"]", b"}", b"e", b"u", b"l", b"d", b"t",
+    b"V\xe9t\xe9\n", b"Va\\u00e9\n", b"Va\\x\n", b"F1.5\n", b".", b"0", b"\x00",
+]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"(lp0\nI0\naI1\naI-2\naI3\na.",
+        b"(dp0\nI0\nNsI1\nNsI-7\nNs.",
+        b"(dp0\nI00\nNsI1\nNs.",  # a boolean key ends the run
+        b"(dp0\nI1\nNsI1\nNs.",  # a repeated key
+        b"(dp0\nI1\nI2\ns.",  # value not None: no run
+        b"(lp0\nI1\nI2\ns.",  # SETITEM on a list: the engine's error
+        b"(dp0\nI1\na.",  # APPEND on a dict: the engine's error
+        b"(lp0\nL5L\naL-6L\naL0L\naI7\na.",
+        b"(lp0\nI5\naL6L\naI007\na.",
+        b"(K\x01K\x02K\x03l.",
+        b"(K\x01NK\x02NK\x03Nd.",
+        b"(K\x01NK\x02NK\x03d.",  # odd number of items for DICT
+        b"(K\x01NK\x02K\x03t.",
+        b"(L1L\nL-2L\nL0L\nt.",
+        b"(L1L\nL02L\nt.",
+        b"}(K\x01NK\x02Nu.",
+        b"](K\x01NK\x02Nu.",  # SETITEMS on a list: the engine's error
+        b"}(K\x01K\x02e.",  # APPENDS on a dict: the engine's error
+        b"(K\x01NK\x02Nu.",  # SETITEMS without a target
+        b"(K\x01K\x02e.",
+        b"K\x00(K\x01NK\x02Nu.",  # SETITEMS on an int
+        b"(lp0\n(L1L\nL2L\ne.",
+        b"](K\x01K\x02e.",
+        b"\x80\x02}q\x00(K\x01NK\x02Nu.",
+        b"(K\x01N",
+        b"(K\x01NK",
+        b"(L12L",
+        b"(lp0\nI1\na",
+    ],
+)
+def test_hand_made_streams_load_alike(data):
+    assert_same_with_truncations(data)
+
+
+def test_the_runs_are_taken():
+    """The shapes above really go through the runs (else the comparison is empty)."""
+    stack = []
+    assert runs.push_run(b"K\x01NK\x02N.", 0, stack, []) == (6, False)
+    assert stack == [1, None, 2, None]
+    stack = []
+    assert runs.push_run(b"K\x01K\x02N.", 0, stack, [{}]) == (4, False) and stack == [1, 2]
+    stack = []
+    assert runs.push_run(b"L-3L\nL40L\nL012L\n", 0, stack, []) == (10, False)
+    assert stack == [-3, 40]
+    stack, outer = [], [{5: 0, 1: 0}]
+    assert runs.push_run(b"K\x01NK\x02Nu.", 0, stack, outer) == (7, True)
+    assert stack == [] and list(outer[0].items()) == [(5, 0), (1, None), (2, None)]
+    stack, outer = [], [[7]]
+    assert runs.push_run(b"K\x01K\x02e.", 0, stack, outer) == (5, True)
+    assert stack == [] and outer == [[7, 1, 2]]
+    stack, outer = [], [[7]]
+    assert runs.push_run(b"L1L\nL-2L\ne.", 0, stack, outer) == (10, True) and outer == [[7, 1, -2]]
+    stack, outer = [], [[7]]
+    assert runs.push_run(b"K\x01NK\x02Nu", 0, stack, outer) == (6, False)  # SETITEMS on a list
+    assert stack == [1, None, 2, None] and outer == [[7]]
+    target = {}
+    assert runs.apply_text_run(b"I3\nNsI-4\nNsI00\nNs", 0, target) == 11
+    assert list(target.items()) == [(3, None), (-4, None)]
+    target = []
+    assert runs.apply_text_run(b"I3\naI-4\naI01\na", 0, target) == 9 and target == [3, -4]
+    target = []
+    assert runs.apply_text_run(b"L3L\naL-0L\na", 0, target) == 5 and target == [3]
+    assert runs.apply_text_run(b"I3\na", 0, {}) == 0
+    assert runs.apply_text_run(b"I3\nNs", 0, []) == 0
+
+
+@settings(max_examples=500, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(TOKENS), max_size=25), st.booleans())
+def test_random_token_streams_load_alike(tokens, protocol_2):
+    data = (b"\x80\x02" if protocol_2 else b"") + b"".join(tokens) + b"."
+    assert_same(data)
+    assert_same(data[: len(data) // 2])
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=40))
+def test_random_bytes_after_a_run_start_load_alike(tail):
+    for head in (b"(lp0\nI1\na", b"(dp0\nI1\nNs", b"(K\x01", b"(K\x01N", b"(L1L\n"):
+        assert_same(head + tail)
+
+
+@pytest.mark.parametrize("feed", ["bytesio", "unseekable"])
+@pytest.mark.parametrize("proto", PROTOCOLS)
+def test_runs_cut_by_file_reads_load_like_c(feed, proto):
+    value = [list(range(200)), dict.fromkeys(range(300)), [10**12 + i for i in range(150)]]
+    data = pickle.dumps(value, proto)
+
+    class Unseekable(io.BytesIO):
+        def seekable(self):
+            return False
+
+    stream = io.BytesIO(data) if feed == "bytesio" else Unseekable(data)
+    assert samples.deep_equal(ref.Unpickler(stream).load(), pickle.loads(data))
