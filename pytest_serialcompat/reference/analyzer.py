@@ -104,13 +104,16 @@ class UnsafeGlobal(NamedTuple):
 class Analysis:
     """What :func:`analyze` found.  See the module docstring and docs/analyzer.md."""
 
-    __slots__ = ("protocol", "opcode_counts", "globals", "calls", "max_depth", "memo_size",
+    __slots__ = ("_protocol", "_counts", "_opcode_counts", "globals", "calls", "max_depth", "memo_size",
                  "buffer_count", "unsafe", "tree", "end", "uses")
 
-    def __init__(self, protocol, opcode_counts, globals_, calls, max_depth, memo_size,
+    def __init__(self, first_protocol, counts, globals_, calls, max_depth, memo_size,
                  buffer_count, unsafe, root, end, uses=None):
-        self.protocol: int = protocol
-        self.opcode_counts: Dict[str, int] = opcode_counts
+        # ``counts``: the run's 256 opcode counts; ``opcode_counts`` and (without a PROTO
+        # opcode) ``protocol`` are derived from them when first read (a gate reads neither)
+        self._protocol: Optional[int] = first_protocol
+        self._counts: List[int] = counts
+        self._opcode_counts: Optional[Dict[str, int]] = None
         self.globals: List[Tuple[str, str]] = globals_
         self.calls: List[CallSite] = calls
         self.max_depth: Optional[int] = max_depth  # None (and no tree) for analyze(tree=False)
@@ -122,6 +125,21 @@ class Analysis:
         # global -> the uses the stream makes of it (USE_CALL, USE_CONSTRUCT, USE_BUILD);
         # a global in ``globals`` but not here is only named (a value, or getattr's owner)
         self.uses: Dict[Tuple[str, str], frozenset] = uses if uses is not None else {}
+
+    @property
+    def protocol(self) -> int:
+        """The first PROTO argument, or the lowest protocol the opcodes used imply."""
+        if self._protocol is None:
+            self._protocol = max([_PROTO_OF[c] for c in compress(_ALL_CODES, self._counts)], default=0)
+        return self._protocol
+
+    @property
+    def opcode_counts(self) -> Dict[str, int]:
+        """Opcode name -> how many times it ran, in opcode order."""
+        if self._opcode_counts is None:
+            counts = self._counts
+            self._opcode_counts = {_NAME_OF[c]: counts[c] for c in compress(_ALL_CODES, counts)}
+        return self._opcode_counts
 
     @property
     def safe(self) -> bool:
@@ -1576,7 +1594,7 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
     def run(data_, prefixes_, limits, allow_pids_, want_tree):
         nonlocal data, octets, size, find, max_depth, max_memo, max_digits, prefixes, allow_pids
         nonlocal max_exponent, max_collisions
-        nonlocal calls, findings, gnodes, protocol, first_protocol, nbuffers, budget
+        nonlocal calls, findings, gnodes, protocol, first_protocol, nbuffers, budget, counts
         data, size, find = data_, len(data_), data_.find
         if size > _OCTETS_MAX:
             octets = data_
@@ -1589,7 +1607,8 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
         max_exponent, max_collisions = limits.max_exponent, limits.max_hash_collisions
         prefixes, allow_pids = prefixes_, allow_pids_
         calls, findings, gnodes = [], [], {}
-        counts[:] = _ZEROS
+        if counts is None:  # the last run's list went to its Analysis
+            counts = [0] * 256
         protocol, first_protocol, nbuffers = 0, None, 0
         budget = _WORK_PER_BYTE * size + _WORK_BASE
         try:
@@ -1639,7 +1658,7 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
             # In every mode: the real loader builds the same nesting.  Each level is a
             # node some opcode made, so a stream with few of those cannot be too deep,
             # and the verdict-only mode skips the walk then.
-            if want_tree or 2 * sum(_nesting_counts(counts)) > max_depth:
+            if want_tree or (2 * size > max_depth and 2 * sum(_nesting_counts(counts)) > max_depth):
                 nesting = tree.depth(root)
             else:
                 nesting = 0
@@ -1648,16 +1667,15 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
                                       % (nesting, max_depth), end - 1)
             if not want_tree:  # a verdict only: the graph is dropped
                 nesting = root = None
-            seen = list(compress(_ALL_CODES, counts))  # the codes that ran, ascending
-            found = first_protocol
-            if found is None:
-                found = max([_PROTO_OF[c] for c in seen], default=0)
-            opcode_counts = {_NAME_OF[c]: counts[c] for c in seen}
             globals_ = [key for key in gnodes]
-            return Analysis(found, opcode_counts, globals_, calls, nesting, len(memo), nbuffers,
-                            findings, root, end,
-                            {g: frozenset(n.meta.used) for g, n in gnodes.items() if n.meta.used})
+            analysis = Analysis(first_protocol, counts, globals_, calls, nesting, len(memo), nbuffers,
+                                findings, root, end,
+                                {g: frozenset(n.meta.used) for g, n in gnodes.items() if n.meta.used})
+            counts = None  # handed over: the next run starts a fresh list
+            return analysis
         finally:
+            if counts is not None:  # the run failed: its counts are dropped
+                counts[:] = _ZEROS
             del stack[:], marks[:], result[:], hashed[:]
             memo.clear()
             built.clear()
