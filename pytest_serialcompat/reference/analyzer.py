@@ -1392,6 +1392,19 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
             elif code == _NONE:
                 push(None)
                 pos += 1
+            elif code == _LONG1:
+                n = octets[pos + 1]
+                stop = pos + 2 + n
+                if stop > size:
+                    return pos
+                if 0 < n <= 8 and pos + 10 <= size:  # eight bytes from the argument on are in the data
+                    value = _unpack_u8(data, pos + 2)[0] & _LOW_BITS[n]
+                    if value >= _SIGN_BIT[n]:
+                        value -= _SIGN_BIT[n] << 1
+                    push(value)
+                else:
+                    push(int.from_bytes(data[pos + 2:stop], "little", signed=True))
+                pos = stop
             elif code == _SHORT_BINUNICODE:
                 stop = pos + 2 + octets[pos + 1]
                 if stop > size:
@@ -1429,6 +1442,61 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
                 except UnicodeDecodeError:
                     return pos
                 pos = stop
+            elif code == _BININT:
+                if pos + 5 > size:
+                    return pos
+                push(_unpack_i4(data, pos + 1)[0])
+                pos += 5
+            elif code == _BINFLOAT:
+                if pos + 9 > size:
+                    return pos
+                push(_unpack_f8(data, pos + 1)[0])
+                pos += 9
+            elif code == _NEWTRUE:
+                push(True)
+                pos += 1
+            elif code == _NEWFALSE:
+                push(False)
+                pos += 1
+            elif code == _MARK:
+                if len(marks) >= max_depth:
+                    return pos
+                marks.append(len(stack))
+                pos += 1
+            elif code == _EMPTY_LIST:
+                push(Node(LIST, items=[]))
+                pos += 1
+            elif code == _EMPTY_DICT:
+                push(Node(DICT, items=[]))
+                pos += 1
+            elif code == _APPENDS:
+                if not marks:
+                    return pos
+                k = marks[-1]
+                if k <= (marks[-2] if len(marks) > 1 else 0):
+                    return pos
+                target = stack[k - 1]
+                if type(target) is not Node or target.kind != LIST:
+                    return pos
+                marks.pop()
+                target.items.extend(stack[k:])
+                del stack[k:]
+                pos += 1
+            elif code == _SETITEMS:
+                if not marks:
+                    return pos
+                k = marks[-1]
+                if (len(stack) - k) % 2 or k <= (marks[-2] if len(marks) > 1 else 0):
+                    return pos
+                target = stack[k - 1]
+                if type(target) is not Node or target.kind != DICT:
+                    return pos
+                marks.pop()
+                items = stack[k:]
+                del stack[k:]
+                hashed.append(target)
+                target.items.extend(zip(items[0::2], items[1::2]))
+                pos += 1
             else:
                 return pos
             counts[code] += 1
@@ -1558,6 +1626,12 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
     def r_mark(pos):
         return run_atoms(h_mark(pos))
 
+    def starts_run(handler):
+        """The handler, then a run from the opcode after it."""
+        def start(pos):
+            return run_atoms(handler(pos))
+        return start
+
     def h_unknown(pos):
         fail("invalid opcode 0x%02x" % octets[pos - 1], pos - 1)
 
@@ -1590,6 +1664,8 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
                           (_BINGET, r_binget), (_MARK, r_mark), (_INT, r_int), (_LONG, r_long),
                           (_UNICODE, r_unicode)):
         table[code] = handler
+    for code in (_BININT, _BINFLOAT, _NEWTRUE, _NEWFALSE, _LONG1, _EMPTY_LIST, _EMPTY_DICT, _APPENDS, _SETITEMS):
+        table[code] = starts_run(plain[code])
 
     def run(data_, prefixes_, limits, allow_pids_, want_tree):
         nonlocal data, octets, size, find, max_depth, max_memo, max_digits, prefixes, allow_pids
@@ -1691,8 +1767,14 @@ _ZEROS = [0] * 256
 _BININT1, _NONE, _SHORT_BINUNICODE, _MEMOIZE, _BINGET, _MARK, _BINPUT, _BINUNICODE = (
     c[0] for c in (op.BININT1, op.NONE, op.SHORT_BINUNICODE, op.MEMOIZE, op.BINGET, op.MARK, op.BINPUT,
                    op.BINUNICODE))
+_BININT, _BINFLOAT, _NEWTRUE, _NEWFALSE, _LONG1, _EMPTY_LIST, _EMPTY_DICT, _APPENDS, _SETITEMS = (
+    c[0] for c in (op.BININT, op.BINFLOAT, op.NEWTRUE, op.NEWFALSE, op.LONG1, op.EMPTY_LIST, op.EMPTY_DICT,
+                   op.APPENDS, op.SETITEMS))
 _INT, _SETITEM, _APPEND, _PUT, _UNICODE, _LONG, _GET = (
     c[0] for c in (op.INT, op.SETITEM, op.APPEND, op.PUT, op.UNICODE, op.LONG, op.GET))
+# LONG1 of 1-8 bytes is read as 8 little-endian bytes: keep the low ``n`` bytes, then sign-extend.
+_LOW_BITS = [(1 << 8 * n) - 1 for n in range(9)]
+_SIGN_BIT = [1 << 8 * n - 1 if n else 0 for n in range(9)]
 # Pickles up to this size are read through a list of their byte values (8 bytes of list per
 # input byte): a list index is several times cheaper than a bytes index in CPython's loop.
 _OCTETS_MAX = 1 << 20
