@@ -41,10 +41,11 @@ from typing import Dict, Iterable, List, NamedTuple, Optional, Tuple
 
 import _compat_pickle
 
-from . import allowlist, families
+from . import allowlist, blob, families
 from . import opcodes as op
 from . import tree
 from .errors import MalformedPickle
+from .blob import Blob
 from .tree import DICT, FROZENSET, GLOBAL, LIST, OBJECT, SET, TUPLE, Node
 
 __all__ = ["analyze", "analyze_file", "Analysis", "Limits", "CallSite", "UnsafeGlobal", "MalformedPickle"]
@@ -230,6 +231,15 @@ def _is_str_in(value, names) -> bool:
     return type(value) is str and value in names
 
 
+def _real(value):
+    """The value itself where a check reads a str/bytes/bytearray's content (a :class:`Blob` is rebuilt)."""
+    return value.value() if type(value) is Blob else value
+
+
+def _is_text(value) -> bool:
+    return type(value) is str or (type(value) is Blob and value.type is str)
+
+
 class _Stop(Exception):
     pass
 
@@ -370,6 +380,7 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
     max_depth = max_memo = max_digits = max_exponent = max_collisions = 0
     prefixes: Tuple[str, ...] = ()
     allow_pids = False
+    blob_min = 0  # str/bytes/bytearray arguments this long become blobs (verdict mode; else never)
 
     stack: list = []
     push = stack.append
@@ -443,6 +454,8 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
                 cost += len(value)
             elif t is Node and value.items is not None and value.kind != GLOBAL:
                 cost += len(value.items)
+            elif t is Blob:
+                cost += value.length
         budget -= cost
         if budget < 0:
             fail("the pickle reuses large values in too many calls (work budget of %d per input "
@@ -548,10 +561,11 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
         if name == ("builtins", "getattr"):
             # getattr(<global>, "name") is how protocols 0-3 name a nested global: the
             # result is the global owner.name, judged on its own (the owner is named too)
-            if n == 2 and gname(items[0]) and category(items[0]) != _CHECKED and type(items[1]) is str \
-                    and items[1].isidentifier():
-                owner = items[0].value
-                return make_global(owner[0], owner[1] + "." + items[1], at, fix_imports=False)
+            if n == 2 and gname(items[0]) and category(items[0]) != _CHECKED:
+                attr = _real(items[1])
+                if type(attr) is str and attr.isidentifier():
+                    owner = items[0].value
+                    return make_global(owner[0], owner[1] + "." + attr, at, fix_imports=False)
             return None
         if name == ("builtins", "type"):
             if n == 1 and (items[0] is None or gname(items[0]) is not None):
@@ -560,7 +574,7 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
                     return make_global(target[0], target[1], at, fix_imports=False)
             return None
         if name == ("_codecs", "encode"):
-            if 2 <= n <= 3 and type(items[0]) is str and _is_str_in(items[1], _SAFE_ENCODINGS) \
+            if 2 <= n <= 3 and _is_text(items[0]) and _is_str_in(items[1], _SAFE_ENCODINGS) \
                     and (n == 2 or _is_str_in(items[2], _SAFE_ERRORS)):
                 return tree.call(func, items)
             return None
@@ -610,8 +624,8 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
                     and (len(items) == 2 or _is_str_in(items[2], _SAFE_ERRORS))):
                 flag(module, qualname, "%s.%s called with encoding %s: only latin-1/utf-8/ascii "
                      "codecs are accepted (a codec lookup imports modules)"
-                     % (module, qualname, _describe(items[1]) if type(items[1]) is not str
-                        else repr(items[1])), KIND_CALL, at)
+                     % (module, qualname, _describe(items[1]) if not _is_text(items[1])
+                        else repr(_real(items[1]))), KIND_CALL, at)
         if name == ("collections", "defaultdict") and items:
             factory = items[0]
             if factory is not None and not callable_safe(factory, "a collections.defaultdict factory", at) \
@@ -629,6 +643,7 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
         module, qualname = name
         label = "%s.%s" % name
         for item in items[:2]:
+            item = _real(item)
             t = type(item)
             if t is str or t is bytes or t is bytearray:
                 text = item.decode("latin-1") if t is not str else item
@@ -785,9 +800,9 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
             else:
                 built[key] = inst  # kept alive: its id stays its own
             for key in state_keys(state):
-                if type(key) is str:
-                    if key[:2] == "__" and key[-2:] == "__":
-                        flag(module, qualname, "BUILD sets the special attribute %r" % key,
+                if type(key) is str or (type(key) is Blob and key.type is str):
+                    if (key[:2] == "__" and key[-2:] == "__") if type(key) is str else key.starts_ends_with("__"):
+                        flag(module, qualname, "BUILD sets the special attribute %r" % _real(key),
                              KIND_BUILD, at, USE_BUILD)
                 elif type(key) is Node and key.kind not in (TUPLE, FROZENSET):
                     flag(module, qualname, "BUILD state key is %s, not a str the pickle wrote (it "
@@ -991,9 +1006,17 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
 
     def utf8(start, stop, at, name):
         try:
+            if stop - start >= blob_min:
+                return blob.text(data, start, stop)
             return data[start:stop].decode("utf-8", "surrogatepass")
         except UnicodeDecodeError as exc:
             fail("%s is not valid UTF-8: %s" % (name, exc.reason), at)
+
+    def raw(start, stop, type_):
+        """The bytes/bytearray argument ``data[start:stop]`` (a blob when big in verdict mode)."""
+        if stop - start >= blob_min:
+            return Blob(type_, data, start, stop, stop - start)
+        return data[start:stop] if type_ is bytes else type_(data[start:stop])
 
     def h_unicode(pos):
         nl = line(pos, "UNICODE")
@@ -1018,6 +1041,9 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
         stop = pos + 4 + n
         if stop > size:
             take(pos + 4, n, "BINUNICODE", pos - 1)
+        if n >= blob_min:
+            push(utf8(pos + 4, stop, pos - 1, "BINUNICODE"))
+            return stop
         try:
             push(data[pos + 4:stop].decode("utf-8", "surrogatepass"))
         except UnicodeDecodeError:
@@ -1038,17 +1064,17 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
 
     def h_binbytes(pos):
         stop = take(pos + 4, _unpack_u4(data, pos)[0], "BINBYTES", pos - 1)
-        push(data[pos + 4:stop])
+        push(raw(pos + 4, stop, bytes))
         return stop
 
     def h_binbytes8(pos):
         stop = take(pos + 8, _unpack_u8(data, pos)[0], "BINBYTES8", pos - 1)
-        push(data[pos + 8:stop])
+        push(raw(pos + 8, stop, bytes))
         return stop
 
     def h_bytearray8(pos):
         stop = take(pos + 8, _unpack_u8(data, pos)[0], "BYTEARRAY8", pos - 1)
-        push(bytearray(data[pos + 8:stop]))
+        push(raw(pos + 8, stop, bytearray))
         return stop
 
     def h_next_buffer(pos):
@@ -1242,8 +1268,8 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
 
     def h_stack_global(pos):
         need(2, pos - 1, "STACK_GLOBAL")
-        name = pop()
-        module = pop()
+        name = _real(pop())
+        module = _real(pop())
         if type(module) is str and type(name) is str:
             push(make_global(module, name, pos - 1))
             return pos
@@ -1340,6 +1366,7 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
         return pos
 
     def persistent(pid, at):
+        pid = _real(pid)
         node = Node(tree.PID, pid)
         if not allow_pids:
             flag("", "", "persistent id %s needs the loader's persistent_load"
@@ -1435,7 +1462,7 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
                 pos += 2
             elif code == _BINUNICODE:
                 stop = pos + 5 + _unpack_u4(data, pos + 1)[0] if pos + 5 <= size else size + 1
-                if stop > size:
+                if stop > size or stop - pos - 5 >= blob_min:
                     return pos
                 try:
                     push(data[pos + 5:stop].decode("utf-8", "surrogatepass"))
@@ -1669,7 +1696,7 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
 
     def run(data_, prefixes_, limits, allow_pids_, want_tree):
         nonlocal data, octets, size, find, max_depth, max_memo, max_digits, prefixes, allow_pids
-        nonlocal max_exponent, max_collisions
+        nonlocal max_exponent, max_collisions, blob_min
         nonlocal calls, findings, gnodes, protocol, first_protocol, nbuffers, budget, counts
         data, size, find = data_, len(data_), data_.find
         if size > _OCTETS_MAX:
@@ -1682,6 +1709,7 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
         max_depth, max_memo, max_digits = limits.max_depth, limits.max_memo, limits.max_int_digits
         max_exponent, max_collisions = limits.max_exponent, limits.max_hash_collisions
         prefixes, allow_pids = prefixes_, allow_pids_
+        blob_min = size + 1 if want_tree else blob.MIN_SIZE  # big values stay in the input (verdict only)
         calls, findings, gnodes = [], [], {}
         if counts is None:  # the last run's list went to its Analysis
             counts = [0] * 256
@@ -1813,7 +1841,7 @@ def _hash_of(value):
     if t is float:
         return hash(value)
     if t is Node and value.kind == TUPLE:
-        items = value.items
+        items = [_real(x) for x in value.items]
         if all(type(x) in _TUPLE_ATOMS for x in items):
             return hash(tuple(items))
     return None
