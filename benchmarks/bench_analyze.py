@@ -9,15 +9,24 @@ the ratios dis/analyze (how many times faster the analyzer is), then the
 geometric mean and the worst ratio of each protocol.  ``pickle.loads`` (C) is
 shown for scale.
 
-Usage: python benchmarks/bench_analyze.py [--seconds S] [--protocols 0,1,2,3,4,5]
+Usage: python benchmarks/bench_analyze.py [--seconds S] [--protocols 0,1,2,3,4,5] [--callgrind]
+
+``--callgrind`` counts instructions instead of timing (a shared machine cannot
+disturb them): the script reruns itself under ``valgrind --tool=callgrind``,
+collecting only inside ``exec`` and dumping after each one, so every
+measurement (one contender, ``--reps`` calls on one pickle, after ten warm-up
+calls) is one dump; the ratios are those of the instruction counts.
 """
 
 import argparse
+import glob
 import io
 import os
 import pickle
 import pickletools
+import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -63,8 +72,15 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=0.2, help="timing per measurement (default 0.2)")
     parser.add_argument("--protocols", default="0,1,2,3,4,5")
+    parser.add_argument("--callgrind", action="store_true", help="count instructions under callgrind")
+    parser.add_argument("--reps", type=int, default=5, help="calls per callgrind measurement (default 5)")
+    parser.add_argument("--under-callgrind", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     protocols = [int(x) for x in args.protocols.split(",")]
+    if args.under_callgrind:
+        return measure_in_exec(protocols, args.reps)
+    if args.callgrind:
+        return callgrind(protocols, args.reps)
     print("Python %s" % sys.version.split()[0])
     print("%-11s %5s %7s %11s %11s %11s %11s %9s %9s" % (
         "dataset", "proto", "bytes", "analyze us", "verdict us", "dis us", "C loads us", "dis/anlz", "dis/verd"))
@@ -85,6 +101,57 @@ def main(argv=None):
             print("%-11s %5d %7d %11.1f %11.1f %11.1f %11.1f %8.1fx %8.1fx" % (
                 name, protocol, len(data), t["analyze"] * 1e6, t["verdict"] * 1e6, t["dis"] * 1e6,
                 t["C loads"] * 1e6, t["dis"] / t["analyze"], t["dis"] / t["verdict"]))
+    summary(ratios)
+
+
+def measure_in_exec(protocols, reps):
+    """Under callgrind: each measurement is one ``exec`` (collected, then dumped)."""
+    for name, obj in WORKLOAD:
+        for protocol in protocols:
+            data = pickle.dumps(obj, protocol)
+            for label in ("analyze", "verdict", "dis"):
+                func = CONTENDERS[label]
+                for _ in range(10):  # warm-up: the pooled machine, 3.11+'s specialised bytecode
+                    func(data)
+                exec("for _ in range(%d): func(data)" % reps, {"func": func, "data": data})
+
+
+def callgrind(protocols, reps):
+    """Run :func:`measure_in_exec` under callgrind and print the instruction ratios."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "callgrind.out")
+        subprocess.run(["valgrind", "--tool=callgrind", "--collect-atstart=no", "--toggle-collect=builtin_exec",
+                        "--dump-after=builtin_exec", "--callgrind-out-file=" + out, sys.executable,
+                        os.path.abspath(__file__), "--under-callgrind", "--reps", str(reps),
+                        "--protocols", ",".join(map(str, protocols))],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        dumps = sorted(glob.glob(out + ".*"), key=lambda p: int(p.rsplit(".", 1)[1]))
+        # the last dumps are the measurements (imports before them exec too: namedtuple)
+        counts = [instructions(path) for path in dumps[-3 * len(WORKLOAD) * len(protocols):]]
+    print("Python %s, callgrind instructions per call (%d calls each)" % (sys.version.split()[0], reps))
+    print("%-11s %5s %12s %12s %12s %9s %9s" % ("dataset", "proto", "analyze", "verdict", "dis",
+                                                "dis/anlz", "dis/verd"))
+    ratios = {"analyze": {}, "verdict": {}}
+    it = iter(counts)
+    for name, _ in WORKLOAD:
+        for protocol in protocols:
+            t = {label: next(it) / reps for label in ("analyze", "verdict", "dis")}
+            for label in ratios:
+                ratios[label].setdefault(protocol, []).append(t["dis"] / t[label])
+            print("%-11s %5d %12d %12d %12d %8.1fx %8.1fx" % (name, protocol, t["analyze"], t["verdict"], t["dis"],
+                                                           t["dis"] / t["analyze"], t["dis"] / t["verdict"]))
+    summary(ratios)
+
+
+def instructions(path):
+    with open(path) as f:
+        for line in f:
+            if line.startswith(("summary:", "totals:")):
+                return int(line.split()[1])
+    raise ValueError("no instruction total in %s" % path)
+
+
+def summary(ratios):
     print("times faster than pickletools.dis, per protocol (geometric mean / worst dataset; target: worst >= 10x):")
     for label in ratios:
         cells = ["p%d %.1f/%.1f" % (p, geomean(r), min(r)) for p, r in sorted(ratios[label].items())]

@@ -41,10 +41,11 @@ from typing import Dict, Iterable, List, NamedTuple, Optional, Tuple
 
 import _compat_pickle
 
-from . import allowlist, families
+from . import allowlist, blob, families
 from . import opcodes as op
 from . import tree
 from .errors import MalformedPickle
+from .blob import Blob
 from .tree import DICT, FROZENSET, GLOBAL, LIST, OBJECT, SET, TUPLE, Node
 
 __all__ = ["analyze", "analyze_file", "Analysis", "Limits", "CallSite", "UnsafeGlobal", "MalformedPickle"]
@@ -104,13 +105,16 @@ class UnsafeGlobal(NamedTuple):
 class Analysis:
     """What :func:`analyze` found.  See the module docstring and docs/analyzer.md."""
 
-    __slots__ = ("protocol", "opcode_counts", "globals", "calls", "max_depth", "memo_size",
+    __slots__ = ("_protocol", "_counts", "_opcode_counts", "globals", "calls", "max_depth", "memo_size",
                  "buffer_count", "unsafe", "tree", "end", "uses")
 
-    def __init__(self, protocol, opcode_counts, globals_, calls, max_depth, memo_size,
+    def __init__(self, first_protocol, counts, globals_, calls, max_depth, memo_size,
                  buffer_count, unsafe, root, end, uses=None):
-        self.protocol: int = protocol
-        self.opcode_counts: Dict[str, int] = opcode_counts
+        # ``counts``: the run's 256 opcode counts; ``opcode_counts`` and (without a PROTO
+        # opcode) ``protocol`` are derived from them when first read (a gate reads neither)
+        self._protocol: Optional[int] = first_protocol
+        self._counts: List[int] = counts
+        self._opcode_counts: Optional[Dict[str, int]] = None
         self.globals: List[Tuple[str, str]] = globals_
         self.calls: List[CallSite] = calls
         self.max_depth: Optional[int] = max_depth  # None (and no tree) for analyze(tree=False)
@@ -122,6 +126,21 @@ class Analysis:
         # global -> the uses the stream makes of it (USE_CALL, USE_CONSTRUCT, USE_BUILD);
         # a global in ``globals`` but not here is only named (a value, or getattr's owner)
         self.uses: Dict[Tuple[str, str], frozenset] = uses if uses is not None else {}
+
+    @property
+    def protocol(self) -> int:
+        """The first PROTO argument, or the lowest protocol the opcodes used imply."""
+        if self._protocol is None:
+            self._protocol = max([_PROTO_OF[c] for c in compress(_ALL_CODES, self._counts)], default=0)
+        return self._protocol
+
+    @property
+    def opcode_counts(self) -> Dict[str, int]:
+        """Opcode name -> how many times it ran, in opcode order."""
+        if self._opcode_counts is None:
+            counts = self._counts
+            self._opcode_counts = {_NAME_OF[c]: counts[c] for c in compress(_ALL_CODES, counts)}
+        return self._opcode_counts
 
     @property
     def safe(self) -> bool:
@@ -210,6 +229,15 @@ class _GlobalMeta:
 
 def _is_str_in(value, names) -> bool:
     return type(value) is str and value in names
+
+
+def _real(value):
+    """The value itself where a check reads a str/bytes/bytearray's content (a :class:`Blob` is rebuilt)."""
+    return value.value() if type(value) is Blob else value
+
+
+def _is_text(value) -> bool:
+    return type(value) is str or (type(value) is Blob and value.type is str)
 
 
 class _Stop(Exception):
@@ -352,6 +380,7 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
     max_depth = max_memo = max_digits = max_exponent = max_collisions = 0
     prefixes: Tuple[str, ...] = ()
     allow_pids = False
+    blob_min = 0  # str/bytes/bytearray arguments this long become blobs (verdict mode; else never)
 
     stack: list = []
     push = stack.append
@@ -425,6 +454,8 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
                 cost += len(value)
             elif t is Node and value.items is not None and value.kind != GLOBAL:
                 cost += len(value.items)
+            elif t is Blob:
+                cost += value.length
         budget -= cost
         if budget < 0:
             fail("the pickle reuses large values in too many calls (work budget of %d per input "
@@ -530,10 +561,11 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
         if name == ("builtins", "getattr"):
             # getattr(<global>, "name") is how protocols 0-3 name a nested global: the
             # result is the global owner.name, judged on its own (the owner is named too)
-            if n == 2 and gname(items[0]) and category(items[0]) != _CHECKED and type(items[1]) is str \
-                    and items[1].isidentifier():
-                owner = items[0].value
-                return make_global(owner[0], owner[1] + "." + items[1], at, fix_imports=False)
+            if n == 2 and gname(items[0]) and category(items[0]) != _CHECKED:
+                attr = _real(items[1])
+                if type(attr) is str and attr.isidentifier():
+                    owner = items[0].value
+                    return make_global(owner[0], owner[1] + "." + attr, at, fix_imports=False)
             return None
         if name == ("builtins", "type"):
             if n == 1 and (items[0] is None or gname(items[0]) is not None):
@@ -542,7 +574,7 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
                     return make_global(target[0], target[1], at, fix_imports=False)
             return None
         if name == ("_codecs", "encode"):
-            if 2 <= n <= 3 and type(items[0]) is str and _is_str_in(items[1], _SAFE_ENCODINGS) \
+            if 2 <= n <= 3 and _is_text(items[0]) and _is_str_in(items[1], _SAFE_ENCODINGS) \
                     and (n == 2 or _is_str_in(items[2], _SAFE_ERRORS)):
                 return tree.call(func, items)
             return None
@@ -592,8 +624,8 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
                     and (len(items) == 2 or _is_str_in(items[2], _SAFE_ERRORS))):
                 flag(module, qualname, "%s.%s called with encoding %s: only latin-1/utf-8/ascii "
                      "codecs are accepted (a codec lookup imports modules)"
-                     % (module, qualname, _describe(items[1]) if type(items[1]) is not str
-                        else repr(items[1])), KIND_CALL, at)
+                     % (module, qualname, _describe(items[1]) if not _is_text(items[1])
+                        else repr(_real(items[1]))), KIND_CALL, at)
         if name == ("collections", "defaultdict") and items:
             factory = items[0]
             if factory is not None and not callable_safe(factory, "a collections.defaultdict factory", at) \
@@ -611,6 +643,7 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
         module, qualname = name
         label = "%s.%s" % name
         for item in items[:2]:
+            item = _real(item)
             t = type(item)
             if t is str or t is bytes or t is bytearray:
                 text = item.decode("latin-1") if t is not str else item
@@ -767,9 +800,9 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
             else:
                 built[key] = inst  # kept alive: its id stays its own
             for key in state_keys(state):
-                if type(key) is str:
-                    if key[:2] == "__" and key[-2:] == "__":
-                        flag(module, qualname, "BUILD sets the special attribute %r" % key,
+                if type(key) is str or (type(key) is Blob and key.type is str):
+                    if (key[:2] == "__" and key[-2:] == "__") if type(key) is str else key.starts_ends_with("__"):
+                        flag(module, qualname, "BUILD sets the special attribute %r" % _real(key),
                              KIND_BUILD, at, USE_BUILD)
                 elif type(key) is Node and key.kind not in (TUPLE, FROZENSET):
                     flag(module, qualname, "BUILD state key is %s, not a str the pickle wrote (it "
@@ -973,9 +1006,17 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
 
     def utf8(start, stop, at, name):
         try:
+            if stop - start >= blob_min:
+                return blob.text(data, start, stop)
             return data[start:stop].decode("utf-8", "surrogatepass")
         except UnicodeDecodeError as exc:
             fail("%s is not valid UTF-8: %s" % (name, exc.reason), at)
+
+    def raw(start, stop, type_):
+        """The bytes/bytearray argument ``data[start:stop]`` (a blob when big in verdict mode)."""
+        if stop - start >= blob_min:
+            return Blob(type_, data, start, stop, stop - start)
+        return data[start:stop] if type_ is bytes else type_(data[start:stop])
 
     def h_unicode(pos):
         nl = line(pos, "UNICODE")
@@ -1000,6 +1041,9 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
         stop = pos + 4 + n
         if stop > size:
             take(pos + 4, n, "BINUNICODE", pos - 1)
+        if n >= blob_min:
+            push(utf8(pos + 4, stop, pos - 1, "BINUNICODE"))
+            return stop
         try:
             push(data[pos + 4:stop].decode("utf-8", "surrogatepass"))
         except UnicodeDecodeError:
@@ -1020,17 +1064,17 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
 
     def h_binbytes(pos):
         stop = take(pos + 4, _unpack_u4(data, pos)[0], "BINBYTES", pos - 1)
-        push(data[pos + 4:stop])
+        push(raw(pos + 4, stop, bytes))
         return stop
 
     def h_binbytes8(pos):
         stop = take(pos + 8, _unpack_u8(data, pos)[0], "BINBYTES8", pos - 1)
-        push(data[pos + 8:stop])
+        push(raw(pos + 8, stop, bytes))
         return stop
 
     def h_bytearray8(pos):
         stop = take(pos + 8, _unpack_u8(data, pos)[0], "BYTEARRAY8", pos - 1)
-        push(bytearray(data[pos + 8:stop]))
+        push(raw(pos + 8, stop, bytearray))
         return stop
 
     def h_next_buffer(pos):
@@ -1224,8 +1268,8 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
 
     def h_stack_global(pos):
         need(2, pos - 1, "STACK_GLOBAL")
-        name = pop()
-        module = pop()
+        name = _real(pop())
+        module = _real(pop())
         if type(module) is str and type(name) is str:
             push(make_global(module, name, pos - 1))
             return pos
@@ -1322,6 +1366,7 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
         return pos
 
     def persistent(pid, at):
+        pid = _real(pid)
         node = Node(tree.PID, pid)
         if not allow_pids:
             flag("", "", "persistent id %s needs the loader's persistent_load"
@@ -1374,6 +1419,19 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
             elif code == _NONE:
                 push(None)
                 pos += 1
+            elif code == _LONG1:
+                n = octets[pos + 1]
+                stop = pos + 2 + n
+                if stop > size:
+                    return pos
+                if 0 < n <= 8 and pos + 10 <= size:  # eight bytes from the argument on are in the data
+                    value = _unpack_u8(data, pos + 2)[0] & _LOW_BITS[n]
+                    if value >= _SIGN_BIT[n]:
+                        value -= _SIGN_BIT[n] << 1
+                    push(value)
+                else:
+                    push(int.from_bytes(data[pos + 2:stop], "little", signed=True))
+                pos = stop
             elif code == _SHORT_BINUNICODE:
                 stop = pos + 2 + octets[pos + 1]
                 if stop > size:
@@ -1404,13 +1462,68 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
                 pos += 2
             elif code == _BINUNICODE:
                 stop = pos + 5 + _unpack_u4(data, pos + 1)[0] if pos + 5 <= size else size + 1
-                if stop > size:
+                if stop > size or stop - pos - 5 >= blob_min:
                     return pos
                 try:
                     push(data[pos + 5:stop].decode("utf-8", "surrogatepass"))
                 except UnicodeDecodeError:
                     return pos
                 pos = stop
+            elif code == _BININT:
+                if pos + 5 > size:
+                    return pos
+                push(_unpack_i4(data, pos + 1)[0])
+                pos += 5
+            elif code == _BINFLOAT:
+                if pos + 9 > size:
+                    return pos
+                push(_unpack_f8(data, pos + 1)[0])
+                pos += 9
+            elif code == _NEWTRUE:
+                push(True)
+                pos += 1
+            elif code == _NEWFALSE:
+                push(False)
+                pos += 1
+            elif code == _MARK:
+                if len(marks) >= max_depth:
+                    return pos
+                marks.append(len(stack))
+                pos += 1
+            elif code == _EMPTY_LIST:
+                push(Node(LIST, items=[]))
+                pos += 1
+            elif code == _EMPTY_DICT:
+                push(Node(DICT, items=[]))
+                pos += 1
+            elif code == _APPENDS:
+                if not marks:
+                    return pos
+                k = marks[-1]
+                if k <= (marks[-2] if len(marks) > 1 else 0):
+                    return pos
+                target = stack[k - 1]
+                if type(target) is not Node or target.kind != LIST:
+                    return pos
+                marks.pop()
+                target.items.extend(stack[k:])
+                del stack[k:]
+                pos += 1
+            elif code == _SETITEMS:
+                if not marks:
+                    return pos
+                k = marks[-1]
+                if (len(stack) - k) % 2 or k <= (marks[-2] if len(marks) > 1 else 0):
+                    return pos
+                target = stack[k - 1]
+                if type(target) is not Node or target.kind != DICT:
+                    return pos
+                marks.pop()
+                items = stack[k:]
+                del stack[k:]
+                hashed.append(target)
+                target.items.extend(zip(items[0::2], items[1::2]))
+                pos += 1
             else:
                 return pos
             counts[code] += 1
@@ -1540,6 +1653,12 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
     def r_mark(pos):
         return run_atoms(h_mark(pos))
 
+    def starts_run(handler):
+        """The handler, then a run from the opcode after it."""
+        def start(pos):
+            return run_atoms(handler(pos))
+        return start
+
     def h_unknown(pos):
         fail("invalid opcode 0x%02x" % octets[pos - 1], pos - 1)
 
@@ -1572,11 +1691,13 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
                           (_BINGET, r_binget), (_MARK, r_mark), (_INT, r_int), (_LONG, r_long),
                           (_UNICODE, r_unicode)):
         table[code] = handler
+    for code in (_BININT, _BINFLOAT, _NEWTRUE, _NEWFALSE, _LONG1, _EMPTY_LIST, _EMPTY_DICT, _APPENDS, _SETITEMS):
+        table[code] = starts_run(plain[code])
 
     def run(data_, prefixes_, limits, allow_pids_, want_tree):
         nonlocal data, octets, size, find, max_depth, max_memo, max_digits, prefixes, allow_pids
-        nonlocal max_exponent, max_collisions
-        nonlocal calls, findings, gnodes, protocol, first_protocol, nbuffers, budget
+        nonlocal max_exponent, max_collisions, blob_min
+        nonlocal calls, findings, gnodes, protocol, first_protocol, nbuffers, budget, counts
         data, size, find = data_, len(data_), data_.find
         if size > _OCTETS_MAX:
             octets = data_
@@ -1588,8 +1709,10 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
         max_depth, max_memo, max_digits = limits.max_depth, limits.max_memo, limits.max_int_digits
         max_exponent, max_collisions = limits.max_exponent, limits.max_hash_collisions
         prefixes, allow_pids = prefixes_, allow_pids_
+        blob_min = size + 1 if want_tree else blob.MIN_SIZE  # big values stay in the input (verdict only)
         calls, findings, gnodes = [], [], {}
-        counts[:] = _ZEROS
+        if counts is None:  # the last run's list went to its Analysis
+            counts = [0] * 256
         protocol, first_protocol, nbuffers = 0, None, 0
         budget = _WORK_PER_BYTE * size + _WORK_BASE
         try:
@@ -1639,7 +1762,7 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
             # In every mode: the real loader builds the same nesting.  Each level is a
             # node some opcode made, so a stream with few of those cannot be too deep,
             # and the verdict-only mode skips the walk then.
-            if want_tree or 2 * sum(_nesting_counts(counts)) > max_depth:
+            if want_tree or (2 * size > max_depth and 2 * sum(_nesting_counts(counts)) > max_depth):
                 nesting = tree.depth(root)
             else:
                 nesting = 0
@@ -1648,16 +1771,15 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
                                       % (nesting, max_depth), end - 1)
             if not want_tree:  # a verdict only: the graph is dropped
                 nesting = root = None
-            seen = list(compress(_ALL_CODES, counts))  # the codes that ran, ascending
-            found = first_protocol
-            if found is None:
-                found = max([_PROTO_OF[c] for c in seen], default=0)
-            opcode_counts = {_NAME_OF[c]: counts[c] for c in seen}
             globals_ = [key for key in gnodes]
-            return Analysis(found, opcode_counts, globals_, calls, nesting, len(memo), nbuffers,
-                            findings, root, end,
-                            {g: frozenset(n.meta.used) for g, n in gnodes.items() if n.meta.used})
+            analysis = Analysis(first_protocol, counts, globals_, calls, nesting, len(memo), nbuffers,
+                                findings, root, end,
+                                {g: frozenset(n.meta.used) for g, n in gnodes.items() if n.meta.used})
+            counts = None  # handed over: the next run starts a fresh list
+            return analysis
         finally:
+            if counts is not None:  # the run failed: its counts are dropped
+                counts[:] = _ZEROS
             del stack[:], marks[:], result[:], hashed[:]
             memo.clear()
             built.clear()
@@ -1673,8 +1795,14 @@ _ZEROS = [0] * 256
 _BININT1, _NONE, _SHORT_BINUNICODE, _MEMOIZE, _BINGET, _MARK, _BINPUT, _BINUNICODE = (
     c[0] for c in (op.BININT1, op.NONE, op.SHORT_BINUNICODE, op.MEMOIZE, op.BINGET, op.MARK, op.BINPUT,
                    op.BINUNICODE))
+_BININT, _BINFLOAT, _NEWTRUE, _NEWFALSE, _LONG1, _EMPTY_LIST, _EMPTY_DICT, _APPENDS, _SETITEMS = (
+    c[0] for c in (op.BININT, op.BINFLOAT, op.NEWTRUE, op.NEWFALSE, op.LONG1, op.EMPTY_LIST, op.EMPTY_DICT,
+                   op.APPENDS, op.SETITEMS))
 _INT, _SETITEM, _APPEND, _PUT, _UNICODE, _LONG, _GET = (
     c[0] for c in (op.INT, op.SETITEM, op.APPEND, op.PUT, op.UNICODE, op.LONG, op.GET))
+# LONG1 of 1-8 bytes is read as 8 little-endian bytes: keep the low ``n`` bytes, then sign-extend.
+_LOW_BITS = [(1 << 8 * n) - 1 for n in range(9)]
+_SIGN_BIT = [1 << 8 * n - 1 if n else 0 for n in range(9)]
 # Pickles up to this size are read through a list of their byte values (8 bytes of list per
 # input byte): a list index is several times cheaper than a bytes index in CPython's loop.
 _OCTETS_MAX = 1 << 20
@@ -1713,7 +1841,7 @@ def _hash_of(value):
     if t is float:
         return hash(value)
     if t is Node and value.kind == TUPLE:
-        items = value.items
+        items = [_real(x) for x in value.items]
         if all(type(x) in _TUPLE_ATOMS for x in items):
             return hash(tuple(items))
     return None

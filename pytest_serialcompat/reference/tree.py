@@ -32,6 +32,8 @@ import struct
 from itertools import chain
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
+from .blob import Blob
+
 __all__ = [
     "Node", "Change", "to_dict", "from_dict", "diff", "render", "digest", "depth", "kind_of",
     "GLOBAL", "LIST", "TUPLE", "DICT", "SET", "FROZENSET", "OBJECT", "BUFFER", "PID", "OPAQUE",
@@ -91,6 +93,8 @@ class Change(NamedTuple):
 def kind_of(value) -> str:
     if type(value) is Node:
         return value.kind
+    if type(value) is Blob:
+        return _ATOM_KINDS[value.type]
     kind = _ATOM_KINDS.get(type(value))
     if kind is None:
         raise TypeError("not a tree value: %r" % (type(value).__name__,))
@@ -133,27 +137,27 @@ def call(func, args: list):
     if name is not None:
         module, qualname = name
         if module == "_codecs" and qualname == "encode":
-            if n == 2 and type(args[0]) is str and type(args[1]) is str and args[1] in _LATIN1:
-                try:
-                    return args[0].encode("latin-1")
-                except UnicodeEncodeError:
-                    pass
+            if n == 2 and type(args[1]) is str and args[1] in _LATIN1:
+                value = _latin1(args[0], bytes)
+                if value is not None:
+                    return value
         elif module == "builtins":
             if qualname == "bytes":
                 if n == 0:
                     return b""
-                if n == 1 and type(args[0]) is bytes:
+                if n == 1 and (type(args[0]) is bytes or (type(args[0]) is Blob and args[0].type is bytes)):
                     return args[0]
             elif qualname == "bytearray":
                 if n == 0:
                     return bytearray()
                 if n == 1 and type(args[0]) is bytes:
                     return bytearray(args[0])
-                if n == 2 and type(args[0]) is str and type(args[1]) is str and args[1] in _LATIN1:
-                    try:
-                        return bytearray(args[0].encode("latin-1"))
-                    except UnicodeEncodeError:
-                        pass
+                if n == 1 and type(args[0]) is Blob and args[0].type is bytes:
+                    return args[0].as_type(bytearray)
+                if n == 2 and type(args[1]) is str and args[1] in _LATIN1:
+                    value = _latin1(args[0], bytearray)
+                    if value is not None:
+                        return value
             elif qualname in ("set", "frozenset"):
                 if n == 0:
                     return Node(SET if qualname == "set" else FROZENSET, items=[])
@@ -177,6 +181,18 @@ def call(func, args: list):
     return new_object(func, args)
 
 
+def _latin1(text, type_):
+    """``type_(text.encode("latin-1"))`` for a str (or a str :class:`Blob`), else None."""
+    if type(text) is str:
+        try:
+            return type_(text.encode("latin-1"))
+        except UnicodeEncodeError:
+            return None
+    if type(text) is Blob and text.type is str and text.latin1:
+        return text.latin1_encoded(type_)
+    return None
+
+
 # array._array_reconstructor machine format codes (CPython Modules/arraymodule.c):
 # code -> struct format of one item, or a codec for the unicode typecodes.
 _ARRAY_FORMATS = {
@@ -191,6 +207,8 @@ def _array(args) -> Optional[Node]:
 
     That is what protocols 0-2 write, so both spellings give one tree.
     """
+    if len(args) == 4 and type(args[3]) is Blob:
+        args = args[:3] + [args[3].value()]
     if len(args) != 4 or type(args[1]) is not str or type(args[2]) is not int or type(args[3]) is not bytes:
         return None
     fmt = _ARRAY_FORMATS.get(args[2])
@@ -270,6 +288,8 @@ def _str_dict(value) -> Optional[Dict[str, Any]]:
         return None
     result = {}
     for key, item in value.items:
+        if type(key) is Blob:
+            key = key.value()
         if type(key) is not str:
             return None
         result[key] = item
