@@ -5,7 +5,8 @@ The virtual environments of ``--python`` runs are cached under
 the project's dependency set (its requirements and extras, ``--with``), its
 location, the plugin's source and version (:mod:`.plugin_source`) and the
 interpreter, and reused while none of that changes.  Tool sections and ini
-values are not part of it: editing them reuses the venvs.
+values are not part of it: editing them reuses the venvs.  A new venv gets pip
+and setuptools copied from one seed venv per interpreter (:mod:`.venv_seed`).
 """
 
 import configparser
@@ -24,6 +25,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 from .. import __version__
 from ..environment import interpreter_tag
 from .plans import EnvPlan, PythonCommand, PYTHON, RunOptions, RunnerError, TOX
+from . import venv_seed
 from .plugin_source import WHEEL_FOLDER, PluginSource, resolve as resolve_plugin
 from .processes import child_environment, tail_text
 
@@ -36,7 +38,7 @@ except ImportError:  # Python < 3.11
 VENV_MARKER = "serialcompat-venv.json"
 
 
-VENV_LAYOUT = 2                        # bump when the way venvs are built changes
+VENV_LAYOUT = 3                        # bump when the way venvs are built changes
 
 
 # pyproject.toml's tables that decide what gets installed: the project's metadata (less its
@@ -335,7 +337,7 @@ def ensure_venv(interp: PythonCommand, options: RunOptions, run: Callable[[List[
     building = root / ("%s.building-%d-%d" % (final.name, os.getpid(), threading.get_ident()))
     shutil.rmtree(str(building), ignore_errors=True)
     try:
-        if run([interp.executable, "-m", "venv", str(building)], "creating a venv") != 0:
+        if venv_seed.create_venv(interp, root, building, run) != 0:
             raise VenvBuildError("`%s -m venv` failed (see the log)" % interp.command)
         pip = [str(venv_python(building)), "-m", "pip", "install", "--disable-pip-version-check"]
         # the plugin first, on its own: a failure there is the plugin source's, said once
