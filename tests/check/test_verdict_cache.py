@@ -35,3 +35,71 @@ def test_a_proof_is_remembered_for_one_current_pickle_and_travels_with_the_wire(
     writer.merge(worker.wire())
     assert writer.proven_order(golden, fresh, ("myapp",))
     assert worker.wire() == {}  # handed on once
+
+
+# --- the file: each distinct entry once ------------------------------------------------------
+
+import json  # noqa: E402
+import pickle  # noqa: E402
+from collections import OrderedDict  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+def config(pytester):
+    return pytester.parseconfigure()
+
+
+def _goldens():
+    """Three pickles of one shape (one class, one protocol) with other values, and a fourth
+    of another shape."""
+    same = [pickle.dumps(OrderedDict(a=n), protocol=2) for n in range(3)]
+    return same + [pickle.dumps(OrderedDict(a=1), protocol=4)]
+
+
+def _sha(data):
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_goldens_of_one_shape_share_one_stored_entry_and_read_back_the_same(config):
+    writer = VerdictCache(config)
+    fresh = {_sha(d): writer.analysis(d, _sha(d), ("collections",)) for d in _goldens()}
+    writer.save()
+    stored = config.cache.get(verdict_cache.CACHE_KEY, None)
+    assert stored["format"] == verdict_cache.FORMAT
+    assert sorted(stored["verdicts"]) == sorted(fresh)
+    assert len(stored["facts"]) == 2            # four verdicts, two distinct entries
+    assert len(set(stored["verdicts"].values())) == 2
+
+    reader = VerdictCache(config)
+    for data in _goldens():
+        found = reader.remembered(data, _sha(data), ("collections",))
+        want = fresh[_sha(data)]
+        assert found is not None and found is not want
+        assert (found.protocol, found.globals, found.unsafe, found.uses, found.facts) == (
+            want.protocol, want.globals, want.unsafe, want.uses, want.facts)
+    assert reader.remembered(b"other", _sha(b"other"), ("collections",)) is None
+
+
+def test_a_damaged_or_older_file_is_a_miss_not_an_error(config):
+    data = _goldens()[0]
+    writer = VerdictCache(config)
+    writer.analysis(data, _sha(data), ("collections",))
+    writer.save()
+    stored = config.cache.get(verdict_cache.CACHE_KEY, None)
+
+    damaged = dict(stored, verdicts={_sha(data): 7})          # an index that names no entry
+    config.cache.set(verdict_cache.CACHE_KEY, damaged)
+    assert VerdictCache(config).remembered(data, _sha(data), ("collections",)) is None
+
+    older = {"namespace": stored["namespace"],                 # the layout before FORMAT 2
+             "verdicts": {_sha(data): stored["facts"][0]}, "trust": {}, "orders": {}}
+    config.cache.set(verdict_cache.CACHE_KEY, older)
+    cache = VerdictCache(config)
+    assert cache.remembered(data, _sha(data), ("collections",)) is None
+    cache.analysis(data, _sha(data), ("collections",))
+    cache.save()                                               # rewritten in the new layout
+    assert json.loads(json.dumps(config.cache.get(verdict_cache.CACHE_KEY, None)))["format"] == 2
