@@ -7,9 +7,14 @@ namespace derived from (plugin version, analyzer + allow-list sources, the
 allowed prefixes).  Any change to those starts a fresh namespace.
 
 Where: pytest's cache directory (``.pytest_cache``), which is local to the
-machine and never committed -- a golden arriving in a pull request has never
-been analyzed there, so it is analyzed before it is loaded; a fresh CI
-checkout analyzes everything.  Without the cache provider (``-p
+machine and normally never committed -- a golden arriving in a pull request has
+never been analyzed there, so it is analyzed before it is loaded; a fresh CI
+checkout analyzes everything.  A cache file that *is* committed (``git add -f``)
+could name any verdict, so the namespace also digests a random key of this
+machine's user, kept outside the project (``$XDG_CACHE_HOME/pytest-serialcompat/
+verdict-key``, mode 0600, made on first use): a file written elsewhere has
+another namespace and is not read.  When that key cannot be kept, each run makes
+its own (verdicts are then shared only within the run).  Without the cache provider (``-p
 no:cacheprovider``) verdicts are only shared within the run (identical
 goldens from several interpreters are analyzed once).
 
@@ -34,6 +39,7 @@ between them, so a store of thousands of goldens loads a few entries, not thousa
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
@@ -130,9 +136,50 @@ def parse_entry(entry) -> Optional[tuple]:
     return protocol, globals_, unsafe, uses, decision_facts(parsed)
 
 
+KEY_NAME = "verdict-key"
+_key: List[bytes] = []
+
+
+def key_path() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "pytest-serialcompat" / KEY_NAME
+
+
+def machine_key() -> bytes:
+    """This user's random key (see the module docstring); made once, kept 0600."""
+    if _key:
+        return _key[0]
+    path = key_path()
+    try:
+        found = path.read_bytes()
+    except OSError:
+        found = b""
+    if len(found) != 32:
+        found = os.urandom(32)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_name("%s.%d" % (KEY_NAME, os.getpid()))
+            descriptor = os.open(str(temporary), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(found)
+            try:
+                os.link(str(temporary), str(path))   # never replaces another process's key
+            except OSError:
+                pass
+            os.unlink(str(temporary))
+            kept = path.read_bytes()
+            if len(kept) == 32:
+                found = kept
+        except OSError:
+            pass   # no place to keep it: this run's own key
+    _key.append(found)
+    return found
+
+
 def namespace(allow_prefixes: Sequence[str], limits=None) -> str:
-    """Digest of everything a verdict depends on besides the bytes."""
+    """Digest of everything a verdict depends on besides the bytes, keyed by :func:`machine_key`."""
     digest = hashlib.sha256(__version__.encode())
+    digest.update(machine_key())
     for source in SOURCES:
         try:
             digest.update(source.read_bytes())

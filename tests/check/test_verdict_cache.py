@@ -103,3 +103,23 @@ def test_a_damaged_or_older_file_is_a_miss_not_an_error(config):
     cache.analysis(data, _sha(data), ("collections",))
     cache.save()                                               # rewritten in the new layout
     assert json.loads(json.dumps(config.cache.get(verdict_cache.CACHE_KEY, None)))["format"] == 2
+
+
+def test_a_committed_cache_file_from_another_machine_is_not_read(config, tmp_path, monkeypatch):
+    """The namespace digests this user's own key: a file forged (or written) under another
+    key names a namespace this machine never computes, so its verdicts are not used."""
+    data = _goldens()[0]
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "elsewhere"))
+    monkeypatch.setattr(verdict_cache, "_key", [])
+    other = VerdictCache(config)
+    other.analysis(data, _sha(data), ("collections",))
+    other.save()
+    assert (tmp_path / "elsewhere" / "pytest-serialcompat" / "verdict-key").stat().st_mode & 0o077 == 0
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "here"))
+    monkeypatch.setattr(verdict_cache, "_key", [])
+    assert VerdictCache(config).remembered(data, _sha(data), ("collections",)) is None
+    monkeypatch.setattr(verdict_cache, "_key", [])
+    key = verdict_cache.machine_key()
+    monkeypatch.setattr(verdict_cache, "_key", [])
+    assert verdict_cache.machine_key() == key == verdict_cache.key_path().read_bytes()
