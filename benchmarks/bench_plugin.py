@@ -165,6 +165,7 @@ import pytest_serialcompat.reference.tree
 import pytest_serialcompat.diagnosis.messages
 import pytest_serialcompat.diagnosis.values
 import pytest_serialcompat.check.graph_compare
+import pytest_serialcompat.check.set_order
 
 spent = [0.0]
 
