@@ -137,8 +137,12 @@ _BINARY_FIRST = ("BININT1", "MEMOIZE", "NONE", "SHORT_BINUNICODE", "MARK", "BINF
                  "FROZENSET", "FRAME", "POP_MARK", "POP")
 
 
+# Possessive (3.11+): no backtracking state kept per token (there is only one reading anyway).
+_REPEAT = b"*+" if sys.version_info >= (3, 11) else b"*"
+
+
 def _lexer(order):
-    return re.compile(b"(?:" + b"|".join(_TOKEN[name] for name in order) + b")*", _S).match
+    return re.compile(b"(?:" + b"|".join(_TOKEN[name] for name in order) + b")" + _REPEAT, _S).match
 
 
 _LEX_TEXT = _lexer(_TEXT_FIRST)  # protocols 0 and 1 (no PROTO opcode)
@@ -186,6 +190,7 @@ class _DataOnly(pickle.Unpickler):
 
 _ATOMS = frozenset((int, float, str, bytes, bool, type(None)))
 _KEYED = (dict, set, frozenset)
+_KEYED_TYPES = frozenset(_KEYED)
 _CONTAINERS = frozenset((list, tuple, dict, set, frozenset))
 _HASH_MIN_INT = (1 << 61) - 2
 
@@ -215,6 +220,15 @@ def _collides(keys, limit: int) -> bool:
             if n > limit:
                 return True
             groups[h] = n
+    return False
+
+
+def _any_collides(objects, limit: int) -> bool:
+    """Is one of ``objects`` a dict/set/frozenset with more than ``limit`` keys of one hash?"""
+    objects = list(objects)
+    for obj in compress(objects, map(_KEYED_TYPES.__contains__, map(type, objects))):
+        if len(obj) > limit and _collides(obj, limit):
+            return True
     return False
 
 
@@ -331,15 +345,19 @@ def fast_verdict(data: bytes, limits) -> Optional[Analysis]:
         if not _lexes(data):
             return None
         # (a buffered reader: the C unpickler reads ahead through peek(), not one read() per opcode)
-        graph = _DataOnly(io.BufferedReader(io.BytesIO(data))).load()
+        unpickler = _DataOnly(io.BufferedReader(io.BytesIO(data)))
+        graph = unpickler.load()
         protocol = _protocol(data, graph)
         if protocol is None:
             return None
         max_depth, max_collisions = limits.max_depth, limits.max_hash_collisions
-        deep = 2 * size > max_depth  # else the analyzer skips its nesting walk: so may we
-        collided, references = _walk(graph, max_collisions, deep)
-        if deep and 2 * references > max_depth:
-            return None  # the analyzer would measure the nesting: let it
+        if 2 * size > max_depth:  # else the analyzer skips its nesting walk: so may we
+            collided, references = _walk(graph, max_collisions, True)
+            if 2 * references > max_depth:
+                return None  # the analyzer would measure the nesting: let it
+        else:
+            # a canonical stream memoizes every dict, set and frozenset it makes
+            collided = _any_collides(unpickler.memo.copy().values(), max_collisions)
     except Exception:  # anything unexpected: the full analyzer decides
         return None
     unsafe = []
