@@ -152,6 +152,7 @@ _LEX_BINARY = _lexer(_BINARY_FIRST)  # after PROTO 2-5
 _LONG_FORMS = {ord("X"): 4, ord("B"): 4, 0x8B: 4, 0x8D: 8, 0x8E: 8, 0x96: 8}
 _STOP = ord(".")
 _PROTO = 0x80
+_FRAMED = (b"\x80\x04\x95", b"\x80\x05\x95")
 
 
 def _lexes(data: bytes) -> bool:
@@ -344,8 +345,10 @@ def fast_verdict(data: bytes, limits) -> Optional[Analysis]:
     try:
         if not _lexes(data):
             return None
-        # (a buffered reader: the C unpickler reads ahead through peek(), not one read() per opcode)
-        unpickler = _DataOnly(io.BufferedReader(io.BytesIO(data)))
+        # a framed stream (protocol 4+) is read a frame at a time; another through a buffered
+        # reader, whose peek() lets the C unpickler read ahead instead of calling read() per opcode
+        stream = io.BytesIO(data)
+        unpickler = _DataOnly(stream if data[:3] in _FRAMED else io.BufferedReader(stream))
         graph = unpickler.load()
         protocol = _protocol(data, graph)
         if protocol is None:
