@@ -111,12 +111,15 @@ _TOKEN = {
     "DICT": b"d",
     "POP": b"0",  # POP and POP_MARK: a tuple that contains itself
     "POP_MARK": b"1",
-    "INT": b"I[0-9-]{1,20}\n",
-    "FLOAT": b"F[^\n]{1,40}\n",
+    # Text arguments: any line (the loader parses it, within sys.get_int_max_str_digits()
+    # for numbers; the round trip then requires the pickler's own spelling) ...
+    "INT": b"I[^\n]*\n",
+    "FLOAT": b"F[^\n]*\n",
     "UNICODE": b"V[^\n]*\n",
-    "LONG": b"L-?[0-9]{1,4300}L\n",
-    "PUT": b"p[0-9]{1,4}\n",  # index below 10**4: the C memo array stays small
-    "GET": b"g[0-9]{1,9}\n",
+    "LONG": b"L[^\n]*\n",
+    "GET": b"g[^\n]*\n",
+    # ... but a PUT index, which sizes the C memo array, below 10**4
+    "PUT": b"p[0-9]{1,4}\n",
     "LONG_BINPUT": b"r.[\x00-\x1f]\x00\x00",  # index below 8192 = MAX_BYTES
     "LONG_BINGET": b"j.{4}",
     "SHORT_BINBYTES": _counted(b"C", 1),
@@ -126,7 +129,7 @@ _TOKEN = {
     "FROZENSET": b"\x91",
     "FRAME": b"\x95.{8}",  # the loader checks its length against the input
 }
-_TEXT_FIRST = ("UNICODE", "PUT", "APPEND", "SETITEM", "INT", "FLOAT", "MARK", "NONE", "GET", "LONG", "LIST",
+_TEXT_FIRST = ("UNICODE", "PUT", "APPEND", "SETITEM", "LONG", "INT", "FLOAT", "MARK", "NONE", "GET", "LIST",
                "DICT", "TUPLE", "BINPUT", "BINUNICODE", "BININT1", "BININT", "BINFLOAT", "BININT2", "APPENDS",
                "SETITEMS", "EMPTY_LIST", "EMPTY_DICT", "BINGET", "LONG_BINPUT", "LONG_BINGET", "EMPTY_TUPLE",
                "POP", "POP_MARK")
