@@ -156,6 +156,8 @@ _LONG_FORMS = {ord("X"): 4, ord("B"): 4, 0x8B: 4, 0x8D: 8, 0x8E: 8, 0x96: 8}
 _STOP = ord(".")
 _PROTO = 0x80
 _FRAMED = (b"\x80\x04\x95", b"\x80\x05\x95")
+_TEXT_STARTS = (b"(l", b"(d")
+_NEWLINE = ord("\n")
 
 
 def _lexes(data: bytes) -> bool:
@@ -277,17 +279,22 @@ def _protocol(data: bytes, graph) -> Optional[int]:
     run: 0 for a protocol 0 stream; a protocol 1 stream that differs from the
     protocol 0 one uses a binary opcode (BININT*, BINFLOAT, BINUNICODE,
     EMPTY_*, APPENDS, SETITEMS, BINPUT/BINGET, POP_MARK), all of protocol 1.
-    Protocol 1 is tried first: a binary stream is the one worth speeding up
-    (a text one is tried second, at the cost of one more dump).
+    The protocol the stream's shape suggests is tried first, so that most
+    streams cost one dump.
     """
     if data[0] == _PROTO:
         protocol = data[1]
         return protocol if pickle.dumps(graph, protocol) == data else None
-    if pickle.dumps(graph, 1) == data:
-        # a container's protocol 1 pickle has EMPTY_* or BINPUT; an atom's may be its
-        # protocol 0 pickle (None, a bool, an int of more than 32 bits)
-        return 1 if type(graph) in _CONTAINERS or pickle.dumps(graph, 0) != data else 0
-    return 0 if pickle.dumps(graph, 0) == data else None
+    # the likelier one first: LIST and DICT are protocol 0 opcodes (protocol 1 writes an empty
+    # list or dict as EMPTY_*), and a protocol 0 tuple ends with a text PUT
+    for protocol in (0, 1) if data[:2] in _TEXT_STARTS or data[-2] == _NEWLINE else (1, 0):
+        if pickle.dumps(graph, protocol) == data:
+            if protocol == 1 and type(graph) not in _CONTAINERS and pickle.dumps(graph, 0) == data:
+                # a container's protocol 1 pickle has EMPTY_* or BINPUT; an atom's may be its
+                # protocol 0 pickle (None, a bool, an int of more than 32 bits)
+                return 0
+            return protocol
+    return None
 
 
 class FastAnalysis(Analysis):
