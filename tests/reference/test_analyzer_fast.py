@@ -274,3 +274,50 @@ def test_every_truncation_is_declined(seed):
     data = _SEEDS[seed]
     for end in range(len(data)):
         assert fast_verdict(data[:end], DEFAULT_LIMITS) is None
+
+
+def _tokens(data):
+    """The opcode spans of a pickle (pickletools reads them), as byte strings."""
+    import pickletools
+
+    starts = [pos for _, _, pos in pickletools.genops(data)]
+    return [data[a:b] for a, b in zip(starts, starts[1:] + [len(data)])]
+
+
+_SEED_TOKENS = [_tokens(seed) for seed in _SEEDS]
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.integers(min_value=0, max_value=len(_SEEDS) - 1),
+       st.lists(st.tuples(st.sampled_from("dxsm"), st.integers(min_value=0), st.integers(min_value=0)),
+                min_size=1, max_size=3))
+def test_token_stream_edits(seed, edits):
+    """Whole opcodes deleted, duplicated, swapped or moved: streams that still lex, built otherwise."""
+    tokens = list(_SEED_TOKENS[seed])
+    for kind, i, j in edits:
+        if len(tokens) < 2:
+            break
+        i %= len(tokens)
+        j %= len(tokens)
+        if kind == "d":
+            del tokens[i]
+        elif kind == "x":
+            tokens.insert(i, tokens[i])
+        elif kind == "s":
+            tokens[i], tokens[j] = tokens[j], tokens[i]
+        else:
+            tokens.insert(j, tokens.pop(i))
+    assert_same_or_declined(b"".join(tokens))
+
+
+def test_the_analyzer_tests_corpora():
+    """The hostile, malformed and benign pickles of test_analyzer.py: the same answer or none."""
+    import test_analyzer as corpora
+
+    streams = [data for data, _ in corpora.HOSTILE.values()] + list(corpora.MALFORMED.values())
+    streams += [data for value in corpora.benign_values() for _, data in corpora.all_pickles(value)]
+    answered = 0
+    for data in streams:
+        if isinstance(data, bytes) and assert_same_or_declined(data) is not None:
+            answered += 1
+    assert answered  # the benign plain values among them
