@@ -18,9 +18,11 @@ How membership is decided, and why it is safe to decide it so:
    input as a sequence of the opcodes such a stream can hold (:data:`_TOKENS`),
    with every length and memo index checked: the C unpickler is never given
    a global, an extension code, a persistent id, a buffer, an INST/OBJ/REDUCE/
-   NEWOBJ/BUILD, a length past the input's end, or a PUT/LONG_BINPUT index
-   beyond :data:`MAX_BYTES` (CPython's C unpickler resizes its memo array to
-   twice the index it is given: ``LONG_BINPUT 2**28`` would zero 4 GB).
+   NEWOBJ/BUILD, a length past the input's end, a FRAME length beyond about
+   :data:`MAX_BYTES`, or a PUT/LONG_BINPUT index beyond that (CPython's C
+   unpickler resizes its memo array to twice the index it is given:
+   ``LONG_BINPUT 2**28`` would zero 4 GB; a buffered reader allocates the size
+   a read asks for before reading).
    Tokens start with distinct opcode bytes, so there is one reading, the
    C unpickler's own.
 2. Inputs are at most :data:`MAX_BYTES` long, which bounds what the real
@@ -127,7 +129,9 @@ _TOKEN = {
     "EMPTY_SET": b"\x8f",
     "ADDITEMS": b"\x90",
     "FROZENSET": b"\x91",
-    "FRAME": b"\x95.{8}",  # the loader checks its length against the input
+    # FRAME: a length below 8448 (a buffered reader allocates what read() asks for before
+    # reading: a frame of 2**40 would be a 1 TB request)
+    "FRAME": b"\x95.[\x00-\x20]\x00{6}",
 }
 _TEXT_FIRST = ("UNICODE", "PUT", "APPEND", "SETITEM", "LONG", "INT", "FLOAT", "MARK", "NONE", "GET", "LIST",
                "DICT", "TUPLE", "BINPUT", "BINUNICODE", "BININT1", "BININT", "BINFLOAT", "BININT2", "APPENDS",

@@ -177,6 +177,8 @@ HOSTILE = {
     "dup": b"\x80\x02N2.",
     "huge_binbytes8": b"\x80\x05\x8e" + struct.pack("<Q", 2**62) + b".",
     "huge_frame": b"\x80\x04\x95" + struct.pack("<Q", 2**62) + b"N.",
+    "gigabyte_frame_unframed_protocol": b"\x80\x02\x95" + struct.pack("<Q", 2**30) + b"N.",
+    "gigabyte_frame": b"\x80\x04\x95" + struct.pack("<Q", 2**30) + b"N.",
     "long4": b"\x80\x02\x8b\xff\xff\xff\x7f.",
     "trailing_bytes": b"\x80\x02N.garbage",
     "two_stops": b"N.N.",
