@@ -7,15 +7,15 @@ declares, for an object graph made only of None, bool, int, float, str,
 bytes, bytearray, list, tuple, dict, set and frozenset -- no global, no call.
 For such a stream the full analyzer's result has a closed form: no globals,
 calls or uses, no finding but a hash-collision one (:data:`.analyzer.KIND_COST`,
-the same rule applied to the same keys), the memo size of the stream, no
-buffer, ``end`` the input size, the PROTO argument (or 0/1, see
-:func:`_protocol`).  The opcode counts are worked out by the full analyzer
-when first read (a gate never reads them).
+the same rule applied to the same keys), no buffer, ``end`` the input size,
+the PROTO argument (or 0/1, see :func:`_protocol`).  The opcode counts and the
+memo size are worked out by the full analyzer when first read (a gate reads
+neither).
 
 How membership is decided, and why it is safe to decide it so:
 
 1. A lexer (one compiled regular expression, C speed) must read the whole
-   input as a sequence of the opcodes such a stream can hold (:data:`_TOKENS`),
+   input as a sequence of the opcodes such a stream can hold (:data:`_TOKEN`),
    with every length and memo index checked: the C unpickler is never given
    a global, an extension code, a persistent id, a buffer, an INST/OBJ/REDUCE/
    NEWOBJ/BUILD, a length past the input's end, a FRAME length beyond about
@@ -23,8 +23,9 @@ How membership is decided, and why it is safe to decide it so:
    unpickler resizes its memo array to twice the index it is given:
    ``LONG_BINPUT 2**28`` would zero 4 GB; a buffered reader allocates the size
    a read asks for before reading).
-   Tokens start with distinct opcode bytes, so there is one reading, the
-   C unpickler's own.
+   Tokens start with distinct opcode bytes and have the loader's lengths, so
+   there is one reading, the C unpickler's own; text arguments are lines, as
+   the loader reads them.
 2. Inputs are at most :data:`MAX_BYTES` long, which bounds what the real
    loader does with them: memory linear in the input, no deep recursion, and
    the one super-linear cost of data opcodes (keys whose hashes collide: a
@@ -41,13 +42,15 @@ How membership is decided, and why it is safe to decide it so:
    So every accepted input is the pickler's canonical output for a pure-data
    graph, never a hand-made stream with the analyzer-vs-loader corner cases
    (whitespace in text numbers, duplicate keys, odd memo use, MARK tricks).
-5. The graph is walked (C-speed ``gc.get_referents``) for the two checks the
-   full analyzer makes on such streams: keys of one dict/set sharing a hash
-   (the same rule as the analyzer's ``_collisions``), and a bound on nesting:
-   the analyzer skips its nesting walk when the stream is short or makes few
+5. The two checks the full analyzer makes on such streams are made on the
+   loaded graph: keys of one dict/set sharing a hash (the rule of the
+   analyzer's ``_collisions``, over the loader's memo: a canonical stream
+   memoizes every dict, set and frozenset), and a bound on nesting: the
+   analyzer skips its nesting walk when the stream is short or makes few
    containers, and this path declines unless the same holds (each container
    opcode of a canonical stream writes one reference to a container of the
-   graph, so their count bounds the analyzer's).
+   graph, counted by a C-speed ``gc.get_referents`` walk; MARKs open at once
+   are bounded the same way).
 
 Any exception anywhere, any limit that differs from what this reasoning
 needs, and the answer is None.  The differential tests
