@@ -76,10 +76,17 @@ MAX_BYTES = 8192  # inputs longer than this go to the full analyzer (see point 2
 _S = re.DOTALL
 
 
+_COUNTED_MAX = 64  # longer counted arguments are skipped by _lexes itself (_LONG_FORMS)
+
+
 def _counted(opcode: bytes, width: int) -> bytes:
-    """``opcode``, a ``width``-byte little-endian length below 256, then that many bytes."""
+    """``opcode``, a ``width``-byte little-endian length below 64, then that many bytes.
+
+    One branch per length (a regex cannot count); compiling the branches is what
+    costs (a few ms), so the longer arguments, rarer, go to :func:`_lexes`'s loop.
+    """
     pad = b"\x00" * (width - 1)
-    branches = [re.escape(bytes([n]) + pad) + (b".{%d}" % n if n else b"") for n in range(256)]
+    branches = [re.escape(bytes([n]) + pad) + (b".{%d}" % n if n else b"") for n in range(_COUNTED_MAX)]
     return re.escape(opcode) + b"(?:" + b"|".join(branches) + b")"
 
 
@@ -151,15 +158,21 @@ _BINARY_FIRST = ("BININT1", "MEMOIZE", "NONE", "SHORT_BINUNICODE", "MARK", "BINF
 _REPEAT = b"*+" if sys.version_info >= (3, 11) else b"*"
 
 
+_LEXERS = {}  # order -> compiled lexer, made on first use (not at import: see _counted)
+
+
 def _lexer(order):
-    return re.compile(b"(?:" + b"|".join(_TOKEN[name] for name in order) + b")" + _REPEAT, _S).match
+    match = _LEXERS.get(order)
+    if match is None:
+        pattern = b"(?:" + b"|".join(_TOKEN[name] for name in order) + b")" + _REPEAT
+        match = _LEXERS[order] = re.compile(pattern, _S).match
+    return match
 
 
-_LEX_TEXT = _lexer(_TEXT_FIRST)  # protocols 0 and 1 (no PROTO opcode)
-_LEX_BINARY = _lexer(_BINARY_FIRST)  # after PROTO 2-5
 # Opcodes with a length too big for a regex branch: width of the length field
-# (BINUNICODE, BINBYTES, LONG4, BINUNICODE8, BINBYTES8, BYTEARRAY8).
-_LONG_FORMS = {ord("X"): 4, ord("B"): 4, 0x8B: 4, 0x8D: 8, 0x8E: 8, 0x96: 8}
+# (SHORT_BINUNICODE, LONG1, SHORT_BINBYTES, BINUNICODE, BINBYTES, LONG4, BINUNICODE8,
+# BINBYTES8, BYTEARRAY8).
+_LONG_FORMS = {0x8C: 1, 0x8A: 1, ord("C"): 1, ord("X"): 4, ord("B"): 4, 0x8B: 4, 0x8D: 8, 0x8E: 8, 0x96: 8}
 _STOP = ord(".")
 _PROTO = 0x80
 _FRAMED = (b"\x80\x04\x95", b"\x80\x05\x95")
@@ -173,9 +186,9 @@ def _lexes(data: bytes) -> bool:
     if data[0] == _PROTO:
         if not 2 <= data[1] <= pickle.HIGHEST_PROTOCOL:
             return False
-        pos, match = 2, _LEX_BINARY
+        pos, match = 2, _lexer(_BINARY_FIRST)  # after PROTO 2-5
     else:
-        pos, match = 0, _LEX_TEXT
+        pos, match = 0, _lexer(_TEXT_FIRST)  # protocols 0 and 1 (no PROTO opcode)
     while True:
         pos = match(data, pos).end()
         if pos >= last:
