@@ -6,7 +6,11 @@ LIST, MICRO_DICT) pickled at protocols 0-5 this prints the time per call of
 ``analyze`` (the tree and the verdict), of ``analyze(tree=False)`` (the
 verdict only, as the plugin's gate runs it) and of ``pickletools.dis``, and
 the ratios dis/analyze (how many times faster the analyzer is), then the
-geometric mean and the worst ratio of each protocol.  ``pickle.loads`` (C) is
+geometric mean and the worst ratio of each protocol.  "verdict" is what
+``analyze(tree=False)`` does, which for these small pure-data pickles is the
+C-speed path of :mod:`.reference.analyzer_fast`; "walk" is the full Python
+analyzer in verdict mode on the same bytes (what ``tree=False`` does for
+every other pickle: the peer of that fast path, measured in the same run).  ``pickle.loads`` (C) is
 shown for scale.
 
 Usage: python benchmarks/bench_analyze.py [--seconds S] [--protocols 0,1,2,3,4,5] [--callgrind]
@@ -33,7 +37,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from bm_pickle_data import WORKLOAD  # noqa: E402
 
-from pytest_serialcompat.reference.analyzer import analyze  # noqa: E402
+from pytest_serialcompat.reference.analyzer import DEFAULT_LIMITS, _run, analyze  # noqa: E402
 
 
 def run_dis(data):
@@ -44,7 +48,14 @@ def run_verdict(data):
     analyze(data, tree=False)
 
 
-CONTENDERS = {"analyze": analyze, "verdict": run_verdict, "dis": run_dis, "C loads": pickle.loads}
+def run_walk(data):
+    """The full analyzer in verdict mode (no fast path)."""
+    _run(data, (), DEFAULT_LIMITS, False, False)
+
+
+CONTENDERS = {"analyze": analyze, "verdict": run_verdict, "walk": run_walk, "dis": run_dis,
+              "C loads": pickle.loads}
+MEASURED = ("analyze", "verdict", "walk", "dis")  # under callgrind
 
 
 def per_call(func, data, seconds):
@@ -82,9 +93,10 @@ def main(argv=None):
     if args.callgrind:
         return callgrind(protocols, args.reps)
     print("Python %s" % sys.version.split()[0])
-    print("%-11s %5s %7s %11s %11s %11s %11s %9s %9s" % (
-        "dataset", "proto", "bytes", "analyze us", "verdict us", "dis us", "C loads us", "dis/anlz", "dis/verd"))
-    ratios = {"analyze": {}, "verdict": {}}
+    print("%-11s %5s %7s %11s %11s %11s %11s %11s %9s %9s %9s" % (
+        "dataset", "proto", "bytes", "analyze us", "verdict us", "walk us", "dis us", "C loads us", "dis/anlz",
+        "dis/verd", "dis/walk"))
+    ratios = {"analyze": {}, "verdict": {}, "walk": {}}
     for name, obj in WORKLOAD:
         for protocol in protocols:
             data = pickle.dumps(obj, protocol)
@@ -98,9 +110,10 @@ def main(argv=None):
                     t[label] = min(t[label], per_call(func, data, args.seconds / 3))
             for label in ratios:
                 ratios[label].setdefault(protocol, []).append(t["dis"] / t[label])
-            print("%-11s %5d %7d %11.1f %11.1f %11.1f %11.1f %8.1fx %8.1fx" % (
-                name, protocol, len(data), t["analyze"] * 1e6, t["verdict"] * 1e6, t["dis"] * 1e6,
-                t["C loads"] * 1e6, t["dis"] / t["analyze"], t["dis"] / t["verdict"]))
+            print("%-11s %5d %7d %11.1f %11.1f %11.1f %11.1f %11.1f %8.1fx %8.1fx %8.1fx" % (
+                name, protocol, len(data), t["analyze"] * 1e6, t["verdict"] * 1e6, t["walk"] * 1e6,
+                t["dis"] * 1e6, t["C loads"] * 1e6, t["dis"] / t["analyze"], t["dis"] / t["verdict"],
+                t["dis"] / t["walk"]))
     summary(ratios)
 
 
@@ -109,7 +122,7 @@ def measure_in_exec(protocols, reps):
     for name, obj in WORKLOAD:
         for protocol in protocols:
             data = pickle.dumps(obj, protocol)
-            for label in ("analyze", "verdict", "dis"):
+            for label in MEASURED:
                 func = CONTENDERS[label]
                 for _ in range(10):  # warm-up: the pooled machine, 3.11+'s specialised bytecode
                     func(data)
@@ -127,19 +140,20 @@ def callgrind(protocols, reps):
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         dumps = sorted(glob.glob(out + ".*"), key=lambda p: int(p.rsplit(".", 1)[1]))
         # the last dumps are the measurements (imports before them exec too: namedtuple)
-        counts = [instructions(path) for path in dumps[-3 * len(WORKLOAD) * len(protocols):]]
+        counts = [instructions(path) for path in dumps[-len(MEASURED) * len(WORKLOAD) * len(protocols):]]
     print("Python %s, callgrind instructions per call (%d calls each)" % (sys.version.split()[0], reps))
-    print("%-11s %5s %12s %12s %12s %9s %9s" % ("dataset", "proto", "analyze", "verdict", "dis",
-                                                "dis/anlz", "dis/verd"))
-    ratios = {"analyze": {}, "verdict": {}}
+    print("%-11s %5s %12s %12s %12s %12s %9s %9s %9s" % ("dataset", "proto", "analyze", "verdict", "walk", "dis",
+                                                          "dis/anlz", "dis/verd", "dis/walk"))
+    ratios = {"analyze": {}, "verdict": {}, "walk": {}}
     it = iter(counts)
     for name, _ in WORKLOAD:
         for protocol in protocols:
-            t = {label: next(it) / reps for label in ("analyze", "verdict", "dis")}
+            t = {label: next(it) / reps for label in MEASURED}
             for label in ratios:
                 ratios[label].setdefault(protocol, []).append(t["dis"] / t[label])
-            print("%-11s %5d %12d %12d %12d %8.1fx %8.1fx" % (name, protocol, t["analyze"], t["verdict"], t["dis"],
-                                                           t["dis"] / t["analyze"], t["dis"] / t["verdict"]))
+            print("%-11s %5d %12d %12d %12d %12d %8.1fx %8.1fx %8.1fx" % (
+                name, protocol, t["analyze"], t["verdict"], t["walk"], t["dis"], t["dis"] / t["analyze"],
+                t["dis"] / t["verdict"], t["dis"] / t["walk"]))
     summary(ratios)
 
 

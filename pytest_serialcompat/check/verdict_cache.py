@@ -52,7 +52,7 @@ MAX_ENTRIES = 50000
 _PACKAGE = Path(__file__).resolve().parent.parent
 # the code a remembered verdict or set-order proof comes from: a change to it starts afresh
 SOURCES = tuple(_PACKAGE.joinpath(*part.split("/")) for part in (
-    "reference/analyzer.py", "reference/allowlist.py", "reference/families.py",
+    "reference/analyzer.py", "reference/analyzer_fast.py", "reference/allowlist.py", "reference/families.py",
     "reference/opcodes.py", "check/set_order.py"))
 
 

@@ -285,6 +285,11 @@ def analyze(data, *, allow: Optional[Iterable[str]] = None, limits: Optional[Lim
         raise TypeError("analyze() needs bytes, bytearray or memoryview, not %s" % type(data).__name__)
     if len(data) > limits.max_bytes:
         raise MalformedPickle("pickle of %d bytes exceeds max_bytes=%d" % (len(data), limits.max_bytes), 0)
+    if not tree and len(data) <= _fast.MAX_BYTES:
+        # a small pickle of plain data: the C loader and pickler decide it (or decline)
+        found = _fast.fast_verdict(data, limits)
+        if found is not None:
+            return found
     return _run(data, prefixes, limits, allow_persistent_ids, tree)
 
 
@@ -1913,3 +1918,6 @@ def _same_key(a, b) -> bool:
 # from CPython's picklers use a small fraction of it.
 _WORK_PER_BYTE = 16
 _WORK_BASE = 100_000
+
+
+from . import analyzer_fast as _fast  # noqa: E402  (it subclasses Analysis)
