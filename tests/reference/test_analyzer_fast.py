@@ -232,7 +232,7 @@ def _share(value, draw_index):
     return box
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_VALUES, st.integers(min_value=0, max_value=3), st.sampled_from(list(PROTOCOLS)))
 def test_generated_graphs(value, share, protocol):
     if share:
