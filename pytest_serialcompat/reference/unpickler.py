@@ -545,6 +545,7 @@ class Unpickler:
         unpack_u8 = _unpack_u8
         from_bytes = _from_bytes
         ucall = False  # True while code from the pickle's objects runs
+        latin = None  # ``data`` decoded as latin-1, for the protocol 0 runs
         try:
             while True:
                 code = codes[pos]
@@ -573,7 +574,18 @@ class Unpickler:
                                 if closed:
                                     stack = pop_mark()
                                     append = stack.append
-                            continue
+                                continue
+                            if code == _DICT:  # protocol 0's empty dict: MARK DICT
+                                value = {}
+                            elif code == _LIST:  # and empty list: MARK LIST
+                                value = []
+                            else:
+                                continue
+                            stack = pop_mark()
+                            append = stack.append
+                            append(value)
+                            pos += 1
+                            # on to the shared step: its PUT, then the items
                         # Text arguments (protocol 0, and protocol 1 ints): the
                         # plain forms here, anything else (signs, leading zeros,
                         # odd syntax, errors) by the opcode's own handler, which
@@ -785,6 +797,11 @@ class Unpickler:
                             ucall = False
                             del stack[-2:]
                             pos += 1
+                            code = codes[pos]
+                            if code == _UNICODE or code == _GET:  # more items after a nested one?
+                                if latin is None:
+                                    latin = str(data, "latin-1")
+                                pos = apply_text_run(data, pos, target, memo, latin)
                             continue
                         elif code == _BINPUT:
                             memo[codes[pos + 1]] = stack[-1]
@@ -796,9 +813,6 @@ class Unpickler:
                             if end > pos and _len(text) < 19 and text.isdigit():  # < 2**63: no overflow
                                 memo[int(text)] = stack[-1]
                                 pos = end + 1
-                                code = codes[pos]
-                                if code == _INT or code == _LONG:  # the new dict's or list's items?
-                                    pos = apply_text_run(data, pos, stack[-1])
                                 continue
                             pos = slow[code](self, data, pos, stack)
                             continue
@@ -899,6 +913,17 @@ class Unpickler:
                 elif code == _LONG_BINPUT:
                     memo[unpack_u4(data, pos + 1)[0]] = value
                     pos += 5
+                elif code == _PUT:
+                    end = find(b"\n", pos + 1)
+                    text = data[pos + 1:end]
+                    if end > pos and _len(text) < 19 and text.isdigit():  # < 2**63: no overflow
+                        memo[int(text)] = value
+                        pos = end + 1
+                        # A protocol 0 dict's or list's items, in one step?
+                        if type(value) is dict or type(value) is list:
+                            if latin is None:
+                                latin = str(data, "latin-1")
+                            pos = apply_text_run(data, pos, value, memo, latin)
         except Exception as exc:
             self._stack = stack
             if isinstance(exc, MalformedPickle):

@@ -28,6 +28,16 @@ list, the SETITEM or APPEND opcodes of its items are applied too:
 * ``INT <decimal>\\n NONE SETITEM`` ... on a dict;
 * ``INT <decimal>\\n APPEND`` ... and ``LONG <decimal>L\\n APPEND`` ... on a list.
 
+and, on an exact dict or list, a run of protocol 0 items of any scalar kind
+(:func:`apply_item_run`): keys ``V<text>\\n PUT`` or ``GET`` of a str, values
+``V<text>\\n PUT``, ``GET``, ``INT`` (bools too), ``LONG``, ``FLOAT`` or
+``NONE``, each item closed by its SETITEM (APPEND).  The run's text is
+decoded once (latin-1: a ``V`` argument without a backslash is its own code
+points) and its items are found with one ``findall``; a GET of a missing
+index, or of a key that is not an exact str, ends the run just before that
+item.  Floats are limited to the digits ``repr`` writes (at most 17 either
+side of the point, a two-digit exponent): finite, so no overflow rule applies.
+
 Text numbers are limited to 18 digits (what ``strtol`` takes without
 overflow) and have no leading zero (octal to ``strtol``; ``00``/``01`` are
 booleans) and no sign other than a minus before a non-zero digit.
@@ -35,7 +45,7 @@ booleans) and no sign other than a minus before a non-zero digit.
 
 import re
 
-__all__ = ["push_run", "apply_text_run"]
+__all__ = ["push_run", "apply_text_run", "apply_item_run"]
 
 _DECIMAL = rb"(?:0|-?[1-9][0-9]{0,17})"
 _SMALL_INTS = re.compile(rb"(?:K[\x00-\xff])+")
@@ -44,6 +54,20 @@ _TEXT_LONGS = re.compile(rb"(?:L%sL\n)+" % _DECIMAL)
 _TEXT_INT_KEYS = re.compile(rb"(?:I%s\nNs)+" % _DECIMAL)
 _TEXT_INT_ITEMS = re.compile(rb"(?:I%s\na)+" % _DECIMAL)
 _TEXT_LONG_ITEMS = re.compile(rb"(?:L%sL\na)+" % _DECIMAL)
+
+# One protocol 0 item of any scalar kind, matched in the pickle decoded as latin-1.
+_INDEX = r"[0-9]{1,18}"
+_FLOAT_TEXT = r"-?[0-9]{1,17}\.[0-9]{1,17}(?:e[+-][0-9]{2})?"
+_SCALAR = (
+    r"(?:V([^\\\n]*)\np(%(i)s)\n|g(%(i)s)\n|I(0|-?[1-9][0-9]{0,17})\n|I0([01])\n"
+    r"|F(%(f)s)\n|L(0|-?[1-9][0-9]{0,17})L\n|(N))" % {"i": _INDEX, "f": _FLOAT_TEXT}
+)
+_DICT_ITEM = r"(?:(?:V([^\\\n]*)\np(%s)\n|g(%s)\n)%ss)" % (_INDEX, _INDEX, _SCALAR)
+_LIST_ITEM = r"%sa" % _SCALAR
+_DICT_ITEMS_TEXT = re.compile(_DICT_ITEM)
+_LIST_ITEMS_TEXT = re.compile(_LIST_ITEM)
+_MISSING = object()
+_ITEM_STARTS = frozenset(b"VgIFLN")
 
 _BININT1 = ord("K")
 _LONG = ord("L")
@@ -93,10 +117,21 @@ def push_run(data, pos, stack, outer):
     return end, False
 
 
-def apply_text_run(data, pos, target):
-    """At ``pos``, just after the PUT of ``target``: apply a run of protocol 0
-    items to it (int keys with None values on an exact dict, ints appended to
-    an exact list); the position after the run (``pos`` when there is none)."""
+def apply_text_run(data, pos, target, memo, text):
+    """At ``pos``, with ``target`` on top of the stack (just after its PUT, or
+    after one of its items): apply the run of protocol 0 items that starts
+    there -- int keys with None values on an exact dict, ints appended to an
+    exact list, then scalar items of any kind (:func:`apply_item_run`); the
+    position after the run (``pos`` when there is none)."""
+    end = _apply_int_run(data, pos, target)
+    if end < len(data) and data[end] in _ITEM_STARTS:
+        return apply_item_run(text, end, target, memo)
+    return end
+
+
+def _apply_int_run(data, pos, target):
+    if pos >= len(data):
+        return pos
     code = data[pos]
     if type(target) is dict:
         if code == _INT:
@@ -118,4 +153,64 @@ def apply_text_run(data, pos, target):
                 end = run.end()
                 target.extend(map(int, data[pos + 1:end - 3].split(b"L\naL")))
                 return end
+    return pos
+
+
+def apply_item_run(text, pos, target, memo):
+    """At ``pos``, with the exact dict or list ``target`` on top of the stack:
+    apply the run of protocol 0 scalar items (see the module docstring) that
+    starts there, PUTs included; the position after the run (``pos`` when
+    there is none).  ``text`` is the pickle decoded as latin-1."""
+    if type(target) is dict:
+        for item in iter(_DICT_ITEMS_TEXT.scanner(text, pos).match, None):
+            k_str, k_put, k_get, v_str, v_put, v_get, v_int, v_bool, v_float, v_long, v_none = item.groups()
+            if k_put:
+                key = k_str
+                memo[int(k_put)] = key
+            else:
+                key = memo.get(int(k_get))
+                if type(key) is not str:
+                    return item.start()
+            if v_put:
+                value = v_str
+                memo[int(v_put)] = value
+            elif v_int:
+                value = int(v_int)
+            elif v_none:
+                value = None
+            elif v_float:
+                value = float(v_float)
+            elif v_bool:
+                value = v_bool == "1"
+            elif v_get:
+                value = memo.get(int(v_get), _MISSING)
+                if value is _MISSING:
+                    return item.start()
+            else:
+                value = int(v_long)
+            target[key] = value
+            pos = item.end()
+    elif type(target) is list:
+        append = target.append
+        for item in iter(_LIST_ITEMS_TEXT.scanner(text, pos).match, None):
+            v_str, v_put, v_get, v_int, v_bool, v_float, v_long, v_none = item.groups()
+            if v_put:
+                value = v_str
+                memo[int(v_put)] = value
+            elif v_int:
+                value = int(v_int)
+            elif v_none:
+                value = None
+            elif v_float:
+                value = float(v_float)
+            elif v_bool:
+                value = v_bool == "1"
+            elif v_get:
+                value = memo.get(int(v_get), _MISSING)
+                if value is _MISSING:
+                    return item.start()
+            else:
+                value = int(v_long)
+            append(value)
+            pos = item.end()
     return pos

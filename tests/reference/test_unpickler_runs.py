@@ -30,7 +30,7 @@ def _no_push_run(data, pos, stack, outer):
     return pos, False
 
 
-def _no_text_run(data, pos, target):
+def _no_text_run(data, pos, target, memo, text):
     return pos
 
 
@@ -75,12 +75,21 @@ small_ints = st.integers(0, 255)
 text_ints = st.one_of(
     st.integers(-(10**18), 10**18), st.integers(-(2**70), 2**70), st.sampled_from([0, 1, -1, 10**17, 10**18])
 )
+# Protocol 0 items of every scalar kind, str keys shared between dicts (GET keys).
+scalars = st.one_of(
+    st.text(max_size=8), text_ints, st.floats(allow_nan=False), st.booleans(), st.none()
+)
+str_dicts = st.dictionaries(st.text(max_size=8), scalars, max_size=8)
+shared_keys = str_dicts.map(lambda d: [d, dict(d), list(d.values())])
 leaves = st.one_of(
     st.lists(small_ints, max_size=12),
     st.lists(text_ints, max_size=12),
     st.dictionaries(small_ints, st.none(), max_size=12),
     st.dictionaries(text_ints, st.none(), max_size=12),
     st.dictionaries(small_ints, st.one_of(st.none(), small_ints, st.booleans()), max_size=6),
+    st.lists(scalars, max_size=8),
+    str_dicts,
+    shared_keys,
     small_ints,
     st.none(),
 )
@@ -90,6 +99,7 @@ graphs = st.recursive(
         st.lists(children, max_size=6),
         st.tuples(children, children),
         st.dictionaries(small_ints, children, max_size=4),
+        st.dictionaries(st.text(max_size=4), children, max_size=4),
     ),
     max_leaves=20,
 )
@@ -100,6 +110,7 @@ graphs = st.recursive(
 @example([list(range(10))] * 2, 0)  # a shared list: GET of a run-filled list
 @example({0: dict.fromkeys(range(10))}, 2)
 @example(([2**48 - 7919 * i * i for i in range(100)], 60), 1)
+@example([{"a": "x", "b": 1.5, "c": [True, None, 7]}] * 2, 0)
 def test_runs_load_what_c_pickles_like_c_and_one_by_one(value, proto):
     data = pickle.dumps(value, proto)
     ok, loaded = assert_same(data)
@@ -123,6 +134,8 @@ TOKENS = [
     b"N", b"Ns", b"s", b"a", b"(", b"(dp0\n", b"(lp1\n", b"(tp2\n", b"p3\n", b"g0\n", b"g1\n",
     b"K\x00", b"K\xff", b"K", b"KN", b"\x88", b"]", b"}", b"e", b"u", b"l", b"d", b"t",
     b"V\xe9t\xe9\n", b"Va\\u00e9\n", b"Va\\x\n", b"F1.5\n", b".", b"0", b"\x00",
+    b"Vkey\n", b"V\n", b"p1\n", b"p01\n", b"p-1\n", b"g2\n", b"g99\n", b"F-2.5e+10\n", b"F1e999\n",
+    b"Fnan\n", b"F1.\n", b"(dp0\nVa\np1\n", b"(lp0\nVa\np1\na", b"sVb\np2\n", b"L5L\nN",
 ]
 
 
@@ -163,6 +176,10 @@ def test_hand_made_streams_load_alike(data):
     assert_same_with_truncations(data)
 
 
+def text_run(data, target, memo=None):
+    return runs.apply_text_run(data, 0, target, {} if memo is None else memo, str(data, "latin-1"))
+
+
 def test_the_runs_are_taken():
     """The shapes above really go through the runs (else the comparison is empty)."""
     stack = []
@@ -185,14 +202,26 @@ def test_the_runs_are_taken():
     assert runs.push_run(b"K\x01NK\x02Nu", 0, stack, outer) == (6, False)  # SETITEMS on a list
     assert stack == [1, None, 2, None] and outer == [[7]]
     target = {}
-    assert runs.apply_text_run(b"I3\nNsI-4\nNsI00\nNs", 0, target) == 11
+    assert text_run(b"I3\nNsI-4\nNsI00\nNs", target) == 11
     assert list(target.items()) == [(3, None), (-4, None)]
     target = []
-    assert runs.apply_text_run(b"I3\naI-4\naI01\na", 0, target) == 9 and target == [3, -4]
+    assert text_run(b"I3\naI-4\naI01\naI007\na", target) == 14 and target == [3, -4, True]
     target = []
-    assert runs.apply_text_run(b"L3L\naL-0L\na", 0, target) == 5 and target == [3]
-    assert runs.apply_text_run(b"I3\na", 0, {}) == 0
-    assert runs.apply_text_run(b"I3\nNs", 0, []) == 0
+    assert text_run(b"L3L\naL-0L\na", target) == 5 and target == [3]
+    assert text_run(b"I3\na", {}) == 0
+    assert text_run(b"I3\nNs", []) == 0
+    target, memo = {}, {}
+    data = b"Va\np1\nI5\nsVb\np2\nV\xe9\np3\nsg1\nF-1.5\nsg2\ng3\nsg9\nNs."
+    assert text_run(data, target, memo) == data.index(b"g9")  # GET of a missing index
+    assert target == {"a": -1.5, "b": "\xe9"} and memo == {1: "a", 2: "b", 3: "\xe9"}
+    target, memo = {}, {7: 3}
+    assert text_run(b"VA\np1\nI01\nsg7\nNs", target, memo) == 11  # GET of a key that is not a str
+    assert target == {"A": True}
+    target = []
+    data = b"Va\np1\naI5\naF2.5e+10\naI00\naL12L\naNag1\naF1e999\na"
+    assert text_run(data, target) == data.index(b"F1e999") and target == ["a", 5, 2.5e10, False, 12, None, "a"]
+    target = []
+    assert text_run(b"Va\\u00e9\np1\na", target) == 0 and target == []  # escapes: the engine
 
 
 @settings(max_examples=500, suppress_health_check=[HealthCheck.too_slow])
@@ -206,7 +235,7 @@ def test_random_token_streams_load_alike(tokens, protocol_2):
 @settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=40))
 def test_random_bytes_after_a_run_start_load_alike(tail):
-    for head in (b"(lp0\nI1\na", b"(dp0\nI1\nNs", b"(K\x01", b"(K\x01N", b"(L1L\n"):
+    for head in (b"(lp0\nI1\na", b"(dp0\nI1\nNs", b"(K\x01", b"(K\x01N", b"(L1L\n", b"(dp0\nVa\np1\nI2\ns", b"(lp0\nVa\np1\na"):
         assert_same(head + tail)
 
 
