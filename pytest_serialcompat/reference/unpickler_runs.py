@@ -122,37 +122,32 @@ def apply_text_run(data, pos, target, memo, text):
     after one of its items): apply the run of protocol 0 items that starts
     there -- int keys with None values on an exact dict, ints appended to an
     exact list, then scalar items of any kind (:func:`apply_item_run`); the
-    position after the run (``pos`` when there is none)."""
-    end = _apply_int_run(data, pos, target)
-    if end < len(data) and data[end] in _ITEM_STARTS:
-        return apply_item_run(text, end, target, memo)
-    return end
-
-
-def _apply_int_run(data, pos, target):
+    position after the run (``pos`` when there is none).  ``text`` is
+    ``data`` decoded as latin-1."""
     if pos >= len(data):
         return pos
     code = data[pos]
-    if type(target) is dict:
-        if code == _INT:
+    if code == _INT:
+        if type(target) is dict:
             run = _TEXT_INT_KEYS.match(data, pos)
             if run is not None:
                 end = run.end()
                 target.update(dict.fromkeys(map(int, data[pos + 1:end - 3].split(b"\nNsI"))))
-                return end
-    elif type(target) is list:
-        if code == _INT:
+                pos = end
+        elif type(target) is list:
             run = _TEXT_INT_ITEMS.match(data, pos)
             if run is not None:
                 end = run.end()
                 target.extend(map(int, data[pos + 1:end - 2].split(b"\naI")))
-                return end
-        elif code == _LONG:
-            run = _TEXT_LONG_ITEMS.match(data, pos)
-            if run is not None:
-                end = run.end()
-                target.extend(map(int, data[pos + 1:end - 3].split(b"L\naL")))
-                return end
+                pos = end
+    elif code == _LONG and type(target) is list:
+        run = _TEXT_LONG_ITEMS.match(data, pos)
+        if run is not None:
+            end = run.end()
+            target.extend(map(int, data[pos + 1:end - 3].split(b"L\naL")))
+            pos = end
+    if pos < len(data) and data[pos] in _ITEM_STARTS:
+        return apply_item_run(text, pos, target, memo)
     return pos
 
 
@@ -161,6 +156,7 @@ def apply_item_run(text, pos, target, memo):
     apply the run of protocol 0 scalar items (see the module docstring) that
     starts there, PUTs included; the position after the run (``pos`` when
     there is none).  ``text`` is the pickle decoded as latin-1."""
+    item = None
     if type(target) is dict:
         for item in iter(_DICT_ITEMS_TEXT.scanner(text, pos).match, None):
             k_str, k_put, k_get, v_str, v_put, v_get, v_int, v_bool, v_float, v_long, v_none = item.groups()
@@ -189,7 +185,6 @@ def apply_item_run(text, pos, target, memo):
             else:
                 value = int(v_long)
             target[key] = value
-            pos = item.end()
     elif type(target) is list:
         append = target.append
         for item in iter(_LIST_ITEMS_TEXT.scanner(text, pos).match, None):
@@ -212,5 +207,4 @@ def apply_item_run(text, pos, target, memo):
             else:
                 value = int(v_long)
             append(value)
-            pos = item.end()
-    return pos
+    return pos if item is None else item.end()
