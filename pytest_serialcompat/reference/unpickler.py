@@ -508,6 +508,7 @@ class Unpickler:
         _len=len,
         push_run=push_run,
         apply_text_run=apply_text_run,
+        _TEXT_ITEM_STARTS=frozenset(b"ILVgFN"),
     ):
         """Run opcodes from ``data[pos]`` to STOP; return (object, position after STOP).
 
@@ -559,28 +560,25 @@ class Unpickler:
                 elif code < _GROUP_C:
                     if code < _GROUP_B:
                         if code == _MARK:
-                            push_mark(stack)
-                            stack = []
-                            append = stack.append
                             pos += 1
-                            code = codes[pos]
-                            if code == _BININT1 or code == _LONG:  # a list's or dict's items?
-                                pos, closed = push_run(data, pos, stack, metastack[-1])
-                                if closed:
-                                    stack = pop_mark()
-                                    append = stack.append
-                                continue
-                            if code == _DICT:  # protocol 0's empty dict: MARK DICT
-                                value = {}
-                            elif code == _LIST:  # and empty list: MARK LIST
-                                value = []
+                            code = codes[pos] if pos < size else _STOP
+                            if code == _DICT or code == _LIST:
+                                # Protocol 0's empty dict (list): MARK DICT (LIST)
+                                # pushes what DICT (LIST) of nothing does.
+                                value = {} if code == _DICT else []
+                                append(value)
+                                pos += 1
+                                # on to the shared step: its PUT, then the items
                             else:
+                                push_mark(stack)
+                                stack = []
+                                append = stack.append
+                                if code == _BININT1 or code == _LONG:  # a list's or dict's items?
+                                    pos, closed = push_run(data, pos, stack, metastack[-1])
+                                    if closed:
+                                        stack = pop_mark()
+                                        append = stack.append
                                 continue
-                            stack = pop_mark()
-                            append = stack.append
-                            append(value)
-                            pos += 1
-                            # on to the shared step: its PUT, then the items
                         # Text arguments (protocol 0, and protocol 1 ints): the
                         # plain forms here, anything else (signs, leading zeros,
                         # odd syntax, errors) by the opcode's own handler, which
@@ -675,12 +673,15 @@ class Unpickler:
                             if end < 0:
                                 raise IndexError
                             value = data[pos + 1:end]
-                            if b"\\" not in value:  # no escapes: the bytes are the code points
-                                append(str(value, "latin-1"))
+                            # No backslash (tested as an int: far faster than a
+                            # bytes operand), no escapes: the bytes are the code points.
+                            if 92 not in value:
+                                value = str(value, "latin-1")
                             else:
-                                append(str(value, "raw-unicode-escape"))
+                                value = str(value, "raw-unicode-escape")
+                            append(value)
                             pos = end + 1
-                            continue
+                            # on to the shared step: its PUT
                         else:
                             self._stack = stack
                             pos = slow[code](self, data, pos, stack)
@@ -915,7 +916,7 @@ class Unpickler:
                         memo[int(text)] = value
                         pos = end + 1
                         # A protocol 0 dict's or list's items, in one step?
-                        if type(value) is dict or type(value) is list:
+                        if codes[pos] in _TEXT_ITEM_STARTS and (type(value) is dict or type(value) is list):
                             if latin is None:
                                 latin = str(data, "latin-1")
                             pos = apply_text_run(data, pos, value, memo, latin)
