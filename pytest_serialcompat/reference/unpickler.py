@@ -573,7 +573,7 @@ class Unpickler:
                                 push_mark(stack)
                                 stack = []
                                 append = stack.append
-                                if code == _BININT1 or code == _LONG:  # a list's or dict's items?
+                                if code == _BININT1 or code == _LONG or code == _LONG1:  # items?
                                     pos, closed = push_run(data, pos, stack, metastack[-1])
                                     if closed:
                                         stack = pop_mark()
@@ -900,12 +900,12 @@ class Unpickler:
                 # this point ``pos`` is at that next opcode, so running out of
                 # data here is reported (or resumed) at it, like at the loop top.
                 code = codes[pos]
-                if code == _MEMOIZE:
-                    memo[_len(memo)] = value
-                    pos += 1
-                elif code == _BINPUT:
+                if code == _BINPUT:
                     memo[codes[pos + 1]] = value
                     pos += 2
+                elif code == _MEMOIZE:
+                    memo[_len(memo)] = value
+                    pos += 1
                 elif code == _LONG_BINPUT:
                     memo[unpack_u4(data, pos + 1)[0]] = value
                     pos += 5
@@ -920,6 +920,20 @@ class Unpickler:
                             if latin is None:
                                 latin = str(data, "latin-1")
                             pos = apply_text_run(data, pos, value, memo, latin)
+                    continue
+                else:
+                    continue
+                # Then a MARK and a run of items (a new dict's or list's,
+                # mostly): the MARK's step, without a trip round the loop.
+                if codes[pos] == _MARK and pos + 1 < size:
+                    code = codes[pos + 1]
+                    if code == _BININT1 or code == _LONG or code == _LONG1:
+                        items = []
+                        pos, closed = push_run(data, pos + 1, items, stack)
+                        if not closed:
+                            push_mark(stack)
+                            stack = items
+                            append = stack.append
         except Exception as exc:
             self._stack = stack
             if isinstance(exc, MalformedPickle):

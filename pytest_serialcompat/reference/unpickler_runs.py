@@ -17,6 +17,7 @@ After MARK (any protocol):
 * ``BININT1 n`` ... -- a list's small ints: pushed;
 * ``BININT1 n NONE`` ... -- a dict's small int keys with None values: pushed;
 * ``LONG <decimal>L\\n`` ... (protocol 1 lists of ints): pushed;
+* ``LONG1`` ... with the same byte count (protocol 2+ lists of large ints): pushed;
 
 and when the run is all there is up to the SETITEMS (APPENDS) that closes
 the MARK, and the object below the MARK is an exact dict (list), the items
@@ -28,12 +29,14 @@ list, the SETITEM or APPEND opcodes of its items are applied too:
 * ``INT <decimal>\\n NONE SETITEM`` ... on a dict;
 * ``INT <decimal>\\n APPEND`` ... and ``LONG <decimal>L\\n APPEND`` ... on a list.
 
-and, on an exact dict or list, a run of protocol 0 items of any scalar kind
-(:func:`apply_item_run`): keys ``V<text>\\n PUT`` or ``GET`` of a str, values
-``V<text>\\n PUT``, ``GET``, ``INT`` (bools too), ``LONG``, ``FLOAT`` or
-``NONE``, each item closed by its SETITEM (APPEND).  The run's text is
-decoded once (latin-1: a ``V`` argument without a backslash is its own code
-points) and its items are found with one ``findall``; a GET of a missing
+then (and after each SETITEM that ends a nested item of a dict) a run of
+protocol 0 items of any scalar kind (:func:`apply_item_run`): keys
+``V<text>\\n PUT`` or ``GET`` of a str, values ``V<text>\\n PUT``, ``GET``,
+``INT`` (bools too), ``LONG``, ``FLOAT`` or ``NONE``, each item closed by its
+SETITEM (APPEND).  The pickle is decoded once (latin-1: a ``V`` argument
+without a backslash is its own code points) and the items are matched one
+after another by one compiled pattern, each converted by a few lines of
+Python -- far fewer than the engine's trips for its 4-5 opcodes; a GET of a missing
 index, or of a key that is not an exact str, ends the run just before that
 item.  Floats are limited to the digits ``repr`` writes (at most 17 either
 side of the point, a two-digit exponent): finite, so no overflow rule applies.
@@ -71,6 +74,21 @@ _ITEM_STARTS = frozenset(b"VgIFLN")
 
 _BININT1 = ord("K")
 _LONG = ord("L")
+_LONG1 = 0x8A
+# LONG1 opcodes with the same byte count (the ints of a list of similar
+# values): one pattern per count, compiled when first needed.
+_LONG1_RUNS = {}
+
+
+def _long1_run(width):
+    pattern = _LONG1_RUNS.get(width)
+    if pattern is None:
+        pattern = _LONG1_RUNS[width] = re.compile(
+            b"(?:\x8a%s[\x00-\xff]{%d})+" % (re.escape(bytes([width])), width)
+        )
+    return pattern
+
+_from_bytes = int.from_bytes
 _INT = ord("I")
 _SETITEMS = ord("u")
 _APPENDS = ord("e")
@@ -108,6 +126,16 @@ def push_run(data, pos, stack, outer):
             return pos, False
         end = run.end()
         values = list(map(int, data[pos + 1:end - 2].split(b"L\nL")))
+    elif code == _LONG1:
+        if pos + 1 >= len(data):
+            return pos, False
+        width = data[pos + 1]
+        run = _long1_run(width).match(data, pos)
+        if run is None:
+            return pos, False
+        end = run.end()
+        starts = range(pos + 2, end - width + 1, width + 2)
+        values = [_from_bytes(data[start:start + width], "little", signed=True) for start in starts]
     else:
         return pos, False
     if end < len(data) and data[end] == _APPENDS and outer and type(outer[-1]) is list:

@@ -109,6 +109,7 @@ graphs = st.recursive(
 @given(graphs, st.sampled_from(PROTOCOLS))
 @example([list(range(10))] * 2, 0)  # a shared list: GET of a run-filled list
 @example({0: dict.fromkeys(range(10))}, 2)
+@example([[2**48 + i for i in range(5)], {"k": [-(2**40)] * 3}], 2)
 @example(([2**48 - 7919 * i * i for i in range(100)], 60), 1)
 @example([{"a": "x", "b": 1.5, "c": [True, None, 7]}] * 2, 0)
 def test_runs_load_what_c_pickles_like_c_and_one_by_one(value, proto):
@@ -135,6 +136,7 @@ TOKENS = [
     b"K\x00", b"K\xff", b"K", b"KN", b"\x88", b"]", b"}", b"e", b"u", b"l", b"d", b"t",
     b"V\xe9t\xe9\n", b"Va\\u00e9\n", b"Va\\x\n", b"F1.5\n", b".", b"0", b"\x00",
     b"Vkey\n", b"V\n", b"p1\n", b"p01\n", b"p-1\n", b"g2\n", b"g99\n", b"F-2.5e+10\n", b"F1e999\n",
+    b"\x8a\x02\x01\x80", b"\x8a\x02\xff\x7f", b"\x8a\x00", b"\x8a\x03\x01\x02", b"\x8a", b"q\x01", b"\x94",
     b"Fnan\n", b"F1.\n", b"(dp0\nVa\np1\n", b"(lp0\nVa\np1\na", b"sVb\np2\n", b"L5L\nN",
 ]
 
@@ -210,6 +212,11 @@ def test_the_runs_are_taken():
     assert text_run(b"L3L\naL-0L\na", target) == 5 and target == [3]
     assert text_run(b"I3\na", {}) == 0
     assert text_run(b"I3\nNs", []) == 0
+    stack, outer = [], [[]]
+    data = b"\x8a\x02\x01\x80\x8a\x02\xff\x7f\x8a\x01\x05e"
+    assert runs.push_run(data, 0, stack, outer) == (8, False) and stack == [-32767, 32767]
+    stack, outer = [], [[]]
+    assert runs.push_run(b"\x8a\x00\x8a\x00e", 0, stack, outer) == (5, True) and outer == [[0, 0]]
     target, memo = {}, {}
     data = b"Va\np1\nI5\nsVb\np2\nV\xe9\np3\nsg1\nF-1.5\nsg2\ng3\nsg9\nNs."
     assert text_run(data, target, memo) == data.index(b"g9")  # GET of a missing index
