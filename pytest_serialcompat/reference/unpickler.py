@@ -44,7 +44,7 @@ from struct import error as StructError
 
 from . import opcodes as op
 from . import unpickler_compat as compat
-from .unpickler_runs import apply_text_run, push_run
+from .unpickler_runs import SMALL_INT_DICT, SMALL_INT_LIST, apply_text_run, push_run
 from .errors import MalformedPickle
 
 __all__ = [
@@ -509,6 +509,8 @@ class Unpickler:
         push_run=push_run,
         apply_text_run=apply_text_run,
         _TEXT_ITEM_STARTS=frozenset(b"ILVgFN"),
+        small_int_dict=SMALL_INT_DICT.match,
+        small_int_list=SMALL_INT_LIST.match,
     ):
         """Run opcodes from ``data[pos]`` to STOP; return (object, position after STOP).
 
@@ -695,9 +697,20 @@ class Unpickler:
                             pos += 2
                             continue
                         elif code == _EMPTY_LIST:
+                            pos += 1
+                            # A whole list of small ints (EMPTY_LIST, its BINPUT or
+                            # MEMOIZE, MARK, BININT1s, APPENDS) in one step?
+                            if pos + 3 < size and (codes[pos + 3] == _BININT1 or codes[pos + 2] == _BININT1):
+                                run = small_int_list(data, pos)
+                                if run is not None:
+                                    index, start, end = run.group(1), run.start(3), run.end(3)
+                                    value = list(data[start + 1:end:2])
+                                    memo[_len(memo) if index is None else index[0]] = value
+                                    append(value)
+                                    pos = end + 1
+                                    continue
                             value = []
                             append(value)
-                            pos += 1
                         elif code == _APPENDS:
                             outer = metastack[-1]
                             target = outer[-1]
@@ -760,9 +773,20 @@ class Unpickler:
                             continue
                     else:  # p to 
                         if code == _EMPTY_DICT:
+                            pos += 1
+                            # A whole dict from small ints to None (EMPTY_DICT, its
+                            # BINPUT or MEMOIZE, MARK, BININT1 NONE pairs, SETITEMS)?
+                            if pos + 3 < size and (codes[pos + 3] == _BININT1 or codes[pos + 2] == _BININT1):
+                                run = small_int_dict(data, pos)
+                                if run is not None:
+                                    index, start, end = run.group(1), run.start(3), run.end(3)
+                                    value = dict.fromkeys(data[start + 1:end:3])
+                                    memo[_len(memo) if index is None else index[0]] = value
+                                    append(value)
+                                    pos = end + 1
+                                    continue
                             value = {}
                             append(value)
-                            pos += 1
                         elif code == _SETITEMS:
                             outer = metastack[-1]
                             target = outer[-1]

@@ -49,7 +49,7 @@ booleans) and no sign other than a minus before a non-zero digit.
 import re
 import sys
 
-__all__ = ["push_run", "apply_text_run", "apply_item_run"]
+__all__ = ["push_run", "apply_text_run", "apply_item_run", "SMALL_INT_DICT", "SMALL_INT_LIST"]
 
 _DECIMAL = rb"(?:0|-?[1-9][0-9]{0,17})"
 # A run is one or more of the same item.  From 3.11 the repeat is possessive
@@ -58,6 +58,10 @@ _DECIMAL = rb"(?:0|-?[1-9][0-9]{0,17})"
 _MORE = b"++" if sys.version_info >= (3, 11) else b"+"
 _SMALL_INTS = re.compile(rb"(?:K[\x00-\xff])" + _MORE)
 _SMALL_INT_KEYS = re.compile(rb"(?:K[\x00-\xff]N)" + _MORE)
+# A whole dict (list) of them, from just after its EMPTY_DICT (EMPTY_LIST):
+# group 1 the BINPUT index (None: MEMOIZE), group 3 the items.
+SMALL_INT_DICT = re.compile(rb"(?:q([\x00-\xff])|(\x94))\(((?:K[\x00-\xff]N)" + _MORE + rb")u")
+SMALL_INT_LIST = re.compile(rb"(?:q([\x00-\xff])|(\x94))\(((?:K[\x00-\xff])" + _MORE + rb")e")
 _TEXT_LONGS = re.compile(rb"(?:L%sL\n)" % _DECIMAL + _MORE)
 _TEXT_INT_KEYS = re.compile(rb"(?:I%s\nNs)" % _DECIMAL + _MORE)
 _TEXT_INT_ITEMS = re.compile(rb"(?:I%s\na)" % _DECIMAL + _MORE)

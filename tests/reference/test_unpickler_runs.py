@@ -1,7 +1,7 @@
 """The unpickler's run fast paths (``unpickler_runs``) against its own
 opcode-by-opcode path and against C ``pickle.loads``.
 
-The engine takes the two run helpers as (bound default) parameters; passing
+The engine takes the run helpers as (bound default) parameters; passing
 helpers that never find a run makes the same engine execute every opcode one
 by one -- the path the runs must be indistinguishable from: the same object
 graph (values, types, sharing), or the same error type, message and offset.
@@ -34,12 +34,23 @@ def _no_text_run(data, pos, target, memo, text):
     return pos
 
 
+def _no_whole_run(data, pos):
+    return None
+
+
 def load_one_by_one(data):
     """``ref.loads`` with the run fast paths switched off."""
     unpickler = object.__new__(ref.Unpickler)
     unpickler._setup(True, "ASCII", "strict", None)
     try:
-        return unpickler._execute(data, 0, push_run=_no_push_run, apply_text_run=_no_text_run)[0]
+        return unpickler._execute(
+            data,
+            0,
+            push_run=_no_push_run,
+            apply_text_run=_no_text_run,
+            small_int_dict=_no_whole_run,
+            small_int_list=_no_whole_run,
+        )[0]
     except ref._Incomplete as need:
         raise unpickler._truncated(data, need.pos) from None
 
@@ -172,6 +183,17 @@ TOKENS = [
         b"(K\x01NK",
         b"(L12L",
         b"(lp0\nI1\na",
+        # whole dicts and lists of small ints after their EMPTY_DICT / EMPTY_LIST
+        b"\x80\x02}q\x00(K\x01NK\x02Nu.",
+        b"\x80\x04}\x94(K\x01NK\x01Nu\x94h\x00h\x01\x86.",
+        b"\x80\x02]q\x05(K\x01K\x02e]q\x05(K\x03eh\x05\x86.",
+        b"\x80\x04]\x94(K\x01e\x94.",
+        b"\x80\x02}r\x00\x00\x00\x00(K\x01Nu.",
+        b"\x80\x02}q\x00(K\x01NK\x02u.",
+        b"\x80\x02]q\x00(K\x01Ne.",
+        b"\x80\x02}q\x00(K\x01NK\x02Ne.",
+        b"\x80\x02]q\x00(K\x01K\x02u.",
+        b"\x80\x02}q\x00(u.",
     ],
 )
 def test_hand_made_streams_load_alike(data):
@@ -212,6 +234,10 @@ def test_the_runs_are_taken():
     assert text_run(b"L3L\naL-0L\na", target) == 5 and target == [3]
     assert text_run(b"I3\na", {}) == 0
     assert text_run(b"I3\nNs", []) == 0
+    whole = runs.SMALL_INT_DICT.match(b"q\x07(K\x01NK\x02Nu.", 0)
+    assert whole.end() == 10 and whole.group(1) == b"\x07" and whole.span(3) == (3, 9)
+    whole = runs.SMALL_INT_LIST.match(b"\x94(K\x01K\x02e.", 0)
+    assert whole.end() == 7 and whole.group(1) is None and whole.span(3) == (2, 6)
     stack, outer = [], [[]]
     data = b"\x8a\x02\x01\x80\x8a\x02\xff\x7f\x8a\x01\x05e"
     assert runs.push_run(data, 0, stack, outer) == (8, False) and stack == [-32767, 32767]
