@@ -44,7 +44,13 @@ from struct import error as StructError
 
 from . import opcodes as op
 from . import unpickler_compat as compat
-from .unpickler_runs import SMALL_INT_DICT, SMALL_INT_LIST, apply_text_run, push_run
+from .unpickler_runs import (
+    SMALL_INT_DICT,
+    SMALL_INT_LIST,
+    apply_text_run,
+    push_run,
+    whole_text_container,
+)
 from .errors import MalformedPickle
 
 __all__ = [
@@ -509,6 +515,7 @@ class Unpickler:
         push_run=push_run,
         apply_text_run=apply_text_run,
         _TEXT_ITEM_STARTS=frozenset(b"ILVgFN"),
+        whole_text_container=whole_text_container,
         small_int_dict=SMALL_INT_DICT.match,
         small_int_list=SMALL_INT_LIST.match,
     ):
@@ -565,6 +572,12 @@ class Unpickler:
                             pos += 1
                             code = codes[pos] if pos < size else _STOP
                             if code == _DICT or code == _LIST:
+                                # A whole dict of int keys (list of ints), PUT and items?
+                                whole = whole_text_container(data, pos, memo)
+                                if whole is not None:
+                                    value, pos = whole
+                                    append(value)
+                                    continue
                                 # Protocol 0's empty dict (list): MARK DICT (LIST)
                                 # pushes what DICT (LIST) of nothing does.
                                 value = {} if code == _DICT else []

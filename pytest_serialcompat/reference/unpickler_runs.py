@@ -49,7 +49,14 @@ booleans) and no sign other than a minus before a non-zero digit.
 import re
 import sys
 
-__all__ = ["push_run", "apply_text_run", "apply_item_run", "SMALL_INT_DICT", "SMALL_INT_LIST"]
+__all__ = [
+    "push_run",
+    "apply_text_run",
+    "apply_item_run",
+    "whole_text_container",
+    "SMALL_INT_DICT",
+    "SMALL_INT_LIST",
+]
 
 _DECIMAL = rb"(?:0|-?[1-9][0-9]{0,17})"
 # A run is one or more of the same item.  From 3.11 the repeat is possessive
@@ -62,6 +69,10 @@ _SMALL_INT_KEYS = re.compile(rb"(?:K[\x00-\xff]N)" + _MORE)
 # group 1 the BINPUT index (None: MEMOIZE), group 3 the items.
 SMALL_INT_DICT = re.compile(rb"(?:q([\x00-\xff])|(\x94))\(((?:K[\x00-\xff]N)" + _MORE + rb")u")
 SMALL_INT_LIST = re.compile(rb"(?:q([\x00-\xff])|(\x94))\(((?:K[\x00-\xff])" + _MORE + rb")e")
+# A whole protocol 0 dict of int keys with None values (list of ints), from
+# just after its MARK: group 1 the PUT index, group 2 the items.
+_TEXT_INT_DICT = re.compile(rb"dp([0-9]{1,18})\n((?:I%s\nNs)" % _DECIMAL + _MORE + b")")
+_TEXT_INT_LIST = re.compile(rb"lp([0-9]{1,18})\n((?:I%s\na)" % _DECIMAL + _MORE + b")")
 _TEXT_LONGS = re.compile(rb"(?:L%sL\n)" % _DECIMAL + _MORE)
 _TEXT_INT_KEYS = re.compile(rb"(?:I%s\nNs)" % _DECIMAL + _MORE)
 _TEXT_INT_ITEMS = re.compile(rb"(?:I%s\na)" % _DECIMAL + _MORE)
@@ -102,6 +113,7 @@ def _long1_run(width):
 
 _from_bytes = int.from_bytes
 _INT = ord("I")
+_DICT = ord("d")
 _SETITEMS = ord("u")
 _APPENDS = ord("e")
 
@@ -155,6 +167,33 @@ def push_run(data, pos, stack, outer):
         return end + 1, True
     stack.extend(values)
     return end, False
+
+
+def whole_text_container(data, pos, memo):
+    """At ``pos``, just after a MARK followed by DICT (LIST): a whole
+    protocol 0 dict of int keys with None values (list of ints) with its PUT,
+    built, memoized and returned with the position after its items; None
+    when there is none."""
+    if data[pos] == _DICT:
+        run = _TEXT_INT_DICT.match(data, pos)
+        if run is None:
+            return None
+        texts = data[run.start(2) + 1:run.end(2) - 3].split(b"\nNsI")
+        try:
+            value = dict.fromkeys(map(_small_int, texts))
+        except KeyError:  # not all small
+            value = dict.fromkeys(map(int, texts))
+    else:
+        run = _TEXT_INT_LIST.match(data, pos)
+        if run is None:
+            return None
+        texts = data[run.start(2) + 1:run.end(2) - 2].split(b"\naI")
+        try:
+            value = list(map(_small_int, texts))
+        except KeyError:  # not all small
+            value = list(map(int, texts))
+    memo[int(run.group(1))] = value
+    return value, run.end()
 
 
 def apply_text_run(data, pos, target, memo, text):

@@ -38,6 +38,10 @@ def _no_whole_run(data, pos):
     return None
 
 
+def _no_whole_text(data, pos, memo):
+    return None
+
+
 def load_one_by_one(data):
     """``ref.loads`` with the run fast paths switched off."""
     unpickler = object.__new__(ref.Unpickler)
@@ -48,6 +52,7 @@ def load_one_by_one(data):
             0,
             push_run=_no_push_run,
             apply_text_run=_no_text_run,
+            whole_text_container=_no_whole_text,
             small_int_dict=_no_whole_run,
             small_int_list=_no_whole_run,
         )[0]
@@ -183,6 +188,11 @@ TOKENS = [
         b"(K\x01NK",
         b"(L12L",
         b"(lp0\nI1\na",
+        # whole protocol 0 dicts and lists of ints after their MARK
+        b"(dp0\nI1\nNsI2\nNsVa\np1\nNsI3\nNs.",
+        b"(lp007\nI1\naI-2\naVa\np1\naI3\nag7\n\x86.",
+        b"(dp9\nI1\nNsI1\nNsg9\n\x86.",
+        b"(lp1234567890123456789\nI1\na.",
         # whole dicts and lists of small ints after their EMPTY_DICT / EMPTY_LIST
         b"\x80\x02}q\x00(K\x01NK\x02Nu.",
         b"\x80\x04}\x94(K\x01NK\x01Nu\x94h\x00h\x01\x86.",
@@ -234,6 +244,11 @@ def test_the_runs_are_taken():
     assert text_run(b"L3L\naL-0L\na", target) == 5 and target == [3]
     assert text_run(b"I3\na", {}) == 0
     assert text_run(b"I3\nNs", []) == 0
+    memo = {}
+    whole = runs.whole_text_container(b"dp3\nI1\nNsI-2\nNsI3", 0, memo)
+    assert whole == ({1: None, -2: None}, 15) and memo == {3: whole[0]}
+    whole = runs.whole_text_container(b"lp4\nI1\naI-2\naI01\na", 0, memo)
+    assert whole == ([1, -2], 13) and memo[4] is whole[0]
     whole = runs.SMALL_INT_DICT.match(b"q\x07(K\x01NK\x02Nu.", 0)
     assert whole.end() == 10 and whole.group(1) == b"\x07" and whole.span(3) == (3, 9)
     whole = runs.SMALL_INT_LIST.match(b"\x94(K\x01K\x02e.", 0)
