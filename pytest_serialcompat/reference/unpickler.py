@@ -27,8 +27,11 @@ dozen, ordered by frequency; the MEMOIZE/BINPUT that follows a memoized push
 is applied by that push), every other opcode goes through one 256-entry
 dispatch table built from :data:`.opcodes.OPCODES`.  After a MARK, and
 after the PUT of a protocol 0 dict or list, a run of the items pickle writes
-most (small ints, small int keys with None values, text ints) is applied in
-one C-level step by :mod:`.unpickler_runs`.  Each
+most (small ints, small int keys with None values, text ints, large ints of
+one size, protocol 0 scalar items) is applied in one C-level step by
+:mod:`.unpickler_runs`; a whole dict or list of small ints (EMPTY_DICT,
+BINPUT, MARK, items, SETITEMS; MARK DICT PUT and text items) is built in
+one step at its first opcode.  Each
 opcode validates its argument bytes before it changes any state, so when the
 buffer ends inside an opcode the engine can stop there; ``loads`` reports
 truncation, ``load`` reads more of the file (in chunks when it may seek
@@ -291,7 +294,7 @@ _GROUP_C = op.EMPTY_LIST[0]
 _GROUP_D = op.PROTO[0]
 _GROUP_C2 = op.PUT[0]  # group C splits in two: EMPTY_LIST to OBJ, PUT to EMPTY_DICT
 _HOT_A = (_MARK, _BINFLOAT, _EMPTY_TUPLE, _SHORT_BINBYTES, _STOP)
-_HOT_B = (_BININT1, _NONE, _BINUNICODE, _BININT, _BININT2)  # BININT1 and NONE are tested first of all
+_HOT_B = (_BININT1, _NONE, _BINUNICODE, _BININT, _BININT2)
 _HOT_C = (
     _BINGET, _EMPTY_DICT, _SETITEMS, _EMPTY_LIST, _APPENDS, _LONG_BINGET, _SETITEM, _APPEND,
     _BINPUT, _LONG_BINPUT, _TUPLE, _LIST,
@@ -555,18 +558,11 @@ class Unpickler:
             while True:
                 code = codes[pos]
                 # Four groups by opcode value (two tests), then the group's opcodes
-                # by how often they occur.  Pushes of objects that the pickler
+                # by how often they occur outside the runs (BININT1 and NONE are
+                # the most frequent opcodes, but mostly inside runs).  Pushes of objects that the pickler
                 # memoizes set ``value`` and fall through to the shared
                 # MEMOIZE/BINPUT step at the end; every other opcode continues.
-                if code == _BININT1:  # the most frequent opcode of all
-                    append(codes[pos + 1])
-                    pos += 2
-                    continue
-                elif code == _NONE:  # the second most frequent
-                    append(None)
-                    pos += 1
-                    continue
-                elif code < _GROUP_C:
+                if code < _GROUP_C:
                     if code < _GROUP_B:
                         if code == _MARK:
                             pos += 1
@@ -655,7 +651,15 @@ class Unpickler:
                             append = stack.append
                             continue
                     else:
-                        if code == _BINUNICODE:
+                        if code == _BININT1:  # the most frequent opcode outside the runs
+                            append(codes[pos + 1])
+                            pos += 2
+                            continue
+                        elif code == _NONE:
+                            append(None)
+                            pos += 1
+                            continue
+                        elif code == _BINUNICODE:
                             end = pos + 5 + unpack_u4(data, pos + 1)[0]
                             if end > size:
                                 raise IndexError
