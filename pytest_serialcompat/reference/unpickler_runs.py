@@ -47,6 +47,7 @@ booleans) and no sign other than a minus before a non-zero digit.
 """
 
 import re
+import struct
 import sys
 
 __all__ = [
@@ -101,6 +102,24 @@ _LONG1 = 0x8A
 # LONG1 opcodes with the same byte count (the ints of a list of similar
 # values): one pattern per count, compiled when first needed.
 _LONG1_RUNS = {}
+
+
+def _long1_values(data, pos, end, width):
+    """The ints of the run of LONG1 opcodes of ``width`` bytes in ``data[pos:end]``."""
+    count = (end - pos) // (width + 2)
+    if 0 < width <= 8:
+        # Each payload's bytes into the low bytes of an 8-byte lane (one
+        # strided copy per byte position), all lanes read by one struct call:
+        # right for the non-negative values; any negative one (top bit of
+        # its last byte set) and they are converted one by one.
+        lanes = bytearray(8 * count)
+        for byte in range(width):
+            lanes[byte::8] = data[pos + 2 + byte:end:width + 2]
+        values = list(struct.unpack("<%dQ" % count, lanes))
+        if max(lanes[width - 1::8]) < 0x80:
+            return values
+    starts = range(pos + 2, end - width + 1, width + 2)
+    return [_from_bytes(data[start:start + width], "little", signed=True) for start in starts]
 
 
 def _long1_run(width):
@@ -158,8 +177,7 @@ def push_run(data, pos, stack, outer):
         if run is None:
             return pos, False
         end = run.end()
-        starts = range(pos + 2, end - width + 1, width + 2)
-        values = [_from_bytes(data[start:start + width], "little", signed=True) for start in starts]
+        values = _long1_values(data, pos, end, width)
     else:
         return pos, False
     if end < len(data) and data[end] == _APPENDS and outer and type(outer[-1]) is list:

@@ -126,6 +126,7 @@ graphs = st.recursive(
 @example([list(range(10))] * 2, 0)  # a shared list: GET of a run-filled list
 @example({0: dict.fromkeys(range(10))}, 2)
 @example([[2**48 + i for i in range(5)], {"k": [-(2**40)] * 3}], 2)
+@example([[2**63 - 1, 2**62, 2**55 + 1], [2**63, 2**64 - 1], [2**39, -(2**39), 2**39 + 5]], 2)
 @example(([2**48 - 7919 * i * i for i in range(100)], 60), 1)
 @example([{"a": "x", "b": 1.5, "c": [True, None, 7]}] * 2, 0)
 def test_runs_load_what_c_pickles_like_c_and_one_by_one(value, proto):
