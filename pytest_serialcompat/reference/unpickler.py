@@ -572,6 +572,20 @@ class Unpickler:
                                 whole = whole_text_container(data, pos, memo)
                                 if whole is not None:
                                     value, pos = whole
+                                    # and the SETITEM (APPEND) that puts it into an
+                                    # exact dict under an int or str key (exact list)?
+                                    code = codes[pos] if pos < size else _STOP
+                                    if code == _SETITEM and _len(stack) > 1 and type(stack[-2]) is dict:
+                                        key = stack[-1]
+                                        if type(key) is int or type(key) is str:
+                                            stack.pop()
+                                            stack[-1][key] = value
+                                            pos += 1
+                                            continue
+                                    elif code == _APPEND and stack and type(stack[-1]) is list:
+                                        stack[-1].append(value)
+                                        pos += 1
+                                        continue
                                     append(value)
                                     continue
                                 # Protocol 0's empty dict (list): MARK DICT (LIST)

@@ -193,6 +193,13 @@ TOKENS = [
         b"(dp0\nI1\nNsI2\nNsVa\np1\nNsI3\nNs.",
         b"(lp007\nI1\naI-2\naVa\np1\naI3\nag7\n\x86.",
         b"(dp9\nI1\nNsI1\nNsg9\n\x86.",
+        # ... and the SETITEM (APPEND) that stores the whole one
+        b"(dp0\nI5\n(dp1\nI1\nNssVk\np2\n(lp3\nI1\nassg1\n\x86.",
+        b"(dp0\n(lp1\n(dp2\nI1\nNss.",  # unhashable key: the engine's error
+        b"(dp0\nF1.5\n(dp2\nI1\nNss.",  # float key: the engine
+        b"(lp0\n(lp1\nI1\naa(dp2\nI1\nNsa.",
+        b"(I1\n(lp1\nI1\naa.",  # APPEND on an int: the engine's error
+        b"(I1\n(lp1\nI1\nas.",
         b"(lp1234567890123456789\nI1\na.",
         # whole dicts and lists of small ints after their EMPTY_DICT / EMPTY_LIST
         b"\x80\x02}q\x00(K\x01NK\x02Nu.",
