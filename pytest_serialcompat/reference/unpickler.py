@@ -559,9 +559,10 @@ class Unpickler:
                 code = codes[pos]
                 # Four groups by opcode value (two tests), then the group's opcodes
                 # by how often they occur outside the runs (BININT1 and NONE are
-                # the most frequent opcodes, but mostly inside runs).  Pushes of objects that the pickler
-                # memoizes set ``value`` and fall through to the shared
-                # MEMOIZE/BINPUT step at the end; every other opcode continues.
+                # the most frequent opcodes, but mostly inside runs).  Pushes of
+                # objects that the pickler memoizes set ``value`` and fall through
+                # to the shared MEMOIZE/BINPUT/PUT step at the end (which also takes
+                # a MARK and a run right after); every other opcode continues.
                 if code < _GROUP_C:
                     if code < _GROUP_B:
                         if code == _MARK:
@@ -731,7 +732,9 @@ class Unpickler:
                             pos += 1
                             # A whole list of small ints (EMPTY_LIST, its BINPUT or
                             # MEMOIZE, MARK, BININT1s, APPENDS) in one step?
-                            if pos + 3 < size and (codes[pos + 3] == _BININT1 or codes[pos + 2] == _BININT1):
+                            if pos + 3 < size and (
+                                codes[pos + 3] == _BININT1 or codes[pos + 2] == _BININT1
+                            ):
                                 run = small_int_list(data, pos)
                                 if run is not None:
                                     index, start, end = run.group(1), run.start(3), run.end(3)
@@ -807,7 +810,9 @@ class Unpickler:
                             pos += 1
                             # A whole dict from small ints to None (EMPTY_DICT, its
                             # BINPUT or MEMOIZE, MARK, BININT1 NONE pairs, SETITEMS)?
-                            if pos + 3 < size and (codes[pos + 3] == _BININT1 or codes[pos + 2] == _BININT1):
+                            if pos + 3 < size and (
+                                codes[pos + 3] == _BININT1 or codes[pos + 2] == _BININT1
+                            ):
                                 run = small_int_dict(data, pos)
                                 if run is not None:
                                     index, start, end = run.group(1), run.start(3), run.end(3)
@@ -971,7 +976,9 @@ class Unpickler:
                         memo[int(text)] = value
                         pos = end + 1
                         # A protocol 0 dict's or list's items, in one step?
-                        if codes[pos] in _TEXT_ITEM_STARTS and (type(value) is dict or type(value) is list):
+                        if codes[pos] in _TEXT_ITEM_STARTS and (
+                            type(value) is dict or type(value) is list
+                        ):
                             if latin is None:
                                 latin = str(data, "latin-1")
                             pos = apply_text_run(data, pos, value, memo, latin)

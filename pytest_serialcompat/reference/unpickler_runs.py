@@ -266,7 +266,8 @@ def apply_item_run(text, pos, target, memo):
     item = None
     if type(target) is dict:
         for item in iter(_DICT_ITEMS_TEXT.scanner(text, pos).match, None):
-            k_str, k_put, k_get, v_str, v_put, v_get, v_int, v_bool, v_float, v_long, v_none = item.groups()
+            (k_str, k_put, k_get, v_str, v_put, v_get, v_int, v_bool, v_float, v_long,
+             v_none) = item.groups()
             if k_put:
                 key = k_str
                 memo[int(k_put)] = key
