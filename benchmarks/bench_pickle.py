@@ -14,9 +14,10 @@ Usage: python benchmarks/bench_pickle.py [--seconds S] [--protocols 0,1,2,3,4,5]
 
 For instruction counts, which a loaded machine cannot disturb, run one
 implementation a fixed number of untimed rounds under callgrind, once with N
-rounds and once with 0 (the difference over N is the cost of a round):
+rounds and once with 0 (the difference over N is the cost of a round; a fixed
+hash seed keeps the dict work, and so the count, the same from run to run):
 
-    valgrind --tool=callgrind python benchmarks/bench_pickle.py \\
+    PYTHONHASHSEED=0 valgrind --tool=callgrind python benchmarks/bench_pickle.py \\
         --rounds N --impl ref --op loads --protocols 4
 """
 

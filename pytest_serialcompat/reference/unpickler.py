@@ -27,8 +27,11 @@ dozen, ordered by frequency; the MEMOIZE/BINPUT that follows a memoized push
 is applied by that push), every other opcode goes through one 256-entry
 dispatch table built from :data:`.opcodes.OPCODES`.  After a MARK, and
 after the PUT of a protocol 0 dict or list, a run of the items pickle writes
-most (small ints, small int keys with None values, text ints) is applied in
-one C-level step by :mod:`.unpickler_runs`.  Each
+most (small ints, small int keys with None values, text ints, large ints of
+one size, protocol 0 scalar items) is applied in one C-level step by
+:mod:`.unpickler_runs`; a whole dict or list of small ints (EMPTY_DICT,
+BINPUT, MARK, items, SETITEMS; MARK DICT PUT and text items) is built in
+one step at its first opcode.  Each
 opcode validates its argument bytes before it changes any state, so when the
 buffer ends inside an opcode the engine can stop there; ``loads`` reports
 truncation, ``load`` reads more of the file (in chunks when it may seek
@@ -44,7 +47,13 @@ from struct import error as StructError
 
 from . import opcodes as op
 from . import unpickler_compat as compat
-from .unpickler_runs import apply_text_run, push_run
+from .unpickler_runs import (
+    SMALL_INT_DICT,
+    SMALL_INT_LIST,
+    apply_text_run,
+    push_run,
+    whole_text_container,
+)
 from .errors import MalformedPickle
 
 __all__ = [
@@ -285,7 +294,7 @@ _GROUP_C = op.EMPTY_LIST[0]
 _GROUP_D = op.PROTO[0]
 _GROUP_C2 = op.PUT[0]  # group C splits in two: EMPTY_LIST to OBJ, PUT to EMPTY_DICT
 _HOT_A = (_MARK, _BINFLOAT, _EMPTY_TUPLE, _SHORT_BINBYTES, _STOP)
-_HOT_B = (_BININT1, _NONE, _BINUNICODE, _BININT, _BININT2)  # BININT1 and NONE are tested first of all
+_HOT_B = (_BININT1, _NONE, _BINUNICODE, _BININT, _BININT2)
 _HOT_C = (
     _BINGET, _EMPTY_DICT, _SETITEMS, _EMPTY_LIST, _APPENDS, _LONG_BINGET, _SETITEM, _APPEND,
     _BINPUT, _LONG_BINPUT, _TUPLE, _LIST,
@@ -301,11 +310,6 @@ assert all(_GROUP_D <= code for code in _HOT_D)
 _HOT = frozenset(_HOT_A + _HOT_B + _HOT_C + _HOT_D)
 
 _from_bytes = int.from_bytes
-# Inputs up to this size are indexed through a list of their byte values:
-# from 3.11 the interpreter specializes list[int] (bytes[int] it does not), so
-# the list pays for itself; before 3.11 both cost the same and building the
-# list is pure overhead (bm_pickle on 3.8: 4-5% fewer instructions without).
-_LIST_INDEX_LIMIT = 1 << 20 if sys.version_info >= (3, 11) else 0
 
 
 class Unpickler:
@@ -513,6 +517,10 @@ class Unpickler:
         _len=len,
         push_run=push_run,
         apply_text_run=apply_text_run,
+        _TEXT_ITEM_STARTS=frozenset(b"ILVgFN"),
+        whole_text_container=whole_text_container,
+        small_int_dict=SMALL_INT_DICT.match,
+        small_int_list=SMALL_INT_LIST.match,
     ):
         """Run opcodes from ``data[pos]`` to STOP; return (object, position after STOP).
 
@@ -527,10 +535,10 @@ class Unpickler:
         exceptions propagate unchanged.
         """
         size = len(data)
-        # Indexing a list of ints is faster than indexing bytes (3.11
-        # specializes it); for large inputs the bytes are indexed directly,
-        # so memory stays proportional to the pickle.
-        codes = list(data) if size <= _LIST_INDEX_LIMIT else data
+        # The bytes are indexed directly: a list of their values (whose
+        # indexing 3.11+ specializes) cost more to build than it saved
+        # (bm_pickle loads 3-4% faster without it on 3.11 and 3.13).
+        codes = data
         memo = self.memo
         stack = self._stack
         append = stack.append
@@ -545,35 +553,58 @@ class Unpickler:
         unpack_u8 = _unpack_u8
         from_bytes = _from_bytes
         ucall = False  # True while code from the pickle's objects runs
+        latin = None  # ``data`` decoded as latin-1, for the protocol 0 runs
         try:
             while True:
                 code = codes[pos]
                 # Four groups by opcode value (two tests), then the group's opcodes
-                # by how often they occur.  Pushes of objects that the pickler
-                # memoizes set ``value`` and fall through to the shared
-                # MEMOIZE/BINPUT step at the end; every other opcode continues.
-                if code == _BININT1:  # the most frequent opcode of all
-                    append(codes[pos + 1])
-                    pos += 2
-                    continue
-                elif code == _NONE:  # the second most frequent
-                    append(None)
-                    pos += 1
-                    continue
-                elif code < _GROUP_C:
+                # by how often they occur outside the runs (BININT1 and NONE are
+                # the most frequent opcodes, but mostly inside runs).  Pushes of
+                # objects that the pickler memoizes set ``value`` and fall through
+                # to the shared MEMOIZE/BINPUT/PUT step at the end (which also takes
+                # a MARK and a run right after); every other opcode continues.
+                if code < _GROUP_C:
                     if code < _GROUP_B:
                         if code == _MARK:
-                            push_mark(stack)
-                            stack = []
-                            append = stack.append
                             pos += 1
-                            code = codes[pos]
-                            if code == _BININT1 or code == _LONG:  # a list's or dict's items?
-                                pos, closed = push_run(data, pos, stack, metastack[-1])
-                                if closed:
-                                    stack = pop_mark()
-                                    append = stack.append
-                            continue
+                            code = codes[pos] if pos < size else _STOP
+                            if code == _DICT or code == _LIST:
+                                # A whole dict of int keys (list of ints), PUT and items?
+                                whole = whole_text_container(data, pos, memo)
+                                if whole is not None:
+                                    value, pos = whole
+                                    # and the SETITEM (APPEND) that puts it into an
+                                    # exact dict under an int or str key (exact list)?
+                                    code = codes[pos] if pos < size else _STOP
+                                    if code == _SETITEM and _len(stack) > 1 and type(stack[-2]) is dict:
+                                        key = stack[-1]
+                                        if type(key) is int or type(key) is str:
+                                            stack.pop()
+                                            stack[-1][key] = value
+                                            pos += 1
+                                            continue
+                                    elif code == _APPEND and stack and type(stack[-1]) is list:
+                                        stack[-1].append(value)
+                                        pos += 1
+                                        continue
+                                    append(value)
+                                    continue
+                                # Protocol 0's empty dict (list): MARK DICT (LIST)
+                                # pushes what DICT (LIST) of nothing does.
+                                value = {} if code == _DICT else []
+                                append(value)
+                                pos += 1
+                                # on to the shared step: its PUT, then the items
+                            else:
+                                push_mark(stack)
+                                stack = []
+                                append = stack.append
+                                if code == _BININT1 or code == _LONG or code == _LONG1:  # items?
+                                    pos, closed = push_run(data, pos, stack, metastack[-1])
+                                    if closed:
+                                        stack = pop_mark()
+                                        append = stack.append
+                                continue
                         # Text arguments (protocol 0, and protocol 1 ints): the
                         # plain forms here, anything else (signs, leading zeros,
                         # odd syntax, errors) by the opcode's own handler, which
@@ -635,7 +666,15 @@ class Unpickler:
                             append = stack.append
                             continue
                     else:
-                        if code == _BINUNICODE:
+                        if code == _BININT1:  # the most frequent opcode outside the runs
+                            append(codes[pos + 1])
+                            pos += 2
+                            continue
+                        elif code == _NONE:
+                            append(None)
+                            pos += 1
+                            continue
+                        elif code == _BINUNICODE:
                             end = pos + 5 + unpack_u4(data, pos + 1)[0]
                             if end > size:
                                 raise IndexError
@@ -668,12 +707,15 @@ class Unpickler:
                             if end < 0:
                                 raise IndexError
                             value = data[pos + 1:end]
-                            if b"\\" not in value:  # no escapes: the bytes are the code points
-                                append(str(value, "latin-1"))
+                            # No backslash (tested as an int: far faster than a
+                            # bytes operand), no escapes: the bytes are the code points.
+                            if 92 not in value:
+                                value = str(value, "latin-1")
                             else:
-                                append(str(value, "raw-unicode-escape"))
+                                value = str(value, "raw-unicode-escape")
+                            append(value)
                             pos = end + 1
-                            continue
+                            # on to the shared step: its PUT
                         else:
                             self._stack = stack
                             pos = slow[code](self, data, pos, stack)
@@ -687,9 +729,22 @@ class Unpickler:
                             pos += 2
                             continue
                         elif code == _EMPTY_LIST:
+                            pos += 1
+                            # A whole list of small ints (EMPTY_LIST, its BINPUT or
+                            # MEMOIZE, MARK, BININT1s, APPENDS) in one step?
+                            if pos + 3 < size and (
+                                codes[pos + 3] == _BININT1 or codes[pos + 2] == _BININT1
+                            ):
+                                run = small_int_list(data, pos)
+                                if run is not None:
+                                    index, start, end = run.group(1), run.start(3), run.end(3)
+                                    value = list(data[start + 1:end:2])
+                                    memo[_len(memo) if index is None else index[0]] = value
+                                    append(value)
+                                    pos = end + 1
+                                    continue
                             value = []
                             append(value)
-                            pos += 1
                         elif code == _APPENDS:
                             outer = metastack[-1]
                             target = outer[-1]
@@ -752,9 +807,22 @@ class Unpickler:
                             continue
                     else:  # p to 
                         if code == _EMPTY_DICT:
+                            pos += 1
+                            # A whole dict from small ints to None (EMPTY_DICT, its
+                            # BINPUT or MEMOIZE, MARK, BININT1 NONE pairs, SETITEMS)?
+                            if pos + 3 < size and (
+                                codes[pos + 3] == _BININT1 or codes[pos + 2] == _BININT1
+                            ):
+                                run = small_int_dict(data, pos)
+                                if run is not None:
+                                    index, start, end = run.group(1), run.start(3), run.end(3)
+                                    value = dict.fromkeys(data[start + 1:end:3])
+                                    memo[_len(memo) if index is None else index[0]] = value
+                                    append(value)
+                                    pos = end + 1
+                                    continue
                             value = {}
                             append(value)
-                            pos += 1
                         elif code == _SETITEMS:
                             outer = metastack[-1]
                             target = outer[-1]
@@ -785,6 +853,11 @@ class Unpickler:
                             ucall = False
                             del stack[-2:]
                             pos += 1
+                            code = codes[pos]
+                            if code == _UNICODE or code == _GET:  # more items after a nested one?
+                                if latin is None:
+                                    latin = str(data, "latin-1")
+                                pos = apply_text_run(data, pos, target, memo, latin)
                             continue
                         elif code == _BINPUT:
                             memo[codes[pos + 1]] = stack[-1]
@@ -796,9 +869,6 @@ class Unpickler:
                             if end > pos and _len(text) < 19 and text.isdigit():  # < 2**63: no overflow
                                 memo[int(text)] = stack[-1]
                                 pos = end + 1
-                                code = codes[pos]
-                                if code == _INT or code == _LONG:  # the new dict's or list's items?
-                                    pos = apply_text_run(data, pos, stack[-1])
                                 continue
                             pos = slow[code](self, data, pos, stack)
                             continue
@@ -890,15 +960,42 @@ class Unpickler:
                 # this point ``pos`` is at that next opcode, so running out of
                 # data here is reported (or resumed) at it, like at the loop top.
                 code = codes[pos]
-                if code == _MEMOIZE:
-                    memo[_len(memo)] = value
-                    pos += 1
-                elif code == _BINPUT:
+                if code == _BINPUT:
                     memo[codes[pos + 1]] = value
                     pos += 2
+                elif code == _MEMOIZE:
+                    memo[_len(memo)] = value
+                    pos += 1
                 elif code == _LONG_BINPUT:
                     memo[unpack_u4(data, pos + 1)[0]] = value
                     pos += 5
+                elif code == _PUT:
+                    end = find(b"\n", pos + 1)
+                    text = data[pos + 1:end]
+                    if end > pos and _len(text) < 19 and text.isdigit():  # < 2**63: no overflow
+                        memo[int(text)] = value
+                        pos = end + 1
+                        # A protocol 0 dict's or list's items, in one step?
+                        if codes[pos] in _TEXT_ITEM_STARTS and (
+                            type(value) is dict or type(value) is list
+                        ):
+                            if latin is None:
+                                latin = str(data, "latin-1")
+                            pos = apply_text_run(data, pos, value, memo, latin)
+                    continue
+                else:
+                    continue
+                # Then a MARK and a run of items (a new dict's or list's,
+                # mostly): the MARK's step, without a trip round the loop.
+                if codes[pos] == _MARK and pos + 1 < size:
+                    code = codes[pos + 1]
+                    if code == _BININT1 or code == _LONG or code == _LONG1:
+                        items = []
+                        pos, closed = push_run(data, pos + 1, items, stack)
+                        if not closed:
+                            push_mark(stack)
+                            stack = items
+                            append = stack.append
         except Exception as exc:
             self._stack = stack
             if isinstance(exc, MalformedPickle):
