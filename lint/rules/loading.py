@@ -135,8 +135,10 @@ def reexported_loads(ctx: FileContext) -> Iterator[Tuple[cst.Call, str, Optional
         name = terminal_name(call.func)
         if name is None or not ("load" in name.lower() or "unpickler" in name.lower()):
             continue
-        if name in _LOADER_NAMES and not ctx.full:
-            continue  # unsafe_loads has decided these
+        if name in _LOADER_NAMES and not ctx.full and first_name(
+                callee_names(ctx, call.func), UNSAFE_LOADERS) is not None:
+            continue  # unsafe_loads has decided this one (``reduction.pickle.load`` of a
+            # project module named reduction is not decided there: it is a candidate)
         for qname in sorted(ctx.qualified_names(call.func)):
             if qname.startswith("."):
                 qname = absolute_name(qname, ctx.module_name, ctx.is_package)

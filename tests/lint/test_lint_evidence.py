@@ -338,3 +338,18 @@ def test_strict_mode_reports_what_the_rules_reported_before_evidence(code, sourc
 
     assert findings(False) == ()
     assert tuple(f.line for f in findings(True)) == lines
+
+
+def test_a_loader_reached_through_a_project_module_attribute_is_found_with_the_shortcuts_on(tmp_path):
+    """``reduction.pickle.load(f)`` where ``reduction`` is the project's own module (imported
+    relatively, as multiprocessing/spawn.py does): the call's last name is a loader's, but only
+    the project-wide decision can tell that it is one.  The shortcuts used to drop it."""
+    files = {
+        "shop/reduction.py": "import pickle\n",
+        "shop/context.py": "from . import reduction\n",
+        "shop/spawn.py": "from .context import reduction\n\ndef main(from_parent):\n"
+                         "    return reduction.pickle.load(from_parent)\n",
+    }
+    found = lint(tmp_path, files, select=("SC111",))
+    assert [(path, line, code) for path, line, code, _message in found] == [("shop/spawn.py", 4, "SC111")]
+    assert "pickle.load (re-exported as shop.context.reduction.pickle.load)" in found[0][3]
