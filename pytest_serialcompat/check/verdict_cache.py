@@ -108,11 +108,6 @@ class GoldenAnalysis:
                 "uses": [[list(g), sorted(u)] for g, u in self.uses.items()]}
 
     @classmethod
-    def from_entry(cls, entry: dict, data: bytes) -> Optional["GoldenAnalysis"]:
-        parsed = parse_entry(entry)
-        return None if parsed is None else cls.from_parsed(parsed, data)
-
-    @classmethod
     def from_parsed(cls, parsed: tuple, data: bytes) -> "GoldenAnalysis":
         """From :func:`parse_entry`'s parts, which analyses of the same entry share (read-only)."""
         protocol, globals_, unsafe, uses, facts = parsed
@@ -233,11 +228,8 @@ class VerdictCache:
         self._parsed = {}
 
     def _stored_entry(self, index, data: bytes) -> Optional[GoldenAnalysis]:
-        if index not in self._parsed:
-            try:
-                self._parsed[index] = parse_entry(self._facts_table[index])
-            except (IndexError, TypeError):
-                self._parsed[index] = None
+        if index not in self._parsed:   # _read kept only indices that name an entry
+            self._parsed[index] = parse_entry(self._facts_table[index])
         parsed = self._parsed[index]
         return None if parsed is None else GoldenAnalysis.from_parsed(parsed, data)
 
@@ -358,13 +350,17 @@ class VerdictCache:
             orders = {k: v for k, v in orders.items() if k in self.used or k in self.new_orders}
         facts: list = []
         index: Dict[str, int] = {}
+        by_object: Dict[int, int] = {}   # the stored entries are shared: each is spelled once
 
         def number(entry) -> int:
-            key = json.dumps(entry, sort_keys=True)
-            if key not in index:
-                index[key] = len(facts)
-                facts.append(entry)
-            return index[key]
+            found = by_object.get(id(entry))
+            if found is None:
+                key = json.dumps(entry, sort_keys=True)
+                if key not in index:
+                    index[key] = len(facts)
+                    facts.append(entry)
+                found = by_object[id(entry)] = index[key]
+            return found
 
         self._pytest_cache.set(CACHE_KEY, {
             "namespace": self._namespace, "format": FORMAT, "facts": facts,
