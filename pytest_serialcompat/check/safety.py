@@ -352,8 +352,16 @@ class GuardedUnpickler(pickle.Unpickler):
         return obj
 
 
+_FRAMED = (b"\x80\x04\x95", b"\x80\x05\x95")  # PROTO 4 or 5, then FRAME
+
+
 def load(data: bytes, verdict: Verdict, objects: Optional[Dict[Global, object]] = None):
-    return GuardedUnpickler(io.BytesIO(data), verdict, objects).load()
+    stream = io.BytesIO(data)
+    if data[:3] not in _FRAMED:
+        # No frames (protocols 0-3): the C unpickler would call the stream's read() for each
+        # opcode; given a reader that can peek, it takes the bytes in one piece.
+        stream = io.BufferedReader(stream)
+    return GuardedUnpickler(stream, verdict, objects).load()
 
 
 class Resolution(NamedTuple):

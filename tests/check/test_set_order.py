@@ -20,14 +20,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pytest_serialcompat.reference.analyzer import analyze
+from pytest_serialcompat.check import graph_compare
 from pytest_serialcompat.check.set_order import same_up_to_set_order
 
 PROTOCOLS = range(2, pickle.HIGHEST_PROTOCOL + 1)
 
 
 def assert_proof_holds(golden: bytes, fresh: bytes) -> None:
-    """What a proof promises: the same value, from the same globals."""
+    """What a proof promises: the same value and the same object graph (what replay then
+    passes unloaded), from the same globals."""
     assert pickle.loads(golden) == pickle.loads(fresh)
+    assert graph_compare.same(pickle.loads(golden), pickle.loads(fresh))
     assert sorted(analyze(golden).globals) == sorted(analyze(fresh).globals)
 
 
