@@ -35,6 +35,7 @@ the gate as before.
 """
 
 import struct
+from bisect import bisect_left
 from typing import List, Optional, Tuple
 
 from ..reference import opcodes as op
@@ -44,6 +45,7 @@ __all__ = ["same_up_to_set_order"]
 _u4 = struct.Struct("<I").unpack_from
 _i4 = struct.Struct("<i").unpack_from
 _u8 = struct.Struct("<Q").unpack_from
+_p4 = struct.Struct("<I").pack
 
 # opcode byte -> size of its argument, or how to find it: a length prefix of 1, 4
 # (unsigned / signed) or 8 bytes, or two text lines (GLOBAL).  Text opcodes other than
@@ -199,17 +201,6 @@ def _slot(fresh: bytes, codes: bytes, offsets: List[int], index: int) -> int:
     return _u4(fresh, offsets[index] + 1)[0]
 
 
-def _indices(codes: bytes, *wanted: int) -> List[int]:
-    """Token indices of the opcodes ``wanted``, in order."""
-    found = []
-    for code in wanted:
-        i = codes.find(code)
-        while i >= 0:
-            found.append(i)
-            i = codes.find(code, i + 1)
-    return sorted(found)
-
-
 def _read_slot(data: bytes, codes: bytes, offsets: List[int], index: int) -> int:
     at = offsets[index] + 1
     return data[at] if codes[index] == _BINGET else _u4(data, at)[0]
@@ -281,34 +272,50 @@ class _Body:
 
 
 class _Layout:
-    """What the proof needs of the current pickle alone: its tokens, set bodies, memo
-    reads and stores.  Computed once per pickle (and shared by another protocol's pickle
-    that differs from it only in the PROTO byte: protocols 4 and 5 mostly write the same)."""
+    """What the proof needs of the current pickle alone: its tokens and set bodies.
+    Computed once per pickle (and shared by another protocol's pickle that differs from
+    it only in the PROTO byte: protocols 4 and 5 mostly write the same)."""
 
-    __slots__ = ("codes", "offsets", "bodies", "reads", "read_slots", "put_slots")
+    __slots__ = ("codes", "offsets", "bodies", "binput")
 
     def __init__(self, fresh: bytes):
         codes, offsets = _scan(fresh, 0, len(fresh))
-        if _MEMOIZE in codes and (_BINPUT in codes or _LONG_BINPUT in codes):
+        self.binput = _BINPUT in codes or _LONG_BINPUT in codes
+        if self.binput and _MEMOIZE in codes:
             raise _NotProven
         self.codes, self.offsets = codes, offsets
         self.bodies = [_Body(offsets, mark, close, list_store)
                        for mark, close, list_store in _set_bodies(fresh, codes, offsets)]
-        # memo reads: (token, offset, end, slot read); filled only when a body is permuted
-        self.reads = None
-        self.read_slots = None
-        self.put_slots = None
 
-    def memo_reads(self, fresh: bytes):
-        if self.reads is None:
-            codes, offsets = self.codes, self.offsets
-            reads = _indices(codes, _BINGET, _LONG_BINGET)
-            self.reads = [(i, offsets[i], offsets[i + 1], _read_slot(fresh, codes, offsets, i))
-                          for i in reads]
-            self.read_slots = {read[3] for read in self.reads}
-            self.put_slots = [_slot(fresh, codes, offsets, i)
-                              for i in _indices(codes, _BINPUT, _LONG_BINPUT)]
-        return self.reads
+    def reads_of(self, fresh: bytes, slot: int) -> List[Tuple[int, int]]:
+        """(offset, opcode) of every memo read of ``slot`` in the current pickle."""
+        return [(at, pattern[0]) for pattern in _slot_patterns(_BINGET, _LONG_BINGET, slot)
+                for at in _token_hits(fresh, self.offsets, pattern)]
+
+    def stores_of(self, fresh: bytes, slot: int) -> int:
+        """How many BINPUT/LONG_BINPUT tokens store ``slot`` (MEMOIZE fills each slot once)."""
+        return sum(len(_token_hits(fresh, self.offsets, pattern))
+                   for pattern in _slot_patterns(_BINPUT, _LONG_BINPUT, slot))
+
+
+def _slot_patterns(short: int, long: int, slot: int) -> List[bytes]:
+    """The bytes of the memo opcodes ``short`` (1-byte slot) and ``long`` (4-byte) naming ``slot``."""
+    patterns = [bytes((long,)) + _p4(slot)]
+    if slot < 256:
+        patterns.append(bytes((short, slot)))
+    return patterns
+
+
+def _token_hits(data: bytes, offsets: List[int], pattern: bytes) -> List[int]:
+    """Offsets of the tokens of ``data`` that begin with ``pattern`` (a search of the bytes,
+    then a look-up of each hit among the token offsets: an argument may hold the same bytes)."""
+    hits = []
+    at = data.find(pattern)
+    while at >= 0:
+        if offsets[bisect_left(offsets, at)] == at:
+            hits.append(at)
+        at = data.find(pattern, at + 1)
+    return hits
 
 
 _LAYOUTS: dict = {}          # fresh[2:] -> _Layout, or None when nothing is proven there
@@ -354,8 +361,7 @@ def _proven(golden: bytes, fresh: bytes, layout: _Layout) -> bool:
         theirs = _elements(golden, theirs_codes, theirs_offsets, 0, len(theirs_codes))
         if theirs is None or theirs[1] != body.stores or sorted(theirs[0]) != ours_sorted:
             return False
-        layout.memo_reads(fresh)
-        if body.list_slot >= 0 and body.list_slot in layout.read_slots:
+        if body.list_slot >= 0 and layout.reads_of(fresh, body.list_slot):
             return False
         ours, their_literals = body.literals, theirs[0]
         for slot, element in body.slots:
@@ -409,21 +415,18 @@ def _reads_matched(golden: bytes, fresh: bytes, layout: _Layout, ours_by_slot: d
                    theirs_by_slot: dict, stored_at: dict) -> Optional[bytes]:
     """``golden`` with the slot numbers of its reads of permuted slots replaced by the
     current pickle's, when each reads an earlier slot holding the same literal; else None."""
-    if layout.put_slots:  # BINPUT stores: a permuted slot must be stored once
-        if sum(slot in ours_by_slot for slot in layout.put_slots) != len(ours_by_slot):
-            return None
     patched = None
-    codes = layout.codes
-    for index, at, end, ours in layout.reads:
-        if ours not in ours_by_slot:
-            continue
-        code = codes[index]
-        if golden[at] != code:
-            return None
-        theirs = golden[at + 1] if code == _BINGET else _u4(golden, at + 1)[0]
-        if theirs_by_slot.get(theirs) != ours_by_slot[ours] or stored_at[theirs] > at:
-            return None
-        if patched is None:
-            patched = bytearray(golden)
-        patched[at + 1:end] = fresh[at + 1:end]
+    for ours in ours_by_slot:
+        if layout.binput and layout.stores_of(fresh, ours) != 1:
+            return None  # a permuted slot must be stored once (its body's store)
+        for at, code in layout.reads_of(fresh, ours):
+            if golden[at] != code:
+                return None
+            end = at + (2 if code == _BINGET else 5)
+            theirs = golden[at + 1] if code == _BINGET else _u4(golden, at + 1)[0]
+            if theirs_by_slot.get(theirs) != ours_by_slot[ours] or stored_at[theirs] > at:
+                return None
+            if patched is None:
+                patched = bytearray(golden)
+            patched[at + 1:end] = fresh[at + 1:end]
     return golden if patched is None else bytes(patched)
