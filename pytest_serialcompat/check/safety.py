@@ -394,6 +394,8 @@ class Gate:
         # golden, whatever the allow words -- importing one runs it
         self.scripts = frozenset(scripts)
         self._decisions: Dict[tuple, Tuple[Dict[Global, Global], List[Refusal]]] = {}
+        # (id(facts), allow words, trust key) -> (facts, the decision): see decide
+        self._shared: Dict[tuple, tuple] = {}
         self._resolved: Dict[Global, Resolution] = {}
         self._identity: Dict[tuple, Optional[str]] = {}
         self._keep: list = []
@@ -404,16 +406,28 @@ class Gate:
     def decide(self, analysis, allow_prefixes: Iterable[str], trusted: Trust = None, trust_key=None) -> Verdict:
         """:func:`decide`, remembered.  With ``trusted``, ``trust_key`` must identify it (hashable)."""
         allow_prefixes = tuple(allow_prefixes)
+        trust_key = trust_key if trusted else None
         facts = getattr(analysis, "facts", None)  # a GoldenAnalysis keeps them (asked twice)
-        if facts is None:
+        if facts is not None:
+            # analyses of one remembered entry share one facts tuple: found by identity, it
+            # is not hashed again (the tuple is kept with the decision, so the id stays its own)
+            shared = self._shared.get((id(facts), allow_prefixes, trust_key))
+            if shared is not None and shared[0] is facts:
+                return Verdict(analysis, analysis.protocol, *shared[1])
+        else:
             facts = decision_facts(analysis)
-        key = (allow_prefixes, facts, trust_key if trusted else None)
+        key = (allow_prefixes, facts, trust_key)
         known = self._decisions.get(key)
         if known is None:
             verdict = decide(analysis, allow_prefixes, self.renames, trusted or frozenset())
-            self._decisions[key] = verdict[2:]
-            return verdict
-        return Verdict(analysis, analysis.protocol, *known)
+            known = self._decisions[key] = verdict[2:]
+        else:
+            verdict = Verdict(analysis, analysis.protocol, *known)
+        if getattr(analysis, "facts", None) is facts:
+            if len(self._shared) >= _MAX_SHARED:
+                self._shared.clear()
+            self._shared[(id(facts), allow_prefixes, trust_key)] = (facts, known)
+        return verdict
 
     def verify(self, verdict: Verdict) -> List[Refusal]:
         """Refusals for allowed names that resolve to something else (see identity_problem).
@@ -479,6 +493,7 @@ class Gate:
 
 
 _MISSING = object()
+_MAX_SHARED = 4096  # identity entries kept (each holds its facts tuple alive)
 
 
 def script_problem(target: Global) -> str:

@@ -123,3 +123,35 @@ def test_a_committed_cache_file_from_another_machine_is_not_read(config, tmp_pat
     key = verdict_cache.machine_key()
     monkeypatch.setattr(verdict_cache, "_key", [])
     assert verdict_cache.machine_key() == key == verdict_cache.key_path().read_bytes()
+
+
+# --- the gate's decisions on analyses that share a remembered entry --------------------------
+
+class Point:  # a project class for the gate: constructed by its own pickle
+    def __init__(self, x):
+        self.x = x
+
+
+def test_analyses_sharing_an_entry_share_a_decision_but_not_the_trust():
+    import pickle
+
+    from pytest_serialcompat.check import safety
+    from pytest_serialcompat.check.verdict_cache import GoldenAnalysis, parse_entry
+    from pytest_serialcompat.renames import Renames
+
+    data = pickle.dumps(Point(1), 4)
+    entry = GoldenAnalysis.from_analysis(safety.analyze(data, (), tree=False), data).to_entry()
+    parsed = parse_entry(entry)
+    first, second = (GoldenAnalysis.from_parsed(parsed, data) for _ in range(2))
+    assert first.facts is second.facts  # one remembered entry
+    trust = safety.trust_of(first)
+    key = frozenset(trust.items())
+    gate = safety.Gate(Renames.from_lines([]))
+    for analysis in (first, second, first):
+        refused = gate.decide(analysis, ())  # nothing allows the class without the trust
+        assert not refused.safe and refused.analysis is analysis
+        allowed = gate.decide(analysis, (), trust, key)
+        assert allowed.safe and allowed.analysis is analysis
+        assert set(allowed.targets) == {(Point.__module__, "Point")}
+    other = {("other", "Thing"): frozenset()}  # a trust that vouches for something else
+    assert not gate.decide(second, (), other, frozenset(other.items())).safe
