@@ -247,6 +247,7 @@ class _Plan(NamedTuple):
     direct: bool                 # pickle keeps exactly obj.__dict__: read it directly
     custom_reduce: bool          # the class chose its own __reduce__/__reduce_ex__
     final: Optional[Callable]    # decides when the structures differ (its own ==)
+    immutable: bool              # a value (see _IMMUTABLE): sharing one means nothing
 
 
 _PLANS: Dict[type, _Plan] = {}
@@ -269,7 +270,8 @@ def _plan(cls) -> _Plan:
               and any("__dict__" in vars(k) for k in cls.__mro__))
     eq = getattr(cls, "__eq__", object.__eq__)
     final = None if eq is object.__eq__ else _EQ
-    plan = _Plan(direct, not default_reduce and bool(cls.__flags__ & _HEAPTYPE), final)
+    plan = _Plan(direct, not default_reduce and bool(cls.__flags__ & _HEAPTYPE), final,
+                 issubclass(cls, _IMMUTABLE))
     if len(_PLANS) < _MAX_PLANS:
         _PLANS[cls] = plan
     return plan
@@ -772,17 +774,17 @@ def _global(walk, a, b, where):
 
 
 def _instance(walk, a, b, where):
-    if not (walk.once(a, b) if isinstance(a, _IMMUTABLE) else walk.enter(a, b, where)):
-        return
     cls = type(a)
-    comparator = walk.comparator(cls)
+    plan = _PLANS.get(cls) or _plan(cls)
+    if not (walk.once(a, b) if plan.immutable else walk.enter(a, b, where)):
+        return
+    comparator = walk.comparator(cls) if walk.comparator_for is not None else None
     if comparator is not None:
         ok, detail = guarded(comparator, a, b)
         if not ok:
             walk.report(VALUE, where, lambda path: "%s: the comparator for %s says they differ%s"
                         % (path, type_name(a), " (%s)" % detail if detail else ""))
         return
-    plan = _PLANS.get(cls) or _plan(cls)
     if plan.final is not None:
         walk.owners[id(where)] = (a, b, plan.final, where)
     if plan.direct:
