@@ -443,7 +443,7 @@ def test_gate_reuses_decisions_and_still_refuses_what_it_did_not_verify():
 
     gate = safety.Gate(Renames.from_lines([]))
     values = [GatedPoint(n, datetime.date(2020, 1, 1 + n)) for n in range(3)]
-    for protocol in (2, 4, 5):
+    for protocol in range(pickle.HIGHEST_PROTOCOL + 1):  # unframed (0-3) and framed streams
         first = gate.decide(_analysis(pickle.dumps(values[0], protocol)), HERE)
         assert first.safe
         for value in values:
@@ -459,9 +459,10 @@ def test_gate_reuses_decisions_and_still_refuses_what_it_did_not_verify():
     assert not refused.safe
     assert any("GatedPoint" in r.name for r in refused.refused)
     # the guarded loader resolves only verified globals, whatever its memory holds
-    verified = gate.decide(_analysis(pickle.dumps(1, 4)), HERE)
-    with pytest.raises(pickle.UnpicklingError, match="not verified"):
-        gate.load(pickle.dumps(values[0], 4), verified)
+    for protocol in (2, 4):
+        verified = gate.decide(_analysis(pickle.dumps(1, protocol)), HERE)
+        with pytest.raises(pickle.UnpicklingError, match="not verified"):
+            gate.load(pickle.dumps(values[0], protocol), verified)
 
 
 def test_gate_resolution_names_missing_modules_and_attributes():
