@@ -155,3 +155,71 @@ def test_analyses_sharing_an_entry_share_a_decision_but_not_the_trust():
         assert set(allowed.targets) == {(Point.__module__, "Point")}
     other = {("other", "Thing"): frozenset()}  # a trust that vouches for something else
     assert not gate.decide(second, (), other, frozenset(other.items())).safe
+
+
+# --- protocol 4 and 5 twins: one analysis, the analyzer's own verdict ---------------------------
+
+def _analyzer_corpora():
+    """tests/reference/test_analyzer.py: its hostile, malformed and benign pickles."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "reference" / "test_analyzer.py"
+    spec = importlib.util.spec_from_file_location("_analyzer_corpora", str(path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    streams = [data for data, _ in module.HOSTILE.values()] + list(module.MALFORMED.values())
+    streams += [data for value in module.benign_values() for _, data in module.all_pickles(value)]
+    streams += [data for value in (Point(1), [Point(2), Point(3)], {"p": Point(4)})
+                for _, data in module.all_pickles(value)]
+    return [data for data in streams if isinstance(data, bytes)]
+
+
+def test_a_protocol_4_or_5_twin_gets_exactly_the_analyzers_verdict():
+    """The golden analyzed just before, with the other PROTO argument (4 <-> 5), is not analyzed
+    again: what it is given must be what the analyzer says of those bytes, hostile ones too."""
+    import hashlib
+    import pickle
+
+    from pytest_serialcompat.check import safety
+    from pytest_serialcompat.check.verdict_cache import GoldenAnalysis
+    from pytest_serialcompat.reference.errors import MalformedPickle
+
+    def entry(data, allow):
+        return GoldenAnalysis.from_analysis(safety.analyze(data, allow, tree=False), data).to_entry()
+
+    twins = 0
+    for data in _analyzer_corpora():
+        if data[:1] != b"\x80" or data[1:2] not in (b"\x04", b"\x05"):
+            continue
+        other = data[:1] + (b"\x05" if data[1] == 4 else b"\x04") + data[2:]
+        for allow in ((), (Point.__module__.split(".")[0],)):
+            cache = VerdictCache()
+            try:
+                first = cache.analysis(data, hashlib.sha256(data).hexdigest(), allow)
+            except MalformedPickle:
+                continue
+            assert first.to_entry() == entry(data, allow)
+            try:
+                expected = entry(other, allow)
+            except MalformedPickle:
+                continue  # (not reached: the analyzer reads the two protocols alike)
+            twin = cache.analysis(other, hashlib.sha256(other).hexdigest(), allow)
+            assert twin.protocol == other[1] and twin.to_entry() == expected
+            twins += 1
+            # another body, or the same bytes under other allow words: analyzed afresh
+            words = () if allow else (Point.__module__.split(".")[0],)
+            again = VerdictCache()
+            again.analysis(data, hashlib.sha256(data).hexdigest(), allow)
+            assert again.analysis(other, "0" * 64, words).to_entry() == entry(other, words)
+            point = pickle.dumps(Point(len(data)), other[1])
+            assert cache.analysis(point, "1" * 64, allow).to_entry() == entry(point, allow)
+    assert twins > 100
+    # the same length, another body: os.getcwd at protocol 4, then os.system at 5
+    import os
+
+    cache = VerdictCache()
+    getcwd, system = pickle.dumps(os.getcwd, 4), pickle.dumps(os.system, 5)
+    assert len(getcwd) == len(system) and getcwd[2:] != system[2:]
+    cache.analysis(getcwd, hashlib.sha256(getcwd).hexdigest(), ())
+    assert cache.analysis(system, hashlib.sha256(system).hexdigest(), ()).to_entry() == entry(system, ())
