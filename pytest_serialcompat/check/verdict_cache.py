@@ -118,6 +118,13 @@ class GoldenAnalysis:
         return found
 
 
+def _kept(found: GoldenAnalysis) -> tuple:
+    """What the run's memory keeps of an analysis: its parts (:func:`parse_entry`'s), never
+    the bytes it was made from -- a run over a large store would otherwise hold every
+    analyzed golden and current pickle until it ends.  The caller binds the bytes again."""
+    return found.protocol, found.globals, found.unsafe, found.uses, found.facts
+
+
 def parse_entry(entry) -> Optional[tuple]:
     """An entry's parts (protocol, globals, unsafe, uses, decision facts); None when damaged."""
     try:
@@ -202,13 +209,14 @@ class VerdictCache:
         self._stored: Dict[str, int] = {}   # sha256 -> index in _facts_table
         self._facts_table: list = []          # the file's distinct entries
         self._parsed: Dict[int, Optional[tuple]] = {}   # index -> parse_entry(entry)
-        self.memory: Dict[str, GoldenAnalysis] = {}
+        # sha256 -> an analysis's parts without the bytes (see _kept)
+        self.memory: Dict[str, tuple] = {}
         self._last: Optional[tuple] = None  # (bytes, allow words, analysis): see _twin_of
         self.new: Dict[str, dict] = {}
         self.used = set()
         # analyses of the current objects' own pickles (see trust_analysis)
         self._stored_trust: Dict[str, int] = {}
-        self.trust_memory: Dict[str, Optional[GoldenAnalysis]] = {}
+        self.trust_memory: Dict[str, Optional[tuple]] = {}
         self.new_trust: Dict[str, dict] = {}
         # set-order proofs: golden sha256 -> the current pickle's sha256 (see proven_order)
         self._stored_orders: Dict[str, str] = {}
@@ -240,16 +248,16 @@ class VerdictCache:
                    ) -> Optional[GoldenAnalysis]:
         """The verdict on ``data`` when one is at hand (nothing is analyzed), else None."""
         self._open(allow_prefixes)
-        found = self.memory.get(sha256)
-        if found is not None:
-            return found
+        kept = self.memory.get(sha256)
+        if kept is not None:
+            return GoldenAnalysis.from_parsed(kept, data)
         index = self._stored.get(sha256)
         if index is None:
             return None
         found = self._stored_entry(index, data)
         if found is not None:
             self.used.add(sha256)
-            self.memory[sha256] = found
+            self.memory[sha256] = _kept(found)
         return found
 
     def analysis(self, data: bytes, sha256: str, allow_prefixes: Sequence[str]) -> GoldenAnalysis:
@@ -269,7 +277,7 @@ class VerdictCache:
                 self._last = (data, tuple(allow_prefixes), found)  # (the bytes, not a copy)
         self.new[sha256] = found.to_entry()
         self.used.add(sha256)
-        self.memory[sha256] = found
+        self.memory[sha256] = _kept(found)
         return found
 
     def _twin_of(self, data: bytes, allow_prefixes: Sequence[str]) -> Optional[GoldenAnalysis]:
@@ -293,7 +301,8 @@ class VerdictCache:
         does not finish it.  Once per bytes, and kept with the verdicts."""
         self._open(allow_prefixes)
         if sha256 in self.trust_memory:
-            return self.trust_memory[sha256]
+            kept = self.trust_memory[sha256]
+            return None if kept is None else GoldenAnalysis.from_parsed(kept, data)
         found = None
         index = self._stored_trust.get(sha256)
         if index is not None:
@@ -308,7 +317,7 @@ class VerdictCache:
             else:
                 self.new_trust[sha256] = found.to_entry()
         self.used.add(sha256)
-        self.trust_memory[sha256] = found
+        self.trust_memory[sha256] = None if found is None else _kept(found)
         return found
 
     def proven_order(self, sha256: str, fresh_sha256: str, allow_prefixes: Sequence[str]) -> bool:

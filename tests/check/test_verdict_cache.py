@@ -223,3 +223,30 @@ def test_a_protocol_4_or_5_twin_gets_exactly_the_analyzers_verdict():
     assert len(getcwd) == len(system) and getcwd[2:] != system[2:]
     cache.analysis(getcwd, hashlib.sha256(getcwd).hexdigest(), ())
     assert cache.analysis(system, hashlib.sha256(system).hexdigest(), ()).to_entry() == entry(system, ())
+
+
+def test_the_runs_memory_keeps_no_golden_or_current_pickle_bytes():
+    """A run over a large store must not hold every analyzed golden until it ends: what the
+    cache keeps of an analysis is its verdict, and the bytes are bound again on each use."""
+    import gc
+    import hashlib
+    import pickle
+    import tracemalloc
+
+    cache = VerdictCache()
+    tracemalloc.start()
+    try:
+        for index in range(3):
+            data = pickle.dumps([Point(index), b"\x00" * (4 << 20)], 4)  # a 4 MB golden
+            sha = hashlib.sha256(data).hexdigest()
+            first = cache.analysis(data, sha, ())
+            assert cache.trust_analysis(data, "t" + sha[1:], ()) is not None
+            again = cache.remembered(data, sha, ())
+            assert again.facts is first.facts and again.globals == first.globals
+            del data, first, again
+        cache._last = None  # the twin check keeps the last golden's bytes, and only those
+        gc.collect()
+        held, _peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert held < (1 << 20), held  # three 4 MB goldens analyzed: none of them kept
