@@ -396,6 +396,8 @@ class Gate:
         self._decisions: Dict[tuple, Tuple[Dict[Global, Global], List[Refusal]]] = {}
         # (id(facts), allow words, trust key) -> (facts, the decision): see decide
         self._shared: Dict[tuple, tuple] = {}
+        self._verified: Dict[tuple, tuple] = {}   # see verify
+        self._resolving: Dict[int, tuple] = {}    # see all_resolve
         self._resolved: Dict[Global, Resolution] = {}
         self._identity: Dict[tuple, Optional[str]] = {}
         self._keep: list = []
@@ -432,11 +434,15 @@ class Gate:
     def verify(self, verdict: Verdict) -> List[Refusal]:
         """Refusals for allowed names that resolve to something else (see identity_problem).
 
-        A target that does not import is left to the class-moved diagnosis.
+        A target that does not import is left to the class-moved diagnosis.  Verdicts of one
+        remembered decision share its ``checks`` (and trust): they are verified once.
         """
+        checks, trusted = verdict.checks, verdict.trusted
+        shared = self._verified.get((id(checks), verdict.words, id(trusted)))
+        if shared is not None and shared[0] is checks and shared[1] is trusted:
+            return list(shared[2])
         refused = []
-        trusted = verdict.trusted
-        for target, uses in verdict.checks.items():
+        for target, uses in checks.items():
             key = (target, uses, verdict.words, id(trusted) if trusted else None)
             problem = self._identity.get(key, _MISSING)
             if problem is _MISSING:
@@ -454,7 +460,22 @@ class Gate:
                 hook = problem.startswith(("BUILD on ", "constructing "))  # an inherited __new__/__setstate__
                 refused.append(Refusal(names[0][0], names[0][1], problem, None if names[0] == target else target,
                                        _main_use(uses), "hook" if hook else "identity"))
+        if len(self._verified) >= _MAX_SHARED:
+            self._verified.clear()
+        self._verified[(id(checks), verdict.words, id(trusted))] = (checks, trusted, tuple(refused))
         return refused
+
+    def all_resolve(self, targets: Dict[Global, Global]) -> bool:
+        """Whether every target imports, none through another module (remembered per targets
+        mapping: the verdicts of one decision share theirs)."""
+        shared = self._resolving.get(id(targets))
+        if shared is not None and shared[0] is targets:
+            return shared[1]
+        found = all(self.resolve(target).problem is None for target in targets.values())
+        if len(self._resolving) >= _MAX_SHARED:
+            self._resolving.clear()
+        self._resolving[id(targets)] = (targets, found)
+        return found
 
     def resolve(self, target: Global) -> Resolution:
         found = self._resolved.get(target)

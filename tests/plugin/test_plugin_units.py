@@ -6,6 +6,7 @@ import enum
 import json
 import marshal
 import pickle
+import subprocess
 import threading
 import typing
 
@@ -463,6 +464,37 @@ def test_gate_reuses_decisions_and_still_refuses_what_it_did_not_verify():
         verified = gate.decide(_analysis(pickle.dumps(1, protocol)), HERE)
         with pytest.raises(pickle.UnpicklingError, match="not verified"):
             gate.load(pickle.dumps(values[0], protocol), verified)
+
+
+OtherRun = subprocess.run  # a project name that is really subprocess.run
+
+
+def _constructs(module: str, name: str) -> bytes:
+    """A protocol 4 pickle that constructs ``module.name`` (STACK_GLOBAL, EMPTY_TUPLE, NEWOBJ)."""
+    def text(value):
+        return b"\x8c" + bytes([len(value)]) + value.encode()
+    return b"\x80\x04" + text(module) + text(name) + b"\x93)\x81."
+
+
+def test_verdicts_of_one_decision_are_verified_and_resolved_once_and_alike():
+    from pytest_serialcompat.check import safety
+
+    gate = safety.Gate(Renames.from_lines([]))
+    alias = _constructs(GatedPoint.__module__, "OtherRun")
+    first = gate.decide(_analysis(alias), HERE)
+    assert first.safe  # by its name, a project class: only resolving it shows what it is
+    refused = gate.verify(first)
+    assert refused and "subprocess.run" in refused[0].reason
+    refused.clear()  # the caller's list: what the gate remembers is not changed by it
+    second = gate.decide(_analysis(alias), HERE)
+    assert second.checks is first.checks  # one remembered decision
+    assert [r.reason for r in gate.verify(second)] == [r.reason for r in safety.Gate(
+        Renames.from_lines([])).verify(first)]
+    assert gate.all_resolve(second.targets)  # it imports: refused for what it is, not missing
+    missing = gate.decide(_analysis(_constructs(GatedPoint.__module__, "NoSuchPoint")), HERE)
+    assert not gate.all_resolve(missing.targets) and not gate.all_resolve(missing.targets)
+    point = gate.decide(_analysis(pickle.dumps(GatedPoint(1, datetime.date(2020, 1, 1)), 4)), HERE)
+    assert point.safe and gate.verify(point) == [] and gate.all_resolve(point.targets)
 
 
 def test_gate_resolution_names_missing_modules_and_attributes():
