@@ -167,8 +167,9 @@ def _cache_size(root: Path):
             except ValueError:
                 continue
             if isinstance(data, dict):
-                verdicts = data.get("verdicts", data)
-                entries += len(verdicts) if isinstance(verdicts, dict) else 0
+                for space in data.get("spaces", [data]):  # the verdict cache: one per namespace
+                    verdicts = space.get("verdicts", space) if isinstance(space, dict) else None
+                    entries += len(verdicts) if isinstance(verdicts, dict) else 0
     return total, entries
 
 

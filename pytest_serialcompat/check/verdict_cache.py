@@ -31,7 +31,11 @@ same hash seed passes such a golden without proving it again.
 
 Only the writer (single process / xdist controller) saves the file; workers send the verdicts they computed along with their records.
 
-The file keeps each distinct entry once (``facts``); ``verdicts`` and ``trust`` map a
+The file holds one section per namespace, the most recent first, at most
+:data:`MAX_SPACES` of them and :data:`MAX_ENTRIES` entries in all: the collected test
+modules are allow words too, so ``pytest tests/test_a.py``, then ``pytest tests/test_b.py``,
+then the whole suite are three namespaces, and each finds its verdicts again.  A section
+keeps each distinct entry once (``facts``); ``verdicts`` and ``trust`` map a
 sha256 to its index there.  The goldens of one class at one protocol have one entry
 between them, so a store of thousands of goldens loads a few entries, not thousands
 (1,000 goldens of the benchmark: 2.4 MB of JSON read in 23 ms before, 0.1 MB now).
@@ -48,8 +52,9 @@ from .. import __version__
 CACHE_KEY = "serialcompat/verdicts"
 _PROTO = b"\x80"
 _TWINS = (b"\x04", b"\x05")  # PROTO arguments the analyzer reads alike (see _twin_of)
-FORMAT = 2        # the file's layout: a file of another layout is not read (a fresh start)
+FORMAT = 3        # the file's layout: a file of another layout is not read (a fresh start)
 MAX_ENTRIES = 50000
+MAX_SPACES = 4    # namespaces the file keeps, most recent first (see save)
 
 _PACKAGE = Path(__file__).resolve().parent.parent
 # the code a remembered verdict or set-order proof comes from: a change to it starts afresh
@@ -364,9 +369,9 @@ class VerdictCache:
         if self._pytest_cache is None or self._namespace is None or not (
                 self.new or self.new_trust or self.new_orders):
             return
+        stored = self._pytest_cache.get(CACHE_KEY, None)
         table: list = []
-        verdicts, trust, orders = _read(self._pytest_cache.get(CACHE_KEY, None), self._namespace,
-                                        table)
+        verdicts, trust, orders = _read(stored, self._namespace, table)
         verdicts = {k: table[i] for k, i in verdicts.items()}
         trust = {k: table[i] for k, i in trust.items()}
         verdicts.update(self.new)
@@ -392,20 +397,50 @@ class VerdictCache:
                 found = by_object[id(entry)] = index[key]
             return found
 
-        self._pytest_cache.set(CACHE_KEY, {
-            "namespace": self._namespace, "format": FORMAT, "facts": facts,
-            "verdicts": {k: number(v) for k, v in verdicts.items()},
-            "trust": {k: number(v) for k, v in trust.items()}, "orders": orders})
+        ours = {"namespace": self._namespace, "facts": facts,
+                "verdicts": {k: number(v) for k, v in verdicts.items()},
+                "trust": {k: number(v) for k, v in trust.items()}, "orders": orders}
+        # The other namespaces the file held (another set of test files collected gives other
+        # allow words, so another namespace): the most recent ones are kept after ours, within
+        # MAX_SPACES and, all together, MAX_ENTRIES entries -- running one test file, then
+        # another, then the whole suite finds each run's verdicts again.
+        budget = MAX_ENTRIES - len(verdicts)
+        kept = []
+        for section in _sections(stored):
+            if section["namespace"] == self._namespace:
+                continue
+            size = _size(section)
+            if len(kept) >= MAX_SPACES - 1 or size > budget:
+                break
+            kept.append(section)
+            budget -= size
+        self._pytest_cache.set(CACHE_KEY, {"format": FORMAT, "spaces": [ours] + kept})
         self.new, self.new_trust, self.new_orders = {}, {}, {}
+
+
+def _sections(stored) -> list:
+    """The file's namespace sections, most recent first; [] when it is absent, damaged or of
+    another layout."""
+    if not (isinstance(stored, dict) and stored.get("format") == FORMAT
+            and isinstance(stored.get("spaces"), list)):
+        return []
+    return [section for section in stored["spaces"] if isinstance(section, dict)
+            and isinstance(section.get("namespace"), str) and isinstance(section.get("facts"), list)]
+
+
+def _size(section: dict) -> int:
+    return sum(len(section[name]) for name in ("verdicts", "trust", "orders")
+               if isinstance(section.get(name), dict))
 
 
 def _read(stored, space: str, table: list) -> Tuple[Dict[str, int], Dict[str, int], Dict[str, str]]:
     """The stored file's (verdicts, trust, orders) of namespace ``space``, the distinct
-    entries appended to ``table``; empty when the file is absent, of another namespace or
-    layout, or damaged (indices that name no entry are left out)."""
-    if not (isinstance(stored, dict) and stored.get("namespace") == space
-            and stored.get("format") == FORMAT and isinstance(stored.get("facts"), list)):
+    entries appended to ``table``; empty when the file is absent, holds no such namespace,
+    is of another layout, or damaged (indices that name no entry are left out)."""
+    found = [section for section in _sections(stored) if section["namespace"] == space]
+    if not found:
         return {}, {}, {}
+    stored = found[0]
     table.extend(stored["facts"])
     count = len(table)
 

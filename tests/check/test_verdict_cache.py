@@ -70,6 +70,7 @@ def test_goldens_of_one_shape_share_one_stored_entry_and_read_back_the_same(conf
     writer.save()
     stored = config.cache.get(verdict_cache.CACHE_KEY, None)
     assert stored["format"] == verdict_cache.FORMAT
+    [stored] = stored["spaces"]  # one namespace so far
     assert sorted(stored["verdicts"]) == sorted(fresh)
     assert len(stored["facts"]) == 2            # four verdicts, two distinct entries
     assert len(set(stored["verdicts"].values())) == 2
@@ -89,20 +90,49 @@ def test_a_damaged_or_older_file_is_a_miss_not_an_error(config):
     writer = VerdictCache(config)
     writer.analysis(data, _sha(data), ("collections",))
     writer.save()
-    stored = config.cache.get(verdict_cache.CACHE_KEY, None)
+    [stored] = config.cache.get(verdict_cache.CACHE_KEY, None)["spaces"]
 
     damaged = dict(stored, verdicts={_sha(data): 7})          # an index that names no entry
-    config.cache.set(verdict_cache.CACHE_KEY, damaged)
+    config.cache.set(verdict_cache.CACHE_KEY, {"format": verdict_cache.FORMAT, "spaces": [damaged]})
+    assert VerdictCache(config).remembered(data, _sha(data), ("collections",)) is None
+    config.cache.set(verdict_cache.CACHE_KEY, {"format": verdict_cache.FORMAT, "spaces": [7, {}]})
     assert VerdictCache(config).remembered(data, _sha(data), ("collections",)) is None
 
-    older = {"namespace": stored["namespace"],                 # the layout before FORMAT 2
-             "verdicts": {_sha(data): stored["facts"][0]}, "trust": {}, "orders": {}}
+    older = dict(stored, format=2)                             # the layout before FORMAT 3
     config.cache.set(verdict_cache.CACHE_KEY, older)
     cache = VerdictCache(config)
     assert cache.remembered(data, _sha(data), ("collections",)) is None
     cache.analysis(data, _sha(data), ("collections",))
     cache.save()                                               # rewritten in the new layout
-    assert json.loads(json.dumps(config.cache.get(verdict_cache.CACHE_KEY, None)))["format"] == 2
+    rewritten = json.loads(json.dumps(config.cache.get(verdict_cache.CACHE_KEY, None)))
+    assert rewritten["format"] == 3 and len(rewritten["spaces"]) == 1
+
+
+def test_runs_of_other_test_files_keep_each_others_verdicts(config, monkeypatch):
+    """Another set of collected test modules is another namespace (other allow words): the
+    file keeps the most recent MAX_SPACES of them, so no run throws away another's verdicts,
+    within MAX_ENTRIES entries all together."""
+    goldens = _goldens()
+    spaces = [("collections", "test_%d" % n) for n in range(verdict_cache.MAX_SPACES + 1)]
+    for words in spaces:  # one run per set of test modules, each analyzing the goldens
+        cache = VerdictCache(config)
+        for data in goldens:
+            cache.analysis(data, _sha(data), words)
+        cache.save()
+    stored = config.cache.get(verdict_cache.CACHE_KEY, None)["spaces"]
+    assert len(stored) == verdict_cache.MAX_SPACES
+    for words in reversed(spaces[1:]):  # the most recent four: all still remembered
+        cache = VerdictCache(config)
+        assert all(cache.remembered(d, _sha(d), words) is not None for d in goldens), words
+    assert VerdictCache(config).remembered(goldens[0], _sha(goldens[0]), spaces[0]) is None
+
+    monkeypatch.setattr(verdict_cache, "MAX_ENTRIES", len(goldens) + 1)
+    cache = VerdictCache(config)
+    for data in goldens:
+        cache.analysis(data, _sha(data), spaces[0])
+    cache.save()  # room for this run's entries only: the older namespaces go
+    [only] = config.cache.get(verdict_cache.CACHE_KEY, None)["spaces"]
+    assert len(only["verdicts"]) == len(goldens)
 
 
 def test_a_committed_cache_file_from_another_machine_is_not_read(config, tmp_path, monkeypatch):

@@ -544,7 +544,7 @@ def test_goldens_differing_only_in_set_order_need_no_gate(pytester, monkeypatch)
     result.stdout.fnmatch_lines(["pickle *4 *0 *0 *0 *0"])  # checked, none failed
     # the same graph but for set order, as the bytes show: nothing was loaded
     assert loads.read_text() == ""
-    stored = json.loads(verdicts.read_text())
+    [stored] = json.loads(verdicts.read_text())["spaces"]  # (one namespace: one set of tests)
     assert stored["verdicts"] == {} and stored["trust"] == {}  # no golden needed the analyzer
     # the proofs are remembered: golden sha256 -> the current pickle's sha256
     goldens = {hashlib.sha256(path.read_bytes()).hexdigest()
@@ -555,9 +555,9 @@ def test_goldens_differing_only_in_set_order_need_no_gate(pytester, monkeypatch)
 
     # a remembered proof counts only for the same current pickle: a wrong one is proven again
     stored["orders"] = {golden: "0" * 64 for golden in orders}
-    verdicts.write_text(json.dumps(stored))
+    verdicts.write_text(json.dumps({"format": 3, "spaces": [stored]}))
     app.runpytest_subprocess("--serialcompat").assert_outcomes(passed=1)
-    assert json.loads(verdicts.read_text())["orders"] == orders
+    assert json.loads(verdicts.read_text())["spaces"][0]["orders"] == orders
     app.runpytest_subprocess("--serialcompat").assert_outcomes(passed=1)  # warm: remembered
 
     monkeypatch.setenv("ROLES_REVERSED", "1")
@@ -565,4 +565,4 @@ def test_goldens_differing_only_in_set_order_need_no_gate(pytester, monkeypatch)
     result.assert_outcomes(passed=1)
     # other bytes for a reason other than set order: each golden was gated, loaded, compared
     assert loads.read_text().split().count("core") >= pickle.HIGHEST_PROTOCOL - 1
-    assert len(json.loads(verdicts.read_text())["verdicts"]) == pickle.HIGHEST_PROTOCOL - 1
+    assert len(json.loads(verdicts.read_text())["spaces"][0]["verdicts"]) == pickle.HIGHEST_PROTOCOL - 1
