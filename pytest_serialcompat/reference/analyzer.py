@@ -442,7 +442,7 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
         """``target``, extended in place, now also holds a value of depth ``inner``."""
         nonlocal exact
         if type(target) is Node and inner >= target.depth and target.kind != GLOBAL:
-            if id(target) in shared:
+            if shared and id(target) in shared:
                 exact = False
             else:
                 target.depth = inner + 1
@@ -458,7 +458,7 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
                 best = value.depth
         dirty = k
         if best >= target.depth:  # as grow() does
-            if id(target) in shared:
+            if shared and id(target) in shared:
                 exact = False
             else:
                 target.depth = best + 1
@@ -469,6 +469,35 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
         """SETITEM: ``target`` now also holds ``key`` and ``value`` (one of them a node)."""
         grow(target, max(key.depth if type(key) is Node else 0, value.depth if type(value) is Node else 0), at)
 
+    def held_item(n, at):
+        """run_text's SETITEM (``n`` = 2) or APPEND (1) whose values may be nodes.
+
+        Done as the plain case is, with their depths, when the shape is that case's
+        (else -1: the run stops there and the handler reports it); returns the new
+        ``low`` of the run.
+        """
+        nonlocal dirty
+        floor = marks[-1] if marks else 0
+        if len(stack) - floor <= n:
+            return -1
+        target = stack[-n - 1]
+        if type(target) is not Node or target.kind != (DICT if n == 2 else LIST):
+            return -1
+        value = pop()
+        inner = value.depth if type(value) is Node else 0
+        if n == 2:
+            key = pop()
+            hashed.append(target)
+            target.items.append((key, value))
+            if type(key) is Node and key.depth > inner:
+                inner = key.depth
+        else:
+            target.items.append(value)
+        if inner >= target.depth:
+            grow(target, inner, at)
+        dirty = len(stack)  # the target is the top
+        return max(floor + 1, dirty)
+
     def pushed_shared(value):
         """A container read back from the memo is about to be pushed (see ``shared``)."""
         nonlocal dirty
@@ -476,13 +505,10 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
         dirty = len(stack) + 1
 
     def holding(node, inner, at):
-        """``node`` (new) holds values of depth up to ``inner``; it is pushed next."""
-        nonlocal dirty
-        if inner:
-            node.depth = inner + 1
-            if inner > max_depth:
-                too_deep(inner + 1, at)
-        dirty = len(stack) + 1
+        """``node`` (new) holds values of depth up to ``inner`` (> 0)."""
+        node.depth = inner + 1
+        if inner > max_depth:
+            too_deep(inner + 1, at)
 
     def flag(module, qualname, reason, kind, at, use=""):
         key = (module, qualname, reason, kind)
@@ -1227,17 +1253,23 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
         return pos
 
     def h_list(pos):
+        nonlocal dirty
         items, inner = pop_mark_held(pos - 1, "LIST")
         node = Node(LIST, None, items)
-        holding(node, inner, pos - 1)
+        if inner:
+            holding(node, inner, pos - 1)
         push(node)
+        dirty = len(stack)
         return pos
 
     def h_tuple(pos):
+        nonlocal dirty
         items, inner = pop_mark_held(pos - 1, "TUPLE")
         node = Node(TUPLE, None, items)
-        holding(node, inner, pos - 1)
+        if inner:
+            holding(node, inner, pos - 1)
         push(node)
+        dirty = len(stack)
         return pos
 
     def h_tuple1(pos):
@@ -1260,7 +1292,9 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
         del stack[-2:]
         node = Node(TUPLE, None, items)
         if type(a) is Node or type(b) is Node:
-            holding(node, max(a.depth if type(a) is Node else 0, b.depth if type(b) is Node else 0), pos - 1)
+            inner = max(a.depth if type(a) is Node else 0, b.depth if type(b) is Node else 0)
+            if inner:
+                holding(node, inner, pos - 1)
         push(node)
         dirty = len(stack)
         return pos
@@ -1282,19 +1316,25 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
         return pos
 
     def h_dict(pos):
+        nonlocal dirty
         items, inner = pop_mark_held(pos - 1, "DICT")
         node = Node(DICT, None, pairs_of(items, pos - 1, "DICT"))
         hashed.append(node)
-        holding(node, inner, pos - 1)
+        if inner:
+            holding(node, inner, pos - 1)
         push(node)
+        dirty = len(stack)
         return pos
 
     def h_frozenset(pos):
+        nonlocal dirty
         items, inner = pop_mark_held(pos - 1, "FROZENSET")
         node = Node(FROZENSET, None, items)
         hashed.append(node)
-        holding(node, inner, pos - 1)
+        if inner:
+            holding(node, inner, pos - 1)
         push(node)
+        dirty = len(stack)
         return pos
 
     def h_append(pos):
@@ -1739,23 +1779,29 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
                         return pos
                 pos = nl + 1
             elif code == _SETITEM:
-                if len(stack) <= low + 1:
-                    return pos
-                target = stack[-3]
-                if type(target) is not Node or target.kind != DICT:
-                    return pos
-                value = pop()
-                key = pop()
-                hashed.append(target)
-                target.items.append((key, value))
+                if len(stack) <= low + 1:  # too few values, or a node among them
+                    low = held_item(2, pos)
+                    if low < 0:
+                        return pos
+                else:
+                    target = stack[-3]
+                    if type(target) is not Node or target.kind != DICT:
+                        return pos
+                    value = pop()
+                    key = pop()
+                    hashed.append(target)
+                    target.items.append((key, value))
                 pos += 1
             elif code == _APPEND:
                 if len(stack) <= low:
-                    return pos
-                target = stack[-2]
-                if type(target) is not Node or target.kind != LIST:
-                    return pos
-                target.items.append(pop())
+                    low = held_item(1, pos)
+                    if low < 0:
+                        return pos
+                else:
+                    target = stack[-2]
+                    if type(target) is not Node or target.kind != LIST:
+                        return pos
+                    target.items.append(pop())
                 pos += 1
             elif code == _PUT:
                 nl = find(b"\n", pos + 1)
