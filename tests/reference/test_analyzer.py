@@ -642,8 +642,9 @@ def check_verdict_mode(data):
     try:
         full = analyze(data)
     except MalformedPickle as exc:
-        if "object nesting depth" in str(exc):  # the one limit that is about the tree
-            assert analyze(data, tree=False).max_depth is None
+        if "object nesting depth" in str(exc):  # the real loader builds the same nesting: refused too
+            with pytest.raises(MalformedPickle, match="object nesting depth"):
+                analyze(data, tree=False)
             return
         with pytest.raises(MalformedPickle) as info:
             analyze(data, tree=False)
@@ -677,6 +678,17 @@ def test_the_depth_limit_applies_in_verdict_mode_too():
     # a million TUPLE1 (the shape the audit found passing with the tree off)
     with pytest.raises(MalformedPickle, match="nesting depth"):
         analyze(op.PROTO + b"\x04" + op.NONE + op.TUPLE1 * 1_000_000 + op.STOP, tree=False)
+    # the same verdict in both modes: a deep chain, and one built inside a list read back from
+    # the memo (its holder, a tuple, is measured on the final graph)
+    shared = (op.PROTO + b"\x02" + op.EMPTY_LIST + op.BINPUT + b"\x00" + op.TUPLE1 + op.BINGET + b"\x00"
+              + op.EMPTY_LIST * 10_000 + op.APPEND * 10_000 + op.POP + op.STOP)
+    for deep in (data, shared):
+        check_verdict_mode(deep)
+    for tree_mode in (True, False):
+        with pytest.raises(MalformedPickle) as info:
+            analyze(shared, tree=tree_mode)
+        assert str(info.value) == "object nesting depth 10002 exceeds max_depth=10000 (at byte %d)" % (
+            len(shared) - 1)
 
 
 def check_against_loader(data):
