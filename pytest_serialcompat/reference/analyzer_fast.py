@@ -45,9 +45,10 @@ How membership is decided, and why it is safe to decide it so:
 5. The two checks the full analyzer makes on such streams are made on the
    loaded graph: keys of one dict/set sharing a hash (the rule of the
    analyzer's ``_collisions``, over the loader's memo: a canonical stream
-   memoizes every dict, set and frozenset), and a bound on nesting: the
-   analyzer skips its nesting walk when the stream is short or makes few
-   containers, and this path declines unless the same holds (each container
+   memoizes every dict, set and frozenset), and a bound on nesting: a stream
+   that is short or makes few containers cannot nest past ``max_depth`` (the
+   analyzer's kept depth is at most its number of containers), and this path
+   declines unless the same holds (each container
    opcode of a canonical stream writes one reference to a container of the
    graph, counted by a C-speed ``gc.get_referents`` walk; MARKs open at once
    are bounded the same way).
