@@ -13,7 +13,12 @@ analyzer in verdict mode on the same bytes (what ``tree=False`` does for
 every other pickle: the peer of that fast path, measured in the same run).  ``pickle.loads`` (C) is
 shown for scale.
 
-Usage: python benchmarks/bench_analyze.py [--seconds S] [--protocols 0,1,2,3,4,5] [--callgrind]
+Usage: python benchmarks/bench_analyze.py [--seconds S] [--protocols 0,1,2,3,4,5] [--callgrind] [--deep]
+
+``--deep`` times the refusal of a million nested ``TUPLE1`` (about 1 MB) at
+``PROTO`` 0-5 in verdict mode, against a flat list of the same size (a million
+``NONE`` and one ``APPENDS``) measured in the same run: the depth limit is
+checked while the graph is built, so the deep stream stops at its 10,002nd level.
 
 ``--callgrind`` counts instructions instead of timing (a shared machine cannot
 disturb them): the script reruns itself under ``valgrind --tool=callgrind``,
@@ -37,7 +42,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from bm_pickle_data import WORKLOAD  # noqa: E402
 
-from pytest_serialcompat.reference.analyzer import DEFAULT_LIMITS, _run, analyze  # noqa: E402
+from pytest_serialcompat.reference.analyzer import DEFAULT_LIMITS, MalformedPickle, _run, analyze  # noqa: E402
 
 
 def run_dis(data):
@@ -86,8 +91,11 @@ def main(argv=None):
     parser.add_argument("--callgrind", action="store_true", help="count instructions under callgrind")
     parser.add_argument("--reps", type=int, default=5, help="calls per callgrind measurement (default 5)")
     parser.add_argument("--under-callgrind", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--deep", action="store_true", help="time the refusal of a million nested tuples")
     args = parser.parse_args(argv)
     protocols = [int(x) for x in args.protocols.split(",")]
+    if args.deep:
+        return deep(protocols)
     if args.under_callgrind:
         return measure_in_exec(protocols, args.reps)
     if args.callgrind:
@@ -115,6 +123,30 @@ def main(argv=None):
                 t["dis"] * 1e6, t["C loads"] * 1e6, t["dis"] / t["analyze"], t["dis"] / t["verdict"],
                 t["dis"] / t["walk"]))
     summary(ratios)
+
+
+def cpu(func, data):
+    """Best CPU time of three calls (an exception is the expected refusal)."""
+    best = float("inf")
+    for _ in range(3):
+        start = time.process_time()
+        try:
+            func(data)
+        except MalformedPickle:
+            pass
+        best = min(best, time.process_time() - start)
+    return best
+
+
+def deep(protocols):
+    print("Python %s: analyze(tree=False) of ~1 MB, CPU ms (best of 3)" % sys.version.split()[0])
+    print("%5s %16s %12s %8s" % ("proto", "deep (refused)", "flat list", "ratio"))
+    for protocol in protocols:
+        header = b"\x80" + bytes([protocol])
+        nested = header + b")" + b"\x85" * 1_000_000 + b"."
+        flat = header + b"](" + b"N" * 1_000_000 + b"e."
+        t_deep, t_flat = cpu(run_verdict, nested), cpu(run_verdict, flat)
+        print("%5d %16.1f %12.1f %7.2fx" % (protocol, t_deep * 1e3, t_flat * 1e3, t_deep / t_flat))
 
 
 def measure_in_exec(protocols, reps):

@@ -211,6 +211,7 @@ _unpack_u8 = op.UINT8.unpack_from
 _unpack_f8 = op.FLOAT8.unpack_from
 
 _NAME_MAPPING = _compat_pickle.NAME_MAPPING
+_children = tree._children  # what a node holds (for its nesting depth)
 _IMPORT_MAPPING = _compat_pickle.IMPORT_MAPPING
 
 
@@ -404,9 +405,110 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
     budget = 0  # copying work left (see _WORK_PER_BYTE)
     built: dict = {}  # id -> object node given state by a BUILD
     hashed: list = []  # set/dict nodes (and calls building one): keys checked for hash collisions
+    # Nesting depth, kept while the graph is built (Node.depth: 1 + the deepest value a
+    # node holds), so that a deep stream is refused at the opcode that builds a value
+    # deeper than max_depth + 1 instead of after building and walking a million levels
+    # (one level of slack: the wrappers pickle's call and state shapes drop, such as a
+    # (dict, slots) state pair, may be one deeper than the graph they build; the graph
+    # itself is held to max_depth exactly, at STOP).  ``dirty``: no stack entry
+    # from this index up is a node of depth > 0, so a MARK batch above it holds atoms
+    # only and is not scanned.  ``shared``: ids of containers read back through the memo
+    # or DUP; extending one leaves the depths of its other holders stale (or would count
+    # a cycle), so it is not counted and ``exact`` goes False: the final graph is then
+    # walked as before.
+    dirty = 0
+    shared = set()
+    share = shared.add
+    exact = True
 
     def fail(message, at):
         raise MalformedPickle(message, at)
+
+    # --- nesting depth ---------------------------------------------------------
+    def too_deep(depth, at):
+        fail("object nesting depth %d exceeds max_depth=%d" % (depth, max_depth), at)
+
+    def settle(node, at):
+        """A new node's depth from what it holds (its children's own depths)."""
+        best = 0
+        for child in _children(node):
+            if type(child) is Node and child.depth > best:
+                best = child.depth
+        node.depth = best + 1
+        if best > max_depth:
+            too_deep(best + 1, at)
+
+    def grow(target, inner, at):
+        """``target``, extended in place, now also holds a value of depth ``inner``."""
+        nonlocal exact
+        if type(target) is Node and inner >= target.depth and target.kind != GLOBAL:
+            if shared and id(target) in shared:
+                exact = False
+            else:
+                target.depth = inner + 1
+                if inner > max_depth:
+                    too_deep(inner + 1, at)
+
+    def grow_by(target, k, at):
+        """A run's APPENDS/SETITEMS extends ``target`` (a list/dict node) by the stack from ``k`` up."""
+        nonlocal dirty, exact
+        best = 0
+        for value in stack[k:dirty]:  # (atoms only from ``dirty`` up)
+            if type(value) is Node and value.depth > best:
+                best = value.depth
+        dirty = k
+        if best >= target.depth:  # as grow() does
+            if shared and id(target) in shared:
+                exact = False
+            else:
+                target.depth = best + 1
+                if best > max_depth:
+                    too_deep(best + 1, at)
+
+    def grow_pair(target, key, value, at):
+        """SETITEM: ``target`` now also holds ``key`` and ``value`` (one of them a node)."""
+        grow(target, max(key.depth if type(key) is Node else 0, value.depth if type(value) is Node else 0), at)
+
+    def held_item(n, at):
+        """run_text's SETITEM (``n`` = 2) or APPEND (1) whose values may be nodes.
+
+        Done as the plain case is, with their depths, when the shape is that case's
+        (else -1: the run stops there and the handler reports it); returns the new
+        ``low`` of the run.
+        """
+        nonlocal dirty
+        floor = marks[-1] if marks else 0
+        if len(stack) - floor <= n:
+            return -1
+        target = stack[-n - 1]
+        if type(target) is not Node or target.kind != (DICT if n == 2 else LIST):
+            return -1
+        value = pop()
+        inner = value.depth if type(value) is Node else 0
+        if n == 2:
+            key = pop()
+            hashed.append(target)
+            target.items.append((key, value))
+            if type(key) is Node and key.depth > inner:
+                inner = key.depth
+        else:
+            target.items.append(value)
+        if inner >= target.depth:
+            grow(target, inner, at)
+        dirty = len(stack)  # the target is the top
+        return max(floor + 1, dirty)
+
+    def pushed_shared(value):
+        """A container read back from the memo is about to be pushed (see ``shared``)."""
+        nonlocal dirty
+        share(id(value))
+        dirty = len(stack) + 1
+
+    def holding(node, inner, at):
+        """``node`` (new) holds values of depth up to ``inner`` (> 0)."""
+        node.depth = inner + 1
+        if inner > max_depth:
+            too_deep(inner + 1, at)
 
     def flag(module, qualname, reason, kind, at, use=""):
         key = (module, qualname, reason, kind)
@@ -482,6 +584,23 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
         del stack[k:]
         return items
 
+    def pop_mark_held(at, name):
+        """:func:`pop_mark`, and the deepest of the values it pops (0: atoms and globals only)."""
+        nonlocal dirty
+        if not marks:
+            fail("%s without a MARK on the stack" % name, at)
+        k = marks.pop()
+        items = stack[k:]
+        del stack[k:]
+        if dirty <= k:  # no node was pushed there
+            return items, 0
+        best = 0
+        for value in items[:dirty - k]:  # (atoms only from ``dirty`` up)
+            if type(value) is Node and value.depth > best:
+                best = value.depth
+        dirty = k
+        return items, best
+
     def line(pos, name):
         nl = find(b"\n", pos)
         if nl < 0:
@@ -517,6 +636,7 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
         if node is None:
             category, reason = allowlist.classify(module, name, prefixes)
             node = Node(GLOBAL, key)
+            node.depth = 0
             entry = _FAMILY.get(key) if category == _FREE else None
             node.meta = _GlobalMeta(category, False, entry[1] if entry is not None
                                     and entry[1].use == families.CALL else None)
@@ -529,6 +649,7 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
 
     def pseudo_global(label, at):
         node = Node(GLOBAL, ("<unresolved>", label))
+        node.depth = 0
         node.meta = _GlobalMeta(None, pseudo=True)
         return node
 
@@ -764,6 +885,7 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
         the stream itself constructed, once: never a global, an enum member or
         what a function returned (a shared object the rest of the run sees).
         """
+        nonlocal exact
         if type(state) is Node and state.kind == TUPLE:
             charge([state] + state.items, at)
         else:
@@ -813,6 +935,10 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
                     flag(module, qualname, "BUILD state key is %s, not a str the pickle wrote (it "
                          "could equal a special attribute's name)" % _describe(key), KIND_BUILD, at, USE_BUILD)
             tree.build(inst, state)
+            if id(inst) in shared:  # held elsewhere too (see ``shared``)
+                exact = False
+            else:  # from scratch: a second BUILD replaces attributes
+                settle(inst, at)
             return
         if type(inst) is Node and inst.kind == tree.PID:
             return  # the persistent object is already a finding
@@ -869,8 +995,12 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
         return list(zip(items[0::2], items[1::2]))
 
     def note_push(value):
-        if type(value) is Node and value.meta is not None:
-            value.meta.uses += 1
+        """``value`` is pushed again (memo read, DUP): a global's use, or a shared node."""
+        if type(value) is Node:
+            if value.meta is not None:
+                value.meta.uses += 1
+            else:
+                pushed_shared(value)
 
     # --- handlers: each takes the position after the opcode byte, returns the next --
     def h_mark(pos):
@@ -1085,6 +1215,7 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
     def h_next_buffer(pos):
         nonlocal nbuffers
         node = Node(tree.BUFFER, (nbuffers, False))
+        node.depth = 0
         nbuffers += 1
         push(node)
         return pos
@@ -1096,85 +1227,148 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
             top.value = (top.value[0], True)
         return pos
 
-    # containers
+    # containers (each new one is pushed at the top: ``dirty`` moves past it)
     def h_empty_list(pos):
-        push(Node(LIST, items=[]))
+        nonlocal dirty
+        push(Node(LIST, None, []))
+        dirty = len(stack)
         return pos
 
     def h_empty_tuple(pos):
-        push(Node(TUPLE, items=[]))
+        nonlocal dirty
+        push(Node(TUPLE, None, []))
+        dirty = len(stack)
         return pos
 
     def h_empty_dict(pos):
-        push(Node(DICT, items=[]))
+        nonlocal dirty
+        push(Node(DICT, None, []))
+        dirty = len(stack)
         return pos
 
     def h_empty_set(pos):
-        push(Node(SET, items=[]))
+        nonlocal dirty
+        push(Node(SET, None, []))
+        dirty = len(stack)
         return pos
 
     def h_list(pos):
-        push(Node(LIST, items=pop_mark(pos - 1, "LIST")))
+        nonlocal dirty
+        items, inner = pop_mark_held(pos - 1, "LIST")
+        node = Node(LIST, None, items)
+        if inner:
+            holding(node, inner, pos - 1)
+        push(node)
+        dirty = len(stack)
         return pos
 
     def h_tuple(pos):
-        push(Node(TUPLE, items=pop_mark(pos - 1, "TUPLE")))
+        nonlocal dirty
+        items, inner = pop_mark_held(pos - 1, "TUPLE")
+        node = Node(TUPLE, None, items)
+        if inner:
+            holding(node, inner, pos - 1)
+        push(node)
+        dirty = len(stack)
         return pos
 
     def h_tuple1(pos):
+        nonlocal dirty
         need(1, pos - 1, "TUPLE1")
-        stack[-1] = Node(TUPLE, items=[stack[-1]])
+        item = stack[-1]
+        node = Node(TUPLE, None, [item])
+        if type(item) is Node and item.depth:
+            node.depth = item.depth + 1
+            if item.depth > max_depth:
+                too_deep(item.depth + 1, pos - 1)
+        stack[-1] = node
+        dirty = len(stack)
         return pos
 
     def h_tuple2(pos):
+        nonlocal dirty
         need(2, pos - 1, "TUPLE2")
-        items = stack[-2:]
+        a, b = items = stack[-2:]
         del stack[-2:]
-        push(Node(TUPLE, items=items))
+        node = Node(TUPLE, None, items)
+        if type(a) is Node or type(b) is Node:
+            inner = max(a.depth if type(a) is Node else 0, b.depth if type(b) is Node else 0)
+            if inner:
+                holding(node, inner, pos - 1)
+        push(node)
+        dirty = len(stack)
         return pos
 
     def h_tuple3(pos):
+        nonlocal dirty
         need(3, pos - 1, "TUPLE3")
         items = stack[-3:]
         del stack[-3:]
-        push(Node(TUPLE, items=items))
+        node = Node(TUPLE, None, items)
+        inner = 0
+        for item in items:
+            if type(item) is Node and item.depth > inner:
+                inner = item.depth
+        if inner:
+            holding(node, inner, pos - 1)
+        push(node)
+        dirty = len(stack)
         return pos
 
     def h_dict(pos):
-        items = pop_mark(pos - 1, "DICT")
-        node = Node(DICT, items=pairs_of(items, pos - 1, "DICT"))
+        nonlocal dirty
+        items, inner = pop_mark_held(pos - 1, "DICT")
+        node = Node(DICT, None, pairs_of(items, pos - 1, "DICT"))
         hashed.append(node)
+        if inner:
+            holding(node, inner, pos - 1)
         push(node)
+        dirty = len(stack)
         return pos
 
     def h_frozenset(pos):
-        node = Node(FROZENSET, items=pop_mark(pos - 1, "FROZENSET"))
+        nonlocal dirty
+        items, inner = pop_mark_held(pos - 1, "FROZENSET")
+        node = Node(FROZENSET, None, items)
         hashed.append(node)
+        if inner:
+            holding(node, inner, pos - 1)
         push(node)
+        dirty = len(stack)
         return pos
 
     def h_append(pos):
+        nonlocal dirty
         need(2, pos - 1, "APPEND")
         value = pop()
         add_items(stack[-1], [value], pos - 1, "APPEND")
+        if type(value) is Node:
+            grow(stack[-1], value.depth, pos - 1)
+            dirty = len(stack)  # the target is the top (the runs check against ``dirty``)
         return pos
 
     def h_appends(pos):
-        items = pop_mark(pos - 1, "APPENDS")
+        items, inner = pop_mark_held(pos - 1, "APPENDS")
         need(1, pos - 1, "APPENDS")
         add_items(stack[-1], items, pos - 1, "APPENDS")
+        if inner:
+            grow(stack[-1], inner, pos - 1)
         return pos
 
     def h_setitem(pos):
+        nonlocal dirty
         need(3, pos - 1, "SETITEM")
         value = pop()
         key = pop()
         hashed.append(stack[-1])
         set_items(stack[-1], [(key, value)], pos - 1, "SETITEM")
+        if type(key) is Node or type(value) is Node:
+            grow_pair(stack[-1], key, value, pos - 1)
+            dirty = len(stack)
         return pos
 
     def h_setitems(pos):
-        items = pop_mark(pos - 1, "SETITEMS")
+        items, inner = pop_mark_held(pos - 1, "SETITEMS")
         need(1, pos - 1, "SETITEMS")
         pairs = pairs_of(items, pos - 1, "SETITEMS")
         target = stack[-1]
@@ -1183,10 +1377,12 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
             target.items.extend(pairs)  # the usual case, as set_items does it
         else:
             set_items(target, pairs, pos - 1, "SETITEMS")
+        if inner:
+            grow(target, inner, pos - 1)
         return pos
 
     def h_additems(pos):
-        items = pop_mark(pos - 1, "ADDITEMS")
+        items, inner = pop_mark_held(pos - 1, "ADDITEMS")
         need(1, pos - 1, "ADDITEMS")
         target = stack[-1]
         hashed.append(target)
@@ -1196,6 +1392,8 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
             add_items(target, items, pos - 1, "ADDITEMS")
         else:
             fail("ADDITEMS into %s, which has no add" % _describe(target), pos - 1)
+        if inner:
+            grow(target, inner, pos - 1)
         return pos
 
     # memo
@@ -1310,10 +1508,18 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
         h_ext(_unpack_i4(data, pos)[0], pos - 1)
         return pos + 4
 
+    def push_made(value, at):
+        """Push what a call or a construction made (a new node, an atom or a global)."""
+        nonlocal dirty
+        if type(value) is Node and value.kind != GLOBAL:
+            settle(value, at)
+        push(value)
+        dirty = len(stack)
+
     def h_reduce(pos):
         need(2, pos - 1, "REDUCE")
         args = pop()
-        stack[-1] = do_call(stack[-1], args, pos - 1, "REDUCE")
+        push_made(do_call(pop(), args, pos - 1, "REDUCE"), pos - 1)
         return pos
 
     def h_newobj(pos):
@@ -1324,11 +1530,11 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
         check_class(cls, "NEWOBJ", pos - 1)
         if type(args) is Node and args.kind == TUPLE:
             charge(args.items, pos - 1)
-            push(tree.new_object(cls, args.items))
+            push_made(tree.new_object(cls, args.items), pos - 1)
         else:
             flag("", "", "NEWOBJ arguments are %s, not a tuple built by the pickle" % _describe(args),
                  KIND_CALL, pos - 1)
-            push(tree.new_object(cls, [args]))
+            push_made(tree.new_object(cls, [args]), pos - 1)
         return pos
 
     def h_newobj_ex(pos):
@@ -1339,11 +1545,11 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
         check_class(cls, "NEWOBJ_EX", pos - 1)
         if type(args) is Node and args.kind == TUPLE and type(kwargs) is Node and kwargs.kind == DICT:
             charge(args.items + [kwargs], pos - 1)
-            push(tree.new_object(cls, args.items, kwargs.items))
+            push_made(tree.new_object(cls, args.items, kwargs.items), pos - 1)
         else:
             flag("", "", "NEWOBJ_EX arguments are %s and %s, not a tuple and a dict built by the pickle"
                  % (_describe(args), _describe(kwargs)), KIND_CALL, pos - 1)
-            push(tree.new_object(cls, [args, kwargs]))
+            push_made(tree.new_object(cls, [args, kwargs]), pos - 1)
         return pos
 
     def h_inst(pos):
@@ -1351,7 +1557,7 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
         args = pop_mark(pos - 1, "INST")
         cls = make_global(module, name, pos - 1, pushed=False)
         check_class(cls, "INST", pos - 1)
-        push(tree.new_object(cls, args))
+        push_made(tree.new_object(cls, args), pos - 1)
         return nxt
 
     def h_obj(pos):
@@ -1360,7 +1566,7 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
             fail("OBJ without a class on the stack", pos - 1)
         cls = args.pop(0)
         check_class(cls, "OBJ", pos - 1)
-        push(tree.new_object(cls, args))
+        push_made(tree.new_object(cls, args), pos - 1)
         return pos
 
     def h_build(pos):
@@ -1376,7 +1582,7 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
         if not allow_pids:
             flag("", "", "persistent id %s needs the loader's persistent_load"
                  % tree.render(pid, max_items=3, max_chars=80), KIND_PERSISTENT_ID, at)
-        push(node)
+        push_made(node, at)
 
     def h_persid(pos):
         nl = line(pos, "PERSID")
@@ -1415,6 +1621,7 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
     # (truncation, a bad byte, a full memo) it stops before counting the opcode, and
     # the main loop runs the handler, which reports the problem at that opcode.
     def run_atoms(pos):
+        nonlocal dirty
         last = size - 1  # an opcode before it has its one-byte argument in the data
         while pos < last:
             code = octets[pos]
@@ -1456,8 +1663,11 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
                 value = memo.get(octets[pos + 1], _MISSING)
                 if value is _MISSING:
                     return pos
-                if type(value) is Node and value.meta is not None:
-                    value.meta.uses += 1
+                if type(value) is Node:
+                    if value.meta is not None:
+                        value.meta.uses += 1
+                    else:
+                        pushed_shared(value)
                 push(value)
                 pos += 2
             elif code == _BINPUT:
@@ -1496,10 +1706,12 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
                 marks.append(len(stack))
                 pos += 1
             elif code == _EMPTY_LIST:
-                push(Node(LIST, items=[]))
+                push(Node(LIST, None, []))
+                dirty = len(stack)
                 pos += 1
             elif code == _EMPTY_DICT:
-                push(Node(DICT, items=[]))
+                push(Node(DICT, None, []))
+                dirty = len(stack)
                 pos += 1
             elif code == _APPENDS:
                 if not marks:
@@ -1511,6 +1723,8 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
                 if type(target) is not Node or target.kind != LIST:
                     return pos
                 marks.pop()
+                if dirty > k:
+                    grow_by(target, k, pos)
                 target.items.extend(stack[k:])
                 del stack[k:]
                 pos += 1
@@ -1524,6 +1738,8 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
                 if type(target) is not Node or target.kind != DICT:
                     return pos
                 marks.pop()
+                if dirty > k:
+                    grow_by(target, k, pos)
                 items = stack[k:]
                 del stack[k:]
                 hashed.append(target)
@@ -1535,7 +1751,14 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
         return pos
 
     def run_text(pos):
-        """The same for the text opcodes of protocols 0 and 1 (one ``find`` per line)."""
+        """The same for the text opcodes of protocols 0 and 1 (one ``find`` per line).
+
+        ``low``: an APPEND needs more values than this on the stack, a SETITEM one
+        more: two above the MARK floor, and its value(s) above ``dirty`` (none of the
+        opcodes here opens a MARK, and the nodes they push, by GET, end the run), so
+        that an item that may be a node goes to the handler.
+        """
+        low = max(marks[-1] + 1 if marks else 1, dirty)
         while pos < size:
             code = octets[pos]
             if code == _INT:
@@ -1556,23 +1779,29 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
                         return pos
                 pos = nl + 1
             elif code == _SETITEM:
-                if len(stack) - (marks[-1] if marks else 0) < 3:
-                    return pos
-                target = stack[-3]
-                if type(target) is not Node or target.kind != DICT:
-                    return pos
-                value = pop()
-                key = pop()
-                hashed.append(target)
-                target.items.append((key, value))
+                if len(stack) <= low + 1:  # too few values, or a node among them
+                    low = held_item(2, pos)
+                    if low < 0:
+                        return pos
+                else:
+                    target = stack[-3]
+                    if type(target) is not Node or target.kind != DICT:
+                        return pos
+                    value = pop()
+                    key = pop()
+                    hashed.append(target)
+                    target.items.append((key, value))
                 pos += 1
             elif code == _APPEND:
-                if len(stack) - (marks[-1] if marks else 0) < 2:
-                    return pos
-                target = stack[-2]
-                if type(target) is not Node or target.kind != LIST:
-                    return pos
-                target.items.append(pop())
+                if len(stack) <= low:
+                    low = held_item(1, pos)
+                    if low < 0:
+                        return pos
+                else:
+                    target = stack[-2]
+                    if type(target) is not Node or target.kind != LIST:
+                        return pos
+                    target.items.append(pop())
                 pos += 1
             elif code == _PUT:
                 nl = find(b"\n", pos + 1)
@@ -1623,7 +1852,12 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
                     return pos
                 if value is _MISSING:
                     return pos
-                if type(value) is Node and value.meta is not None:
+                if type(value) is Node:
+                    if value.meta is None:  # a container: ``low`` no longer holds, the run ends
+                        pushed_shared(value)
+                        push(value)
+                        counts[code] += 1
+                        return nl + 1
                     value.meta.uses += 1
                 push(value)
                 pos = nl + 1
@@ -1703,6 +1937,7 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
         nonlocal data, octets, size, find, max_depth, max_memo, max_digits, prefixes, allow_pids
         nonlocal max_exponent, max_collisions, blob_min
         nonlocal calls, findings, gnodes, protocol, first_protocol, nbuffers, budget, counts
+        nonlocal dirty, exact
         data, size, find = data_, len(data_), data_.find
         if size > _OCTETS_MAX:
             octets = data_
@@ -1720,6 +1955,7 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
             counts = [0] * 256
         protocol, first_protocol, nbuffers = 0, None, 0
         budget = _WORK_PER_BYTE * size + _WORK_BASE
+        dirty, exact = 0, True
         try:
             pos = 0
             try:
@@ -1764,11 +2000,15 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
                 flag("", "", "%d distinct keys of one set or dict share one hash (more than "
                      "max_hash_collisions=%d): inserting them is quadratic" % (collided, max_collisions),
                      KIND_COST, None)
-            # In every mode: the real loader builds the same nesting.  Each level is a
-            # node some opcode made, so a stream with few of those cannot be too deep,
-            # and the verdict-only mode skips the walk then.
-            if want_tree or (2 * size > max_depth and 2 * sum(_nesting_counts(counts)) > max_depth):
+            # In every mode: the real loader builds the same nesting.  Unless a shared
+            # node was extended (``exact``), the root's kept depth is the graph's.  Else
+            # the graph is walked, as the tree mode always does (its figure is the
+            # walk's); a stream with few nodes that can nest cannot be too deep.
+            if want_tree or (not exact and 2 * size > max_depth
+                             and 2 * sum(_nesting_counts(counts)) > max_depth):
                 nesting = tree.depth(root)
+            elif exact and type(root) is Node:
+                nesting = root.depth
             else:
                 nesting = 0
             if nesting > max_depth:
@@ -1788,6 +2028,7 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
             del stack[:], marks[:], result[:], hashed[:]
             memo.clear()
             built.clear()
+            shared.clear()
             finding_keys.clear()
             data, find = b"", b"".find
             octets = data

@@ -45,9 +45,10 @@ How membership is decided, and why it is safe to decide it so:
 5. The two checks the full analyzer makes on such streams are made on the
    loaded graph: keys of one dict/set sharing a hash (the rule of the
    analyzer's ``_collisions``, over the loader's memo: a canonical stream
-   memoizes every dict, set and frozenset), and a bound on nesting: the
-   analyzer skips its nesting walk when the stream is short or makes few
-   containers, and this path declines unless the same holds (each container
+   memoizes every dict, set and frozenset), and a bound on nesting: a stream
+   that is short or makes few containers cannot nest past ``max_depth`` (the
+   analyzer's kept depth is at most its number of containers), and this path
+   declines unless the same holds (each container
    opcode of a canonical stream writes one reference to a container of the
    graph, counted by a C-speed ``gc.get_referents`` walk; MARKs open at once
    are bounded the same way).
@@ -128,7 +129,9 @@ _TOKEN = {
     "INT": b"I[^\n]*\n",
     "FLOAT": b"F[^\n]*\n",
     "UNICODE": b"V[^\n]*\n",
-    "LONG": b"L[^\n]*\n",
+    # a run of them in one alternation step (a list of big ints, at protocols 0-1); the branch
+    # starts with its opcode byte, which lets the engine skip it at a glance for other tokens
+    "LONG": b"L[^\n]*\n(?:L[^\n]*\n)*" + (b"+" if sys.version_info >= (3, 11) else b""),
     "GET": b"g[^\n]*\n",
     # ... but a PUT index, which sizes the C memo array, below 10**4
     "PUT": b"p[0-9]{1,4}\n",
@@ -375,10 +378,11 @@ def fast_verdict(data: bytes, limits) -> Optional[Analysis]:
     try:
         if not _lexes(data):
             return None
-        # a framed stream (protocol 4+) is read a frame at a time; another through a buffered
-        # reader, whose peek() lets the C unpickler read ahead instead of calling read() per opcode
-        stream = io.BytesIO(data)
-        unpickler = _DataOnly(stream if data[:3] in _FRAMED else io.BufferedReader(stream))
+        # a framed stream (protocol 4+) is read a frame at a time; another is given one frame
+        # around it all (FRAME is read at any protocol, and changes no opcode's meaning), so that
+        # the C unpickler reads it with one read() instead of one per opcode
+        unpickler = _DataOnly(io.BytesIO(data if data[:3] in _FRAMED
+                                         else b"\x95" + size.to_bytes(8, "little") + data))
         graph = unpickler.load()
         protocol = _protocol(data, graph)
         if protocol is None:

@@ -65,7 +65,7 @@ _SHARE_ATOM_LEN = 256  # str/bytes at least this long are shared by content in t
 class Node:
     """One non-atomic value of the rebuilt graph."""
 
-    __slots__ = ("kind", "value", "items", "cls", "args", "kwargs", "attrs", "state", "pairs", "meta")
+    __slots__ = ("kind", "value", "items", "cls", "args", "kwargs", "attrs", "state", "pairs", "meta", "depth")
 
     def __init__(self, kind, value=None, items=None):
         self.kind = kind
@@ -78,6 +78,9 @@ class Node:
         self.state = None
         self.pairs = None
         self.meta = None  # bookkeeping for the analyzer; not part of the tree
+        # the analyzer's running nesting depth of this value (it sets 0 on globals and
+        # buffers, and more on a container once it holds one); not part of the tree
+        self.depth = 1
 
     def __repr__(self):
         return "<tree %s>" % render(self, max_items=4)

@@ -523,7 +523,9 @@ def test_deep_object_nesting_is_bounded_and_walkable():
     data = op.PROTO + b"\x02" + op.EMPTY_LIST * depth + op.APPEND * (depth - 1) + op.STOP
     with pytest.raises(MalformedPickle) as info:
         analyze(data)
-    assert "nesting depth %d" % depth in str(info.value)
+    # refused while building, at the APPEND that makes the first list 10002 deep (the 10001st)
+    assert "object nesting depth 10002 exceeds max_depth=10000" in str(info.value)
+    assert info.value.offset == 2 + depth + 10_000
     result = analyze(data, limits=Limits(max_depth=10**6))
     assert result.max_depth == depth
     text = json.dumps(result.to_dict())  # deep subtrees become digests, no RecursionError
@@ -640,8 +642,9 @@ def check_verdict_mode(data):
     try:
         full = analyze(data)
     except MalformedPickle as exc:
-        if "object nesting depth" in str(exc):  # the one limit that is about the tree
-            assert analyze(data, tree=False).max_depth is None
+        if "object nesting depth" in str(exc):  # the real loader builds the same nesting: refused too
+            with pytest.raises(MalformedPickle, match="object nesting depth"):
+                analyze(data, tree=False)
             return
         with pytest.raises(MalformedPickle) as info:
             analyze(data, tree=False)
@@ -667,7 +670,7 @@ def test_the_depth_limit_applies_in_verdict_mode_too():
     depth = 20_000
     data = op.PROTO + b"\x02" + op.EMPTY_LIST * depth + op.APPEND * (depth - 1) + op.STOP
     for tree_mode in (True, False):
-        with pytest.raises(MalformedPickle, match="nesting depth 20000 exceeds max_depth=10000"):
+        with pytest.raises(MalformedPickle, match="nesting depth 10002 exceeds max_depth=10000"):
             analyze(data, tree=tree_mode)
     lean = analyze(data, tree=False, limits=Limits(max_depth=depth))
     assert lean.safe and lean.tree is None and lean.max_depth is None
@@ -675,6 +678,17 @@ def test_the_depth_limit_applies_in_verdict_mode_too():
     # a million TUPLE1 (the shape the audit found passing with the tree off)
     with pytest.raises(MalformedPickle, match="nesting depth"):
         analyze(op.PROTO + b"\x04" + op.NONE + op.TUPLE1 * 1_000_000 + op.STOP, tree=False)
+    # the same verdict in both modes: a deep chain, and one built inside a list read back from
+    # the memo (its holder, a tuple, is measured on the final graph)
+    shared = (op.PROTO + b"\x02" + op.EMPTY_LIST + op.BINPUT + b"\x00" + op.TUPLE1 + op.BINGET + b"\x00"
+              + op.EMPTY_LIST * 10_000 + op.APPEND * 10_000 + op.POP + op.STOP)
+    for deep in (data, shared):
+        check_verdict_mode(deep)
+    for tree_mode in (True, False):
+        with pytest.raises(MalformedPickle) as info:
+            analyze(shared, tree=tree_mode)
+        assert str(info.value) == "object nesting depth 10002 exceeds max_depth=10000 (at byte %d)" % (
+            len(shared) - 1)
 
 
 def check_against_loader(data):

@@ -244,8 +244,12 @@ def test_generated_graphs(value, share, protocol):
     assert_same_or_declined(data)
 
 
+_BIG_INTS = [2**40 + 7, -(2**31) - 1, 2**31, 10**30, -(2**63), 2**100 + 1]
+
+
 def _seeds():
-    values = [dict(WORKLOAD)["DICT"], [1, (2, 3.5), {"k": None}], {frozenset({1}): b"x"}, [[], [()], ()]]
+    values = [dict(WORKLOAD)["DICT"], [1, (2, 3.5), {"k": None}], {frozenset({1}): b"x"}, [[], [()], ()],
+              (_BIG_INTS, tuple(_BIG_INTS), 5)]
     return [pickle.dumps(v, p) for v in values for p in PROTOCOLS
             if not (p < 4 and isinstance(v, dict) and frozenset({1}) in v)]
 
@@ -270,6 +274,21 @@ def test_mutated_streams(seed, edits):
         else:
             del data[where]
     assert_same_or_declined(bytes(data))
+
+
+@pytest.mark.parametrize("protocol", (0, 1))
+def test_runs_of_text_longs_are_lexed_as_the_loader_reads_them(protocol):
+    """Protocols 0-1 write ints beyond 32 bits as text LONG lines, which the lexer takes as one run."""
+    data = pickle.dumps((_BIG_INTS * 20, 60), protocol)
+    assert data.count(b"L\n") == len(_BIG_INTS) * 20
+    assert assert_same_or_declined(data) is not None
+    canonical = b"L%dL\n" % _BIG_INTS[0]
+    for spelling in (b"L0%dL\n" % _BIG_INTS[0], b"L+%dL\n" % _BIG_INTS[0], b"L%d\n" % _BIG_INTS[0],
+                     b"L %dL\n" % _BIG_INTS[0], b"L1_099_511_627_783L\n", b"L0x10000000007L\n", b"LL\n",
+                     b"L7L\n", b"L%dLL\n" % _BIG_INTS[0], b"L%dL" % _BIG_INTS[0]):
+        for at in (data.index(canonical), data.rindex(canonical)):
+            edited = data[:at] + spelling + data[at + len(canonical):]
+            assert assert_same_or_declined(edited) is None, edited[at - 4:at + 30]
 
 
 @pytest.mark.parametrize("seed", range(len(_SEEDS)))
