@@ -47,6 +47,7 @@ from struct import error as StructError
 
 from . import opcodes as op
 from . import unpickler_compat as compat
+from .unpickler_scalars import push_scalars
 from .unpickler_runs import (
     SMALL_INT_DICT,
     SMALL_INT_LIST,
@@ -521,6 +522,7 @@ class Unpickler:
         whole_text_container=whole_text_container,
         small_int_dict=SMALL_INT_DICT.match,
         small_int_list=SMALL_INT_LIST.match,
+        push_scalars=push_scalars,
     ):
         """Run opcodes from ``data[pos]`` to STOP; return (object, position after STOP).
 
@@ -604,6 +606,8 @@ class Unpickler:
                                     if closed:
                                         stack = pop_mark()
                                         append = stack.append
+                                elif code == _SHORT_BINUNICODE or code == _BINUNICODE or code == _BINGET:
+                                    pos = push_scalars(data, pos, stack, memo)  # str-keyed items?
                                 continue
                         # Text arguments (protocol 0, and protocol 1 ints): the
                         # plain forms here, anything else (signs, leading zeros,
@@ -759,6 +763,10 @@ class Unpickler:
                             stack = outer
                             append = stack.append
                             pos += 1
+                            # A list value closed: more str-keyed items of its dict?
+                            code = codes[pos]
+                            if code == _SHORT_BINUNICODE or code == _BINUNICODE or code == _BINGET:
+                                pos = push_scalars(data, pos, stack, memo)
                             continue
                         elif code == _APPEND:
                             value = stack[-1]
@@ -840,6 +848,10 @@ class Unpickler:
                             stack = outer
                             append = stack.append
                             pos += 1
+                            # A dict value closed: more str-keyed items of its dict?
+                            code = codes[pos]
+                            if code == _SHORT_BINUNICODE or code == _BINUNICODE or code == _BINGET:
+                                pos = push_scalars(data, pos, stack, memo)
                             continue
                         elif code == _SETITEM:
                             value = stack[-1]
@@ -996,6 +1008,11 @@ class Unpickler:
                             push_mark(stack)
                             stack = items
                             append = stack.append
+                    elif code == _SHORT_BINUNICODE or code == _BINUNICODE or code == _BINGET:
+                        push_mark(stack)
+                        stack = []
+                        append = stack.append
+                        pos = push_scalars(data, pos + 1, stack, memo)
         except Exception as exc:
             self._stack = stack
             if isinstance(exc, MalformedPickle):
