@@ -779,6 +779,10 @@ class Unpickler:
                                 self._extend(target, [value], pos)
                                 ucall = False
                             pos += 1
+                            # A one-item list value done: more str-keyed items of its dict?
+                            code = codes[pos]
+                            if code == _SHORT_BINUNICODE or code == _BINUNICODE or code == _BINGET:
+                                pos = push_scalars(data, pos, stack, memo)
                             continue
                         elif code == _LONG_BINGET:
                             append(memo[unpack_u4(data, pos + 1)[0]])
