@@ -51,8 +51,11 @@ from .unpickler_scalars import push_scalars
 from .unpickler_runs import (
     SMALL_INT_DICT,
     SMALL_INT_LIST,
+    DICT_TEMPLATES,
     apply_text_run,
+    keys_dict,
     push_run,
+    small_int_keys,
     whole_text_container,
 )
 from .errors import MalformedPickle
@@ -523,6 +526,9 @@ class Unpickler:
         small_int_dict=SMALL_INT_DICT.match,
         small_int_list=SMALL_INT_LIST.match,
         push_scalars=push_scalars,
+        dict_templates=DICT_TEMPLATES,
+        keys_dict=keys_dict,
+        small_int_keys=small_int_keys,
     ):
         """Run opcodes from ``data[pos]`` to STOP; return (object, position after STOP).
 
@@ -572,7 +578,7 @@ class Unpickler:
                             code = codes[pos] if pos < size else _STOP
                             if code == _DICT or code == _LIST:
                                 # A whole dict of int keys (list of ints), PUT and items?
-                                whole = whole_text_container(data, pos, memo)
+                                whole = whole_text_container(data, pos, memo, dict_templates)
                                 if whole is not None:
                                     value, pos = whole
                                     # and the SETITEM (APPEND) that puts it into an
@@ -827,9 +833,16 @@ class Unpickler:
                             ):
                                 run = small_int_dict(data, pos)
                                 if run is not None:
-                                    index, start, end = run.group(1), run.start(3), run.end(3)
-                                    value = dict.fromkeys(data[start + 1:end:3])
-                                    memo[_len(memo) if index is None else index[0]] = value
+                                    # items from after the MARK to the SETITEMS
+                                    end = run.end() - 1
+                                    if codes[pos] == _BINPUT:
+                                        index = codes[pos + 1]
+                                        start = pos + 3
+                                    else:
+                                        index = _len(memo)
+                                        start = pos + 2
+                                    value = keys_dict(data[start:end], small_int_keys, dict_templates)
+                                    memo[index] = value
                                     append(value)
                                     pos = end + 1
                                     continue

@@ -51,6 +51,8 @@ import struct
 import sys
 
 __all__ = [
+    "keys_dict",
+    "DICT_TEMPLATES",
     "push_run",
     "apply_text_run",
     "apply_item_run",
@@ -132,6 +134,34 @@ def _long1_run(width):
 
 _from_bytes = int.from_bytes
 _INT = ord("I")
+
+# Dicts from keys to None that were built, by the bytes of their items: a
+# pickle of many equal small dicts (bm_pickle's MICRO_DICT, records of one
+# shape) copies the first one instead of building each -- ``dict.copy`` clones
+# the hash table at once, where ``dict.fromkeys`` inserts key by key and
+# resizes on the way (about a third of the cost).  Bounded: items of at most
+# ``_TEMPLATE_BYTES`` bytes, and emptied when ``_TEMPLATE_COUNT`` are held.
+# A template is never handed out, only its copies.
+DICT_TEMPLATES = {}
+_TEMPLATE_COUNT = 64
+_TEMPLATE_BYTES = 192
+
+
+def keys_dict(items, parse, templates=DICT_TEMPLATES):
+    """A new dict from the keys ``parse(items)`` finds in the bytes ``items``
+    to None; ``templates``: the dicts built so far."""
+    if _len(items) > _TEMPLATE_BYTES:
+        return dict.fromkeys(parse(items))
+    template = templates.get(items)
+    if template is None:
+        template = dict.fromkeys(parse(items))
+        if _len(templates) >= _TEMPLATE_COUNT:
+            templates.clear()
+        templates[items] = template
+    return template.copy()
+
+
+_len = len
 _DICT = ord("d")
 _SETITEMS = ord("u")
 _APPENDS = ord("e")
@@ -187,20 +217,30 @@ def push_run(data, pos, stack, outer):
     return end, False
 
 
-def whole_text_container(data, pos, memo):
+def small_int_keys(items):
+    """The keys of ``BININT1 key NONE`` items."""
+    return items[1::3]
+
+
+def text_int_keys(items):
+    """The keys of ``INT key NONE SETITEM`` items."""
+    texts = items[1:-3].split(b"\nNsI")
+    try:
+        return list(map(_small_int, texts))
+    except KeyError:  # not all small
+        return map(int, texts)
+
+
+def whole_text_container(data, pos, memo, templates=DICT_TEMPLATES):
     """At ``pos``, just after a MARK followed by DICT (LIST): a whole
     protocol 0 dict of int keys with None values (list of ints) with its PUT,
     built, memoized and returned with the position after its items; None
-    when there is none."""
+    when there is none.  ``templates``: see :func:`keys_dict`."""
     if data[pos] == _DICT:
         run = _TEXT_INT_DICT.match(data, pos)
         if run is None:
             return None
-        texts = data[run.start(2) + 1:run.end(2) - 3].split(b"\nNsI")
-        try:
-            value = dict.fromkeys(map(_small_int, texts))
-        except KeyError:  # not all small
-            value = dict.fromkeys(map(int, texts))
+        value = keys_dict(data[run.start(2):run.end(2)], text_int_keys, templates)
     else:
         run = _TEXT_INT_LIST.match(data, pos)
         if run is None:
