@@ -747,11 +747,17 @@ class Unpickler:
                             ):
                                 run = small_int_list(data, pos)
                                 if run is not None:
-                                    index, start, end = run.group(1), run.start(3), run.end(3)
+                                    end = run.end()  # after the APPENDS
+                                    if codes[pos] == _BINPUT:
+                                        index = codes[pos + 1]
+                                        start = pos + 3
+                                    else:
+                                        index = _len(memo)
+                                        start = pos + 2
                                     value = list(data[start + 1:end:2])
-                                    memo[_len(memo) if index is None else index[0]] = value
+                                    memo[index] = value
                                     append(value)
-                                    pos = end + 1
+                                    pos = end
                                     continue
                             value = []
                             append(value)
