@@ -52,9 +52,12 @@ from .unpickler_runs import (
     SMALL_INT_DICT,
     SMALL_INT_LIST,
     DICT_TEMPLATES,
+    LIST_TEMPLATES,
+    TEMPLATE_BYTES,
     apply_text_run,
     keys_dict,
     push_run,
+    small_int_items,
     small_int_keys,
     whole_text_container,
 )
@@ -527,6 +530,9 @@ class Unpickler:
         small_int_list=SMALL_INT_LIST.match,
         push_scalars=push_scalars,
         dict_templates=DICT_TEMPLATES,
+        list_templates=LIST_TEMPLATES,
+        small_int_items=small_int_items,
+        _TEMPLATE_BYTES=TEMPLATE_BYTES,
         keys_dict=keys_dict,
         small_int_keys=small_int_keys,
     ):
@@ -742,22 +748,30 @@ class Unpickler:
                             pos += 1
                             # A whole list of small ints (EMPTY_LIST, its BINPUT or
                             # MEMOIZE, MARK, BININT1s, APPENDS) in one step?
-                            if pos + 3 < size and (
-                                codes[pos + 3] == _BININT1 or codes[pos + 2] == _BININT1
-                            ):
-                                run = small_int_list(data, pos)
-                                if run is not None:
-                                    end = run.end()  # after the APPENDS
-                                    if codes[pos] == _BINPUT:
-                                        index = codes[pos + 1]
-                                        start = pos + 3
-                                    else:
-                                        index = _len(memo)
-                                        start = pos + 2
-                                    value = list(data[start + 1:end:2])
+                            start = 0
+                            if pos + 3 < size:
+                                code = codes[pos]
+                                if code == _BINPUT:
+                                    index = codes[pos + 1]
+                                    start = pos + 3
+                                elif code == _MEMOIZE:
+                                    index = _len(memo)
+                                    start = pos + 2
+                            if start and codes[start] == _BININT1 and codes[start - 1] == _MARK:
+                                # the items of one built before (see keys_dict), or any?
+                                end = find(b"e", start, start + _TEMPLATE_BYTES)
+                                template = list_templates.get(data[start:end]) if end > 0 else None
+                                if template is not None:
+                                    value = template.copy()
+                                else:
+                                    run = small_int_list(data, pos)
+                                    if run is not None:
+                                        end = run.end() - 1
+                                        value = small_int_items(data[start:end], list_templates)
+                                if template is not None or run is not None:
                                     memo[index] = value
                                     append(value)
-                                    pos = end
+                                    pos = end + 1
                                     continue
                             value = []
                             append(value)
@@ -834,20 +848,30 @@ class Unpickler:
                             pos += 1
                             # A whole dict from small ints to None (EMPTY_DICT, its
                             # BINPUT or MEMOIZE, MARK, BININT1 NONE pairs, SETITEMS)?
-                            if pos + 3 < size and (
-                                codes[pos + 3] == _BININT1 or codes[pos + 2] == _BININT1
-                            ):
-                                run = small_int_dict(data, pos)
-                                if run is not None:
-                                    # items from after the MARK to the SETITEMS
-                                    end = run.end() - 1
-                                    if codes[pos] == _BINPUT:
-                                        index = codes[pos + 1]
-                                        start = pos + 3
-                                    else:
-                                        index = _len(memo)
-                                        start = pos + 2
-                                    value = keys_dict(data[start:end], small_int_keys, dict_templates)
+                            start = 0
+                            if pos + 3 < size:
+                                code = codes[pos]
+                                if code == _BINPUT:
+                                    index = codes[pos + 1]
+                                    start = pos + 3
+                                elif code == _MEMOIZE:
+                                    index = _len(memo)
+                                    start = pos + 2
+                            if start and codes[start] == _BININT1 and codes[start - 1] == _MARK:
+                                # The items of one built before?  The first SETITEMS byte
+                                # after the MARK ends them if they are (a cached run of
+                                # items is K.N triples: the bytes up to a K's argument,
+                                # or up to a N's place, are never one), else the pattern.
+                                end = find(b"u", start, start + _TEMPLATE_BYTES)
+                                template = dict_templates.get(data[start:end]) if end > 0 else None
+                                if template is not None:
+                                    value = template.copy()
+                                else:
+                                    run = small_int_dict(data, pos)
+                                    if run is not None:
+                                        end = run.end() - 1
+                                        value = keys_dict(data[start:end], small_int_keys, dict_templates)
+                                if template is not None or run is not None:
                                     memo[index] = value
                                     append(value)
                                     pos = end + 1

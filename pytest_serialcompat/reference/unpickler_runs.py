@@ -52,7 +52,10 @@ import sys
 
 __all__ = [
     "keys_dict",
+    "small_int_items",
     "DICT_TEMPLATES",
+    "LIST_TEMPLATES",
+    "TEMPLATE_BYTES",
     "push_run",
     "apply_text_run",
     "apply_item_run",
@@ -135,22 +138,25 @@ def _long1_run(width):
 _from_bytes = int.from_bytes
 _INT = ord("I")
 
-# Dicts from keys to None that were built, by the bytes of their items: a
-# pickle of many equal small dicts (bm_pickle's MICRO_DICT, records of one
-# shape) copies the first one instead of building each -- ``dict.copy`` clones
-# the hash table at once, where ``dict.fromkeys`` inserts key by key and
-# resizes on the way (about a third of the cost).  Bounded: items of at most
-# ``_TEMPLATE_BYTES`` bytes, and emptied when ``_TEMPLATE_COUNT`` are held.
-# A template is never handed out, only its copies.
+# Dicts from keys to None (lists of small ints) that were built, by the bytes
+# of their items: a pickle of many equal small dicts (bm_pickle's MICRO_DICT,
+# records of one shape) copies the first one instead of building each --
+# ``dict.copy`` clones the hash table at once, where ``dict.fromkeys`` inserts
+# key by key and resizes on the way (about a third of the cost) -- and the
+# engine, finding the items' bytes among these keys, need not match them
+# against the pattern again.  Bounded: items of fewer than ``TEMPLATE_BYTES``
+# bytes, and emptied when ``_TEMPLATE_COUNT`` are held.  A template is never
+# handed out, only its copies.
 DICT_TEMPLATES = {}
+LIST_TEMPLATES = {}
 _TEMPLATE_COUNT = 64
-_TEMPLATE_BYTES = 192
+TEMPLATE_BYTES = 192
 
 
 def keys_dict(items, parse, templates=DICT_TEMPLATES):
     """A new dict from the keys ``parse(items)`` finds in the bytes ``items``
     to None; ``templates``: the dicts built so far."""
-    if _len(items) > _TEMPLATE_BYTES:
+    if _len(items) >= TEMPLATE_BYTES:
         return dict.fromkeys(parse(items))
     template = templates.get(items)
     if template is None:
@@ -215,6 +221,20 @@ def push_run(data, pos, stack, outer):
         return end + 1, True
     stack.extend(values)
     return end, False
+
+
+def small_int_items(items, templates=LIST_TEMPLATES):
+    """A new list of the ints of ``BININT1`` items (the bytes ``items``);
+    ``templates``: the lists built so far."""
+    if _len(items) >= TEMPLATE_BYTES:
+        return list(items[1::2])
+    template = templates.get(items)
+    if template is None:
+        template = list(items[1::2])
+        if _len(templates) >= _TEMPLATE_COUNT:
+            templates.clear()
+        templates[items] = template
+    return template.copy()
 
 
 def small_int_keys(items):

@@ -60,6 +60,8 @@ def load_one_by_one(data):
             small_int_dict=_no_whole_run,
             small_int_list=_no_whole_run,
             push_scalars=_no_scalars,
+            dict_templates={},  # nothing cached
+            list_templates={},
         )[0]
     except ref._Incomplete as need:
         raise unpickler._truncated(data, need.pos) from None

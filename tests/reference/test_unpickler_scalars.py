@@ -13,6 +13,7 @@ random binary token streams (bad UTF-8, lengths past the end, missing memo
 entries, every memo opcode); every truncation; file loads that cut the runs.
 """
 
+import copy
 import io
 import pickle
 
@@ -112,6 +113,11 @@ TOKENS = [
         b"\x80\x04(\x8c\x01a\x94h\x00h\x00t.",
         b"\x80\x04(h\x00.",  # BINGET of nothing
         b"\x80\x04(\x8c\x01a\x94\x94\x94t.",  # MEMOIZE twice more: the engine
+        # cached items (the first container's) after something that is no MARK
+        b"\x80\x02]q\x00(}q\x01(K\x01Nu}q\x02NK\x01Nue.",
+        b"\x80\x02]q\x00(]q\x01(K\x01e]q\x02NK\x01ee.",
+        b"\x80\x04]\x94(}\x94(K\x01Nu}\x94\x94(K\x01Nue.",
+        b"\x80\x02]q\x00(}q\x01(K\x01Nu}q\x02(K\x01NK\x02u.",
     ],
 )
 def test_hand_made_streams_load_alike(data):
@@ -169,17 +175,47 @@ def test_the_scalar_runs_are_taken():
     assert dict(zip(stack[::2], stack[1::2])) == value
 
 
-def test_small_dicts_come_from_the_cache_as_new_dicts():
+@pytest.mark.parametrize("proto", PROTOCOLS)
+@pytest.mark.parametrize("make", [lambda: dict.fromkeys(range(10)), lambda: list(range(10))])
+def test_small_containers_come_from_the_cache_as_new_ones(make, proto):
     runs.DICT_TEMPLATES.clear()
-    for proto in PROTOCOLS:
-        data = pickle.dumps([dict.fromkeys(range(10)) for _ in range(5)], proto)
-        first = ref.loads(data)
-        assert first == pickle.loads(data)
-        assert len({id(item) for item in first}) == 5
-        first[0][99] = None  # a loaded dict is the caller's: the next load is not affected
-        second = ref.loads(data)
-        assert second == pickle.loads(data) and 99 not in second[0]
-    assert runs.DICT_TEMPLATES  # the cache was used
+    runs.LIST_TEMPLATES.clear()
+    data = pickle.dumps([make() for _ in range(5)] + [[make()], {1: make()}], proto)
+    first = ref.loads(data)
+    assert samples.deep_equal(first, pickle.loads(data))
+    assert len({id(item) for item in first[:5]}) == 5
+    first[0].clear()  # a loaded one is the caller's: the next load is not affected
+    second = ref.loads(data)
+    assert samples.deep_equal(second, pickle.loads(data))
+    if proto or type(first[0]) is dict:  # (protocol 0 lists have no whole-list step)
+        assert runs.DICT_TEMPLATES or runs.LIST_TEMPLATES  # the cache was used
+    # items with a SETITEMS (APPENDS) byte as an argument: the pattern decides
+    value = [dict.fromkeys(range(ord("u") - 1, ord("u") + 2)), list(range(ord("e") - 1, ord("e") + 2))] * 3
+    data = pickle.dumps(value, proto)
+    assert_same(data)
+    assert ref.loads(data) == value
+
+
+small_containers = st.one_of(
+    st.dictionaries(st.integers(0, 255), st.none(), min_size=1, max_size=8),
+    st.lists(st.integers(0, 255), min_size=1, max_size=8),
+    st.sampled_from([{117: None}, {101: None, 117: None}, [101], [117, 101]]),  # 'u', 'e' arguments
+)
+repeated = st.lists(small_containers, min_size=1, max_size=3).flatmap(
+    lambda pool: st.lists(st.sampled_from(pool), max_size=8).map(lambda xs: [copy.copy(x) for x in xs])
+)
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(repeated, st.sampled_from(PROTOCOLS))
+def test_repeated_small_containers_load_alike(value, proto):
+    data = pickle.dumps(value, proto)
+    ok, loaded = assert_same(data)
+    assert ok and samples.deep_equal(loaded, pickle.loads(data))
+    assert_same(data[: len(data) // 2])
+
+
+def test_the_caches_stay_bounded():
     # many different dicts: the cache stays bounded, the results right
     data = pickle.dumps([dict.fromkeys(range(n, n + 3)) for n in range(200)], 2)
     assert ref.loads(data) == pickle.loads(data)
