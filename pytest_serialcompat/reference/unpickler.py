@@ -31,8 +31,10 @@ most (small ints, small int keys with None values, text ints, large ints of
 one size, protocol 0 scalar items) is applied in one C-level step by
 :mod:`.unpickler_runs`; a whole dict or list of small ints (EMPTY_DICT,
 BINPUT, MARK, items, SETITEMS; MARK DICT PUT and text items) is built in
-one step at its first opcode.  Each
-opcode validates its argument bytes before it changes any state, so when the
+one step at its first opcode -- copied, when its items' bytes are those of
+one built before (a bounded cache).  The items of dicts with str keys at
+protocols 1-5 (strings with their memo puts, scalar values) are executed by
+the tight loop of :mod:`.unpickler_scalars`.  Each opcode validates its argument bytes before it changes any state, so when the
 buffer ends inside an opcode the engine can stop there; ``loads`` reports
 truncation, ``load`` reads more of the file (in chunks when it may seek
 back, else exactly what the opcode needs, like the C unpickler, so the file
@@ -47,12 +49,11 @@ from struct import error as StructError
 
 from . import opcodes as op
 from . import unpickler_compat as compat
-from .unpickler_scalars import push_scalars
 from .unpickler_runs import (
-    SMALL_INT_DICT,
-    SMALL_INT_LIST,
     DICT_TEMPLATES,
     LIST_TEMPLATES,
+    SMALL_INT_DICT,
+    SMALL_INT_LIST,
     TEMPLATE_BYTES,
     apply_text_run,
     keys_dict,
@@ -61,6 +62,7 @@ from .unpickler_runs import (
     small_int_keys,
     whole_text_container,
 )
+from .unpickler_scalars import push_scalars
 from .errors import MalformedPickle
 
 __all__ = [

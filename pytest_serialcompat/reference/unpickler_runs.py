@@ -41,6 +41,12 @@ index, or of a key that is not an exact str, ends the run just before that
 item.  Floats are limited to the digits ``repr`` writes (at most 17 either
 side of the point, a two-digit exponent): finite, so no overflow rule applies.
 
+Whole small-int dicts and lists that the engine builds in one step are
+kept, by the bytes of their items, in small bounded caches
+(:data:`DICT_TEMPLATES`, :data:`LIST_TEMPLATES`): the next container with
+the same items is a copy of the kept one, found without the pattern (see
+:func:`keys_dict`).
+
 Text numbers are limited to 18 digits (what ``strtol`` takes without
 overflow) and have no leading zero (octal to ``strtol``; ``00``/``01`` are
 booleans) and no sign other than a minus before a non-zero digit.

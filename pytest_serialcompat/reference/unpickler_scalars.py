@@ -12,7 +12,12 @@ they occur in such items:
   ``BINPUT`` or ``LONG_BINPUT`` that follows it;
 * ``BINGET`` (a key shared with an earlier dict);
 * ``BININT1``, ``BINFLOAT``, ``BININT``, ``BININT2``, ``NONE``,
-  ``NEWTRUE``, ``NEWFALSE``, and protocol 1's booleans ``INT 01``/``00``.
+  ``NEWTRUE``, ``NEWFALSE``, and protocol 1's booleans ``INT 01``/``00``;
+* ``MEMOIZE`` and ``BINPUT`` of the value pushed last.
+
+The engine enters the loop where such items start: after a MARK followed by
+a string or a ``BINGET``, and after the APPEND(S) or SETITEMS that closes a
+nested list or dict (the next key of the enclosing dict).
 
 Each opcode is applied only when it is complete and valid (its argument in
 the data, its memo entry present, its text decodable as strict UTF-8); at
@@ -25,7 +30,7 @@ from struct import error as StructError
 
 from . import opcodes as op
 
-__all__ = ["push_scalars", "SCALAR_STARTS"]
+__all__ = ["push_scalars"]
 
 _SHORT_BINUNICODE = op.SHORT_BINUNICODE[0]
 _BINUNICODE = op.BINUNICODE[0]
@@ -42,12 +47,7 @@ _NEWTRUE = op.NEWTRUE[0]
 _NEWFALSE = op.NEWFALSE[0]
 _INT = op.INT[0]
 
-# The opcodes a run may start with (the engine tests the first one).
-SCALAR_STARTS = frozenset((_SHORT_BINUNICODE, _BINUNICODE, _BINGET))
-
 _BOOL_TEXT = {b"I01\n": True, b"I00\n": False}.get
-
-
 _WINDOW = 256  # positions 0-256 are ints CPython never allocates (its small ints)
 
 
