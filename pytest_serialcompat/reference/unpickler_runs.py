@@ -143,6 +143,7 @@ def _long1_run(width):
 
 _from_bytes = int.from_bytes
 _INT = ord("I")
+_PUT = ord("p")
 
 # Dicts from keys to None (lists of small ints) that were built, by the bytes
 # of their items: a pickle of many equal small dicts (bm_pickle's MICRO_DICT,
@@ -257,16 +258,41 @@ def text_int_keys(items):
         return map(int, texts)
 
 
-def whole_text_container(data, pos, memo, templates=DICT_TEMPLATES):
+# The items of the last whole protocol 0 dict built.  Its successor is tried
+# against them before the pattern: the same bytes are the same complete items
+# (where the engine could go on one by one), and when no INT follows them
+# they are the whole run (any item starts with INT; else the pattern decides).
+_LAST_TEXT_DICT = [None]
+
+
+def whole_text_container(data, pos, memo, templates=DICT_TEMPLATES, last=_LAST_TEXT_DICT):
     """At ``pos``, just after a MARK followed by DICT (LIST): a whole
     protocol 0 dict of int keys with None values (list of ints) with its PUT,
     built, memoized and returned with the position after its items; None
     when there is none.  ``templates``: see :func:`keys_dict`."""
     if data[pos] == _DICT:
+        items = last[0]
+        template = templates.get(items) if items is not None else None
+        if template is not None:
+            newline = data.find(b"\n", pos + 2, pos + 21)  # PUT: 1-18 digits
+            start = newline + 1
+            end = start + _len(items)
+            if (
+                newline > pos + 2
+                and data[pos + 1] == _PUT
+                and data[pos + 2:newline].isdigit()
+                and data.startswith(items, start)
+                and data[end:end + 1] != b"I"
+            ):
+                value = template.copy()
+                memo[int(data[pos + 2:newline])] = value
+                return value, end
         run = _TEXT_INT_DICT.match(data, pos)
         if run is None:
             return None
-        value = keys_dict(data[run.start(2):run.end(2)], text_int_keys, templates)
+        items = data[run.start(2):run.end(2)]
+        value = keys_dict(items, text_int_keys, templates)
+        last[0] = items
     else:
         run = _TEXT_INT_LIST.match(data, pos)
         if run is None:

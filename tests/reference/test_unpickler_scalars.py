@@ -118,6 +118,13 @@ TOKENS = [
         b"\x80\x02]q\x00(]q\x01(K\x01e]q\x02NK\x01ee.",
         b"\x80\x04]\x94(}\x94(K\x01Nu}\x94\x94(K\x01Nue.",
         b"\x80\x02]q\x00(}q\x01(K\x01Nu}q\x02(K\x01NK\x02u.",
+        # protocol 0: dicts like the last one, or longer, or with another PUT
+        b"(lp0\n(dp1\nI1\nNsI2\nNsa(dp2\nI1\nNsI2\nNsI3\nNsa(dp3\nI1\nNsI2\nNsI007\nNsa(dp4\nI1\nNsI2\nNsa.",
+        b"(lp0\n(dp1\nI1\nNsa(dp1234567890123456789\nI1\nNsa(dp123456789012345678\nI1\nNsa.",
+        b"(lp0\n(dp1\nI1\nNsa(dp99999999999999999999\nI1\nNsa.",
+        b"(lp0\n(dp1\nI1\nNsa(dp9999999999999999999\nI1\nNsa.",
+        b"(lp0\n(dp1\nI1\nNsa(dq1\nI1\nNsa(dp\nI1\nNsa(dp-1\nI1\nNsa(dp01\nI1\nNsa(dp 1\nI1\nNsa.",
+        b"(lp0\n(dp1\nI1\nNsa(dp2\nI1\nNsI\nNsa(dp2\nI1\nNs.",
     ],
 )
 def test_hand_made_streams_load_alike(data):
