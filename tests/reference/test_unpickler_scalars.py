@@ -53,7 +53,7 @@ nested = st.recursive(
 )
 
 
-@settings(max_examples=250, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@settings(max_examples=120, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(nested, st.sampled_from(PROTOCOLS))
 @example({"a": 1, "b": "x", "c": [1.5, None], "d": True}, 1)
 @example([{"k" * n: "v" * (300 - n) for n in range(0, 300, 7)}] * 2, 4)
@@ -131,7 +131,7 @@ def test_hand_made_streams_load_alike(data):
     assert_same_with_truncations(data)
 
 
-@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=250, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.sampled_from(TOKENS), max_size=25), st.sampled_from([b"\x80\x02", b"\x80\x04", b""]))
 def test_random_token_streams_load_alike(tokens, head):
     for start in (b"}\x94(", b"](", b"(", b"}q\x00(\x8c\x01k\x94"):
