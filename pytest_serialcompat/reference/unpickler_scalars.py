@@ -26,6 +26,7 @@ returns the position of that opcode with everything before it applied, so
 the engine goes on from there exactly as if it had executed them one by one.
 """
 
+from struct import Struct
 from struct import error as StructError
 
 from . import opcodes as op
@@ -73,9 +74,10 @@ def push_scalars(
     _INT=_INT,
     _WINDOW=_WINDOW,
     _bool_text=_BOOL_TEXT,
-    _unpack_u4=op.UINT4.unpack_from,
-    _unpack_i4=op.INT4.unpack_from,
-    _unpack_f8=op.FLOAT8.unpack_from,
+    # the argument after the opcode byte (``x``: a byte skipped)
+    _unpack_xu4=Struct("<xI").unpack_from,
+    _unpack_xi4=Struct("<xi").unpack_from,
+    _unpack_xf8=Struct(">xd").unpack_from,
     _len=len,
 ):
     """Push the values of the run of scalar opcodes at ``pos`` onto ``stack``
@@ -101,16 +103,31 @@ def push_scalars(
         try:
             while at < _WINDOW:
                 code = chunk[at]
+                # A string and the put that follows it at its protocols
+                # (MEMOIZE from 4, BINPUT below) in one step; any other put
+                # comes round as an opcode of its own.
                 if code == _SHORT_BINUNICODE:
                     end = at + 2 + chunk[at + 1]
                     if end > size:
                         break
                     value = chunk[at + 2:end].decode()
+                    append(value)
+                    at = end
+                    if chunk[at] == _MEMOIZE:
+                        memo[_len(memo)] = value
+                        at += 1
+                    continue
                 elif code == _BINUNICODE:
-                    end = at + 5 + _unpack_u4(chunk, at + 1)[0]
+                    end = at + 5 + _unpack_xu4(chunk, at)[0]
                     if end > size:
                         break
                     value = chunk[at + 5:end].decode()
+                    append(value)
+                    at = end
+                    if chunk[at] == _BINPUT:
+                        memo[chunk[at + 1]] = value
+                        at += 2
+                    continue
                 elif code == _BINGET:
                     append(memo[chunk[at + 1]])
                     at += 2
@@ -120,11 +137,11 @@ def push_scalars(
                     at += 2
                     continue
                 elif code == _BINFLOAT:
-                    append(_unpack_f8(chunk, at + 1)[0])
+                    append(_unpack_xf8(chunk, at)[0])
                     at += 9
                     continue
                 elif code == _BININT:
-                    append(_unpack_i4(chunk, at + 1)[0])
+                    append(_unpack_xi4(chunk, at)[0])
                     at += 5
                     continue
                 elif code == _BININT2:
@@ -150,7 +167,7 @@ def push_scalars(
                     append(value)
                     at += 4
                     continue
-                elif code == _MEMOIZE:  # a string's, in the next window
+                elif code == _MEMOIZE:  # of the value pushed last
                     memo[_len(memo)] = stack[-1]
                     at += 1
                     continue
@@ -158,21 +175,12 @@ def push_scalars(
                     memo[chunk[at + 1]] = stack[-1]
                     at += 2
                     continue
+                elif code == _LONG_BINPUT:
+                    memo[_unpack_xu4(chunk, at)[0]] = stack[-1]
+                    at += 5
+                    continue
                 else:
                     return base + at
-                # A string, memoized by the opcode that follows it (if any).
-                append(value)
-                at = end
-                code = chunk[at]
-                if code == _MEMOIZE:
-                    memo[_len(memo)] = value
-                    at += 1
-                elif code == _BINPUT:
-                    memo[chunk[at + 1]] = value
-                    at += 2
-                elif code == _LONG_BINPUT:
-                    memo[_unpack_u4(chunk, at + 1)[0]] = value
-                    at += 5
             else:  # past the window's first half: on to the next window
                 base += at
                 chunk = data[base:base + 2 * _WINDOW]

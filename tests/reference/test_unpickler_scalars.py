@@ -154,10 +154,10 @@ def test_the_scalar_runs_are_taken():
     data = b"\x8c\x01a\x94K\x01X\x01\x00\x00\x00bq\x05\x8c\x02\xc3\xa9h\x05G?\xf8\x00\x00\x00\x00\x00\x00]"
     assert scalars.push_scalars(data, 0, stack, memo) == len(data) - 1
     assert stack == ["a", 1, "b", "\xe9", "b", 1.5] and memo == {0: "a", 5: "b"}
-    stack = []
-    data = b"M\x01\x02J\xff\xff\xff\xffNI01\n\x88\x89I00\nr\x07\x00\x00\x00e"
-    assert scalars.push_scalars(data, 0, stack, {}) == 19  # LONG_BINPUT at the top of a run: the engine
-    assert stack == [513, -1, None, True, True, False, False]
+    stack, memo = [], {}
+    data = b"M\x01\x02J\xff\xff\xff\xffNI01\n\x88\x89I00\nr\x07\x00\x00\x00K\x05q\x08\x94e"
+    assert scalars.push_scalars(data, 0, stack, memo) == len(data) - 1
+    assert stack == [513, -1, None, True, True, False, False, 5] and memo == {7: False, 8: 5, 2: 5}
     stack, memo = [], {}
     assert scalars.push_scalars(b"X\x01\x00\x00\x00cr\x07\x00\x00\x00", 0, stack, memo) == 11
     assert stack == ["c"] and memo == {7: "c"}
