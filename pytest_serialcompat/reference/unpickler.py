@@ -34,8 +34,9 @@ BINPUT, MARK, items, SETITEMS; MARK DICT PUT and text items) is built in
 one step at its first opcode -- copied, when its items' bytes are those of
 one built before (a bounded cache).  The items of dicts with str keys at
 protocols 1-5 (strings with their memo puts, scalar values) are executed by
-the tight loop of :mod:`.unpickler_scalars`.  Each opcode validates its argument bytes before it changes any state, so when the
-buffer ends inside an opcode the engine can stop there; ``loads`` reports
+the tight loop of :mod:`.unpickler_scalars`.  Each opcode validates its
+argument bytes before it changes any state, so when the buffer ends inside
+an opcode the engine can stop there; ``loads`` reports
 truncation, ``load`` reads more of the file (in chunks when it may seek
 back, else exactly what the opcode needs, like the C unpickler, so the file
 is left just after the pickle's STOP) and resumes at that opcode.
@@ -760,7 +761,7 @@ class Unpickler:
                                     index = _len(memo)
                                     start = pos + 2
                             if start and codes[start] == _BININT1 and codes[start - 1] == _MARK:
-                                # the items of one built before (see keys_dict), or any?
+                                # The items of one built before (as for dicts below), or any?
                                 end = find(b"e", start, start + _TEMPLATE_BYTES)
                                 template = list_templates.get(data[start:end]) if end > 0 else None
                                 if template is not None:
@@ -860,10 +861,10 @@ class Unpickler:
                                     index = _len(memo)
                                     start = pos + 2
                             if start and codes[start] == _BININT1 and codes[start - 1] == _MARK:
-                                # The items of one built before?  The first SETITEMS byte
-                                # after the MARK ends them if they are (a cached run of
-                                # items is K.N triples: the bytes up to a K's argument,
-                                # or up to a N's place, are never one), else the pattern.
+                                # The items of one built before?  If so they end at the
+                                # first SETITEMS byte after the MARK (cached items are
+                                # K.N triples: bytes cut at a K's argument or at a N's
+                                # place are never those of one); else the pattern decides.
                                 end = find(b"u", start, start + _TEMPLATE_BYTES)
                                 template = dict_templates.get(data[start:end]) if end > 0 else None
                                 if template is not None:
