@@ -31,9 +31,12 @@ most (small ints, small int keys with None values, text ints, large ints of
 one size, protocol 0 scalar items) is applied in one C-level step by
 :mod:`.unpickler_runs`; a whole dict or list of small ints (EMPTY_DICT,
 BINPUT, MARK, items, SETITEMS; MARK DICT PUT and text items) is built in
-one step at its first opcode.  Each
-opcode validates its argument bytes before it changes any state, so when the
-buffer ends inside an opcode the engine can stop there; ``loads`` reports
+one step at its first opcode -- copied, when its items' bytes are those of
+one built before (a bounded cache).  The items of dicts with str keys at
+protocols 1-5 (strings with their memo puts, scalar values) are executed by
+the tight loop of :mod:`.unpickler_scalars`.  Each opcode validates its
+argument bytes before it changes any state, so when the buffer ends inside
+an opcode the engine can stop there; ``loads`` reports
 truncation, ``load`` reads more of the file (in chunks when it may seek
 back, else exactly what the opcode needs, like the C unpickler, so the file
 is left just after the pickle's STOP) and resumes at that opcode.
@@ -48,12 +51,19 @@ from struct import error as StructError
 from . import opcodes as op
 from . import unpickler_compat as compat
 from .unpickler_runs import (
+    DICT_TEMPLATES,
+    LIST_TEMPLATES,
     SMALL_INT_DICT,
     SMALL_INT_LIST,
+    TEMPLATE_BYTES,
     apply_text_run,
+    keys_dict,
     push_run,
+    small_int_items,
+    small_int_keys,
     whole_text_container,
 )
+from .unpickler_scalars import push_scalars
 from .errors import MalformedPickle
 
 __all__ = [
@@ -521,6 +531,13 @@ class Unpickler:
         whole_text_container=whole_text_container,
         small_int_dict=SMALL_INT_DICT.match,
         small_int_list=SMALL_INT_LIST.match,
+        push_scalars=push_scalars,
+        dict_templates=DICT_TEMPLATES,
+        list_templates=LIST_TEMPLATES,
+        small_int_items=small_int_items,
+        _TEMPLATE_BYTES=TEMPLATE_BYTES,
+        keys_dict=keys_dict,
+        small_int_keys=small_int_keys,
     ):
         """Run opcodes from ``data[pos]`` to STOP; return (object, position after STOP).
 
@@ -570,7 +587,7 @@ class Unpickler:
                             code = codes[pos] if pos < size else _STOP
                             if code == _DICT or code == _LIST:
                                 # A whole dict of int keys (list of ints), PUT and items?
-                                whole = whole_text_container(data, pos, memo)
+                                whole = whole_text_container(data, pos, memo, dict_templates)
                                 if whole is not None:
                                     value, pos = whole
                                     # and the SETITEM (APPEND) that puts it into an
@@ -604,6 +621,8 @@ class Unpickler:
                                     if closed:
                                         stack = pop_mark()
                                         append = stack.append
+                                elif code == _SHORT_BINUNICODE or code == _BINUNICODE or code == _BINGET:
+                                    pos = push_scalars(data, pos, stack, memo)  # str-keyed items?
                                 continue
                         # Text arguments (protocol 0, and protocol 1 ints): the
                         # plain forms here, anything else (signs, leading zeros,
@@ -732,14 +751,28 @@ class Unpickler:
                             pos += 1
                             # A whole list of small ints (EMPTY_LIST, its BINPUT or
                             # MEMOIZE, MARK, BININT1s, APPENDS) in one step?
-                            if pos + 3 < size and (
-                                codes[pos + 3] == _BININT1 or codes[pos + 2] == _BININT1
-                            ):
-                                run = small_int_list(data, pos)
-                                if run is not None:
-                                    index, start, end = run.group(1), run.start(3), run.end(3)
-                                    value = list(data[start + 1:end:2])
-                                    memo[_len(memo) if index is None else index[0]] = value
+                            start = 0
+                            if pos + 3 < size:
+                                code = codes[pos]
+                                if code == _BINPUT:
+                                    index = codes[pos + 1]
+                                    start = pos + 3
+                                elif code == _MEMOIZE:
+                                    index = _len(memo)
+                                    start = pos + 2
+                            if start and codes[start] == _BININT1 and codes[start - 1] == _MARK:
+                                # The items of one built before (as for dicts below), or any?
+                                end = find(b"e", start, start + _TEMPLATE_BYTES)
+                                template = list_templates.get(data[start:end]) if end > 0 else None
+                                if template is not None:
+                                    value = template.copy()
+                                else:
+                                    run = small_int_list(data, pos)
+                                    if run is not None:
+                                        end = run.end() - 1
+                                        value = small_int_items(data[start:end], list_templates)
+                                if template is not None or run is not None:
+                                    memo[index] = value
                                     append(value)
                                     pos = end + 1
                                     continue
@@ -759,6 +792,10 @@ class Unpickler:
                             stack = outer
                             append = stack.append
                             pos += 1
+                            # A list value closed: more str-keyed items of its dict?
+                            code = codes[pos]
+                            if code == _SHORT_BINUNICODE or code == _BINUNICODE or code == _BINGET:
+                                pos = push_scalars(data, pos, stack, memo)
                             continue
                         elif code == _APPEND:
                             value = stack[-1]
@@ -771,6 +808,10 @@ class Unpickler:
                                 self._extend(target, [value], pos)
                                 ucall = False
                             pos += 1
+                            # A one-item list value done: more str-keyed items of its dict?
+                            code = codes[pos]
+                            if code == _SHORT_BINUNICODE or code == _BINUNICODE or code == _BINGET:
+                                pos = push_scalars(data, pos, stack, memo)
                             continue
                         elif code == _LONG_BINGET:
                             append(memo[unpack_u4(data, pos + 1)[0]])
@@ -810,14 +851,31 @@ class Unpickler:
                             pos += 1
                             # A whole dict from small ints to None (EMPTY_DICT, its
                             # BINPUT or MEMOIZE, MARK, BININT1 NONE pairs, SETITEMS)?
-                            if pos + 3 < size and (
-                                codes[pos + 3] == _BININT1 or codes[pos + 2] == _BININT1
-                            ):
-                                run = small_int_dict(data, pos)
-                                if run is not None:
-                                    index, start, end = run.group(1), run.start(3), run.end(3)
-                                    value = dict.fromkeys(data[start + 1:end:3])
-                                    memo[_len(memo) if index is None else index[0]] = value
+                            start = 0
+                            if pos + 3 < size:
+                                code = codes[pos]
+                                if code == _BINPUT:
+                                    index = codes[pos + 1]
+                                    start = pos + 3
+                                elif code == _MEMOIZE:
+                                    index = _len(memo)
+                                    start = pos + 2
+                            if start and codes[start] == _BININT1 and codes[start - 1] == _MARK:
+                                # The items of one built before?  If so they end at the
+                                # first SETITEMS byte after the MARK (cached items are
+                                # K.N triples: bytes cut at a K's argument or at a N's
+                                # place are never those of one); else the pattern decides.
+                                end = find(b"u", start, start + _TEMPLATE_BYTES)
+                                template = dict_templates.get(data[start:end]) if end > 0 else None
+                                if template is not None:
+                                    value = template.copy()
+                                else:
+                                    run = small_int_dict(data, pos)
+                                    if run is not None:
+                                        end = run.end() - 1
+                                        value = keys_dict(data[start:end], small_int_keys, dict_templates)
+                                if template is not None or run is not None:
+                                    memo[index] = value
                                     append(value)
                                     pos = end + 1
                                     continue
@@ -840,6 +898,10 @@ class Unpickler:
                             stack = outer
                             append = stack.append
                             pos += 1
+                            # A dict value closed: more str-keyed items of its dict?
+                            code = codes[pos]
+                            if code == _SHORT_BINUNICODE or code == _BINUNICODE or code == _BINGET:
+                                pos = push_scalars(data, pos, stack, memo)
                             continue
                         elif code == _SETITEM:
                             value = stack[-1]
@@ -996,6 +1058,11 @@ class Unpickler:
                             push_mark(stack)
                             stack = items
                             append = stack.append
+                    elif code == _SHORT_BINUNICODE or code == _BINUNICODE or code == _BINGET:
+                        push_mark(stack)
+                        stack = []
+                        append = stack.append
+                        pos = push_scalars(data, pos + 1, stack, memo)
         except Exception as exc:
             self._stack = stack
             if isinstance(exc, MalformedPickle):

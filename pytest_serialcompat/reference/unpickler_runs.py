@@ -41,6 +41,12 @@ index, or of a key that is not an exact str, ends the run just before that
 item.  Floats are limited to the digits ``repr`` writes (at most 17 either
 side of the point, a two-digit exponent): finite, so no overflow rule applies.
 
+Whole small-int dicts and lists that the engine builds in one step are
+kept, by the bytes of their items, in small bounded caches
+(:data:`DICT_TEMPLATES`, :data:`LIST_TEMPLATES`): the next container with
+the same items is a copy of the kept one, found without the pattern (see
+:func:`keys_dict`).
+
 Text numbers are limited to 18 digits (what ``strtol`` takes without
 overflow) and have no leading zero (octal to ``strtol``; ``00``/``01`` are
 booleans) and no sign other than a minus before a non-zero digit.
@@ -51,6 +57,11 @@ import struct
 import sys
 
 __all__ = [
+    "keys_dict",
+    "small_int_items",
+    "DICT_TEMPLATES",
+    "LIST_TEMPLATES",
+    "TEMPLATE_BYTES",
     "push_run",
     "apply_text_run",
     "apply_item_run",
@@ -132,6 +143,38 @@ def _long1_run(width):
 
 _from_bytes = int.from_bytes
 _INT = ord("I")
+_PUT = ord("p")
+
+# Dicts from keys to None (lists of small ints) that were built, by the bytes
+# of their items: a pickle of many equal small dicts (bm_pickle's MICRO_DICT,
+# records of one shape) copies the first one instead of building each --
+# ``dict.copy`` clones the hash table at once, where ``dict.fromkeys`` inserts
+# key by key and resizes on the way (about a third of the cost) -- and the
+# engine, finding the items' bytes among these keys, need not match them
+# against the pattern again.  Bounded: items of fewer than ``TEMPLATE_BYTES``
+# bytes, and emptied when ``_TEMPLATE_COUNT`` are held.  A template is never
+# handed out, only its copies.
+DICT_TEMPLATES = {}
+LIST_TEMPLATES = {}
+_TEMPLATE_COUNT = 64
+TEMPLATE_BYTES = 192
+
+
+def keys_dict(items, parse, templates=DICT_TEMPLATES):
+    """A new dict from the keys ``parse(items)`` finds in the bytes ``items``
+    to None; ``templates``: the dicts built so far."""
+    if _len(items) >= TEMPLATE_BYTES:
+        return dict.fromkeys(parse(items))
+    template = templates.get(items)
+    if template is None:
+        template = dict.fromkeys(parse(items))
+        if _len(templates) >= _TEMPLATE_COUNT:
+            templates.clear()
+        templates[items] = template
+    return template.copy()
+
+
+_len = len
 _DICT = ord("d")
 _SETITEMS = ord("u")
 _APPENDS = ord("e")
@@ -187,20 +230,69 @@ def push_run(data, pos, stack, outer):
     return end, False
 
 
-def whole_text_container(data, pos, memo):
+def small_int_items(items, templates=LIST_TEMPLATES):
+    """A new list of the ints of ``BININT1`` items (the bytes ``items``);
+    ``templates``: the lists built so far."""
+    if _len(items) >= TEMPLATE_BYTES:
+        return list(items[1::2])
+    template = templates.get(items)
+    if template is None:
+        template = list(items[1::2])
+        if _len(templates) >= _TEMPLATE_COUNT:
+            templates.clear()
+        templates[items] = template
+    return template.copy()
+
+
+def small_int_keys(items):
+    """The keys of ``BININT1 key NONE`` items."""
+    return items[1::3]
+
+
+def text_int_keys(items):
+    """The keys of ``INT key NONE SETITEM`` items."""
+    texts = items[1:-3].split(b"\nNsI")
+    try:
+        return list(map(_small_int, texts))
+    except KeyError:  # not all small
+        return map(int, texts)
+
+
+# The items of the last whole protocol 0 dict built.  Its successor is tried
+# against them before the pattern: the same bytes are the same complete items
+# (where the engine could go on one by one), and when no INT follows them
+# they are the whole run (any item starts with INT; else the pattern decides).
+_LAST_TEXT_DICT = [None]
+
+
+def whole_text_container(data, pos, memo, templates=DICT_TEMPLATES, last=_LAST_TEXT_DICT):
     """At ``pos``, just after a MARK followed by DICT (LIST): a whole
     protocol 0 dict of int keys with None values (list of ints) with its PUT,
     built, memoized and returned with the position after its items; None
-    when there is none."""
+    when there is none.  ``templates``: see :func:`keys_dict`."""
     if data[pos] == _DICT:
+        items = last[0]
+        template = templates.get(items) if items is not None else None
+        if template is not None:
+            newline = data.find(b"\n", pos + 2, pos + 21)  # PUT: 1-18 digits
+            start = newline + 1
+            end = start + _len(items)
+            if (
+                newline > pos + 2
+                and data[pos + 1] == _PUT
+                and data[pos + 2:newline].isdigit()
+                and data.startswith(items, start)
+                and data[end:end + 1] != b"I"
+            ):
+                value = template.copy()
+                memo[int(data[pos + 2:newline])] = value
+                return value, end
         run = _TEXT_INT_DICT.match(data, pos)
         if run is None:
             return None
-        texts = data[run.start(2) + 1:run.end(2) - 3].split(b"\nNsI")
-        try:
-            value = dict.fromkeys(map(_small_int, texts))
-        except KeyError:  # not all small
-            value = dict.fromkeys(map(int, texts))
+        items = data[run.start(2):run.end(2)]
+        value = keys_dict(items, text_int_keys, templates)
+        last[0] = items
     else:
         run = _TEXT_INT_LIST.match(data, pos)
         if run is None:

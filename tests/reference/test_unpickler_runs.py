@@ -38,8 +38,12 @@ def _no_whole_run(data, pos):
     return None
 
 
-def _no_whole_text(data, pos, memo):
+def _no_whole_text(data, pos, memo, templates):
     return None
+
+
+def _no_scalars(data, pos, stack, memo):
+    return pos
 
 
 def load_one_by_one(data):
@@ -55,6 +59,9 @@ def load_one_by_one(data):
             whole_text_container=_no_whole_text,
             small_int_dict=_no_whole_run,
             small_int_list=_no_whole_run,
+            push_scalars=_no_scalars,
+            dict_templates={},  # nothing cached
+            list_templates={},
         )[0]
     except ref._Incomplete as need:
         raise unpickler._truncated(data, need.pos) from None
