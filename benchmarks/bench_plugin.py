@@ -22,7 +22,8 @@ pickle differs).  Then it times each of these as a fresh process:
   cache remembers each proof from a previous run under that seed;
 * every golden gated (cold): the second store, so no golden matches the fresh
   bytes for a reason other than set order: each one is analyzed by the
-  reference analyzer, gated, loaded through the guarded unpickler,
+  reference analyzer (a protocol 5 golden holding the protocol 4 one's bytes takes
+  its analysis), gated, loaded through the guarded unpickler,
   structure-checked and compared (``-p no:cacheprovider``);
 * every golden gated (warm): the same with pytest's cache provider and a
   verdict cache filled by a previous run (the developer loop).
