@@ -863,7 +863,7 @@ def _build_machine(lanes: bool = True):  # noqa: C901 - one closure per opcode, 
         return tree.call(func, items)
 
     # --- fast lanes: the shapes CPython's pickler writes for a class instance --------
-    # ``cls()`` by NEWOBJ on an allowed class and an empty-or-atom args tuple, then one
+    # ``cls()`` by NEWOBJ on a class and an empty-or-atom args tuple, then one
     # BUILD with a dict of plain str keys: most of a golden.  Each lane does exactly
     # what the general handler does there (the same calls, uses, findings, nodes and
     # depths, in the same order) or, on any other shape, nothing at all and returns
@@ -877,19 +877,23 @@ def _build_machine(lanes: bool = True):  # noqa: C901 - one closure per opcode, 
             return False
         meta = cls.meta
         cat = meta.category
-        if meta.pseudo or not (cat == _FREE or cat == _CONSTRUCT):
+        if meta.pseudo or cat == _CHECKED:
             return False
         items = args.items
         for item in items:  # atoms only: the new node's depth is 1
             t = type(item)
             if t is Node or t is Blob:
                 return False
-        # check_class: the call, and its use (allowed: no finding)
+        # check_class: the call, and its use (a finding unless allowed)
         calls.append(_new_tuple(CallSite, ("NEWOBJ", cls.value, at)))
         if meta.used is None:
             meta.used = {USE_CONSTRUCT}
         else:
             meta.used.add(USE_CONSTRUCT)
+        if cat is None:
+            module, qualname = cls.value
+            flag(module, qualname, "NEWOBJ constructs %s.%s, which is not allowed" % (module, qualname),
+                 KIND_CALL, at, USE_CONSTRUCT)
         if items:
             charge(items, at)
         del stack[-2:]
@@ -1730,6 +1734,7 @@ def _build_machine(lanes: bool = True):  # noqa: C901 - one closure per opcode, 
         last = size - 1  # an opcode before it has its one-byte argument in the data
         while pos < last:
             code = octets[pos]
+            # (branches in the order of how often pickles hold them: each test costs every later one)
             if code == _SHORT_BINUNICODE:
                 stop = pos + 2 + octets[pos + 1]
                 if stop > size:
@@ -1754,6 +1759,22 @@ def _build_machine(lanes: bool = True):  # noqa: C901 - one closure per opcode, 
             elif code == _BININT1:
                 push(octets[pos + 1])
                 pos += 2
+            elif code == _NONE:
+                push(None)
+                pos += 1
+            elif code == _LONG1:
+                n = octets[pos + 1]
+                stop = pos + 2 + n
+                if stop > size:
+                    return pos
+                if 0 < n <= 8 and pos + 10 <= size:  # eight bytes from the argument on are in the data
+                    value = _unpack_u8(data, pos + 2)[0] & _LOW_BITS[n]
+                    if value >= _SIGN_BIT[n]:
+                        value -= _SIGN_BIT[n] << 1
+                    push(value)
+                else:
+                    push(int.from_bytes(data[pos + 2:stop], "little", signed=True))
+                pos = stop
             elif code == _BINGET:
                 value = memo.get(octets[pos + 1], _MISSING)
                 if value is _MISSING:
@@ -1790,9 +1811,6 @@ def _build_machine(lanes: bool = True):  # noqa: C901 - one closure per opcode, 
                     return pos
                 marks.append(len(stack))
                 pos += 1
-            elif code == _NONE:
-                push(None)
-                pos += 1
             elif code == _EMPTY_DICT:
                 push(Node(DICT, None, []))
                 dirty = len(stack)
@@ -1814,19 +1832,6 @@ def _build_machine(lanes: bool = True):  # noqa: C901 - one closure per opcode, 
                 hashed.append(target)
                 target.items.extend(zip(items[0::2], items[1::2]))
                 pos += 1
-            elif code == _LONG1:
-                n = octets[pos + 1]
-                stop = pos + 2 + n
-                if stop > size:
-                    return pos
-                if 0 < n <= 8 and pos + 10 <= size:  # eight bytes from the argument on are in the data
-                    value = _unpack_u8(data, pos + 2)[0] & _LOW_BITS[n]
-                    if value >= _SIGN_BIT[n]:
-                        value -= _SIGN_BIT[n] << 1
-                    push(value)
-                else:
-                    push(int.from_bytes(data[pos + 2:stop], "little", signed=True))
-                pos = stop
             elif code == _BININT:
                 if pos + 5 > size:
                     return pos
@@ -1899,6 +1904,29 @@ def _build_machine(lanes: bool = True):  # noqa: C901 - one closure per opcode, 
                     return pos
                 push(make_global(module, name, pos))
                 pos = nl2 + 1
+            elif code == _TUPLE1:
+                if len(stack) <= (marks[-1] if marks else 0):
+                    return pos
+                item = stack[-1]
+                node = Node(TUPLE, None, [item])
+                if type(item) is Node and item.depth:
+                    node.depth = item.depth + 1
+                    if item.depth > max_depth:
+                        too_deep(item.depth + 1, pos)
+                stack[-1] = node
+                dirty = len(stack)
+                pos += 1
+            elif code == _BININT2:
+                if pos + 3 > size:
+                    return pos
+                push(_unpack_u2(data, pos + 1)[0])
+                pos += 3
+            elif code == _SHORT_BINBYTES:
+                stop = pos + 2 + octets[pos + 1]
+                if stop > size:
+                    return pos
+                push(data[pos + 2:stop])
+                pos = stop
             elif code == _APPEND:
                 if len(stack) - (marks[-1] if marks else 0) < 2:
                     return pos
@@ -2098,6 +2126,9 @@ def _build_machine(lanes: bool = True):  # noqa: C901 - one closure per opcode, 
         table[code] = handler
     for code in (_BININT, _BINFLOAT, _NEWTRUE, _NEWFALSE, _LONG1, _EMPTY_LIST, _EMPTY_DICT, _APPENDS, _SETITEMS):
         table[code] = starts_run(plain[code])
+    if lanes:  # after a call the main loop ran, protocol 4's memo store starts a run
+        for code in (_MEMOIZE,):
+            table[code] = starts_run(plain[code])
 
     def run(data_, prefixes_, limits, allow_pids_, want_tree):
         nonlocal data, octets, size, find, max_depth, max_memo, max_digits, prefixes, allow_pids
@@ -2210,8 +2241,9 @@ _BININT1, _NONE, _SHORT_BINUNICODE, _MEMOIZE, _BINGET, _MARK, _BINPUT, _BINUNICO
 _BININT, _BINFLOAT, _NEWTRUE, _NEWFALSE, _LONG1, _EMPTY_LIST, _EMPTY_DICT, _APPENDS, _SETITEMS = (
     c[0] for c in (op.BININT, op.BINFLOAT, op.NEWTRUE, op.NEWFALSE, op.LONG1, op.EMPTY_LIST, op.EMPTY_DICT,
                    op.APPENDS, op.SETITEMS))
-_STACK_GLOBAL, _EMPTY_TUPLE, _NEWOBJ, _BUILD, _GLOBAL = (
-    c[0] for c in (op.STACK_GLOBAL, op.EMPTY_TUPLE, op.NEWOBJ, op.BUILD, op.GLOBAL))
+_STACK_GLOBAL, _EMPTY_TUPLE, _NEWOBJ, _BUILD, _GLOBAL, _TUPLE1, _BININT2, _SHORT_BINBYTES = (
+    c[0] for c in (op.STACK_GLOBAL, op.EMPTY_TUPLE, op.NEWOBJ, op.BUILD, op.GLOBAL, op.TUPLE1, op.BININT2,
+                   op.SHORT_BINBYTES))
 _INT, _SETITEM, _APPEND, _PUT, _UNICODE, _LONG, _GET = (
     c[0] for c in (op.INT, op.SETITEM, op.APPEND, op.PUT, op.UNICODE, op.LONG, op.GET))
 # LONG1 of 1-8 bytes is read as 8 little-endian bytes: keep the low ``n`` bytes, then sign-extend.
