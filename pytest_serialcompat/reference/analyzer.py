@@ -869,6 +869,7 @@ def _build_machine(lanes: bool = True):  # noqa: C901 - one closure per opcode, 
     # depths, in the same order) or, on any other shape, nothing at all and returns
     # False: the general handler then runs.  Without ``lanes`` they always decline.
     def newobj_lane(at):
+        nonlocal dirty
         if len(stack) - (marks[-1] if marks else 0) < 2:
             return False
         args = stack[-1]
@@ -905,7 +906,6 @@ def _build_machine(lanes: bool = True):  # noqa: C901 - one closure per opcode, 
         if max_depth < 0:
             too_deep(1, at)
         push(node)
-        nonlocal dirty
         dirty = len(stack)
         return True
 
