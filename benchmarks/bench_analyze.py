@@ -14,6 +14,14 @@ every other pickle: the peer of that fast path, measured in the same run).  ``pi
 shown for scale.
 
 Usage: python benchmarks/bench_analyze.py [--seconds S] [--protocols 0,1,2,3,4,5] [--callgrind] [--deep]
+       [--classes]
+
+``--classes`` times verdict mode on class-bearing pickles shaped like the plugin
+benchmark's goldens (dataclasses with an Enum, a date, a frozenset and a dict;
+plain classes with back-pointers), with the allow word that names their module
+(a golden) and without (the trust analysis of the current object's pickle), by
+the analyzer's machine and by the same machine without its fast lanes for class
+instances (``_build_machine(lanes=False)``, the peer, measured in the same run).
 
 ``--deep`` times the refusal of a million nested ``TUPLE1`` (about 1 MB) at
 ``PROTO`` 0-5 in verdict mode, against a flat list of the same size (a million
@@ -92,10 +100,13 @@ def main(argv=None):
     parser.add_argument("--reps", type=int, default=5, help="calls per callgrind measurement (default 5)")
     parser.add_argument("--under-callgrind", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--deep", action="store_true", help="time the refusal of a million nested tuples")
+    parser.add_argument("--classes", action="store_true", help="class-bearing goldens: fast lanes vs none")
     args = parser.parse_args(argv)
     protocols = [int(x) for x in args.protocols.split(",")]
     if args.deep:
         return deep(protocols)
+    if args.classes:
+        return classes(protocols, args.seconds)
     if args.under_callgrind:
         return measure_in_exec(protocols, args.reps)
     if args.callgrind:
@@ -147,6 +158,30 @@ def deep(protocols):
         flat = header + b"](" + b"N" * 1_000_000 + b"e."
         t_deep, t_flat = cpu(run_verdict, nested), cpu(run_verdict, flat)
         print("%5d %16.1f %12.1f %7.2fx" % (protocol, t_deep * 1e3, t_flat * 1e3, t_deep / t_flat))
+
+
+def classes(protocols, seconds):
+    """Verdict mode on class-bearing goldens: the machine with its fast lanes against one without."""
+    from bm_classes import WORDS, goldens
+    from pytest_serialcompat.reference import analyzer, allowlist
+
+    machines = {"lanes": analyzer._build_machine(), "no lanes": analyzer._build_machine(lanes=False)}
+    print("Python %s: verdict mode (tree=False) per golden, us (best of 3 rounds)" % sys.version.split()[0])
+    print("%-7s %5s %-8s %10s %10s %8s" % ("values", "proto", "allow", "lanes", "no lanes", "ratio"))
+    for name in ("models", "plain"):
+        for protocol in protocols:
+            streams = goldens(name, protocol)
+            for label, words in (("golden", WORDS), ("trust", ())):
+                prefixes = allowlist.check_prefixes(words)
+                t = {}
+                for _ in range(3):
+                    for which, machine in machines.items():
+                        def run(_, machine=machine):
+                            for data in streams:
+                                machine(data, prefixes, DEFAULT_LIMITS, False, False)
+                        t[which] = min(t.get(which, float("inf")), per_call(run, None, seconds / 3) / len(streams))
+                print("%-7s %5d %-8s %10.1f %10.1f %7.2fx" % (name, protocol, label, t["lanes"] * 1e6,
+                                                              t["no lanes"] * 1e6, t["no lanes"] / t["lanes"]))
 
 
 def measure_in_exec(protocols, reps):

@@ -204,6 +204,7 @@ _HASHING_CALLS = frozenset((
 ))
 _HASH_MIN_INT = (1 << 61) - 2  # ints below this hash to themselves (but -1): distinct ones never collide
 
+_new_tuple = tuple.__new__  # a NamedTuple made without its Python-level __new__ (same value)
 _unpack_i4 = op.INT4.unpack_from
 _unpack_u4 = op.UINT4.unpack_from
 _unpack_u2 = op.UINT2.unpack_from
@@ -370,8 +371,11 @@ _POOL: list = []
 _POOL_SIZE = 4
 
 
-def _build_machine():  # noqa: C901 - one closure per opcode, by design
+def _build_machine(lanes: bool = True):  # noqa: C901 - one closure per opcode, by design
     """One machine: the handler closures over one shared state, and its ``run``.
+
+    ``lanes``: whether the fast lanes for class instances run (see ``newobj_lane``);
+    a machine without them is the reference the differential tests compare with.
 
     Handler index: globals (``make_global``, ``h_global``, ``h_stack_global``), calls
     and construction (``h_reduce``, ``h_newobj*``, ``h_obj``, ``h_inst``, ``h_build``),
@@ -857,6 +861,107 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
             else:
                 free_call_rules(name, items, at)
         return tree.call(func, items)
+
+    # --- fast lanes: the shapes CPython's pickler writes for a class instance --------
+    # ``cls()`` by NEWOBJ on a class and an empty-or-atom args tuple, then one
+    # BUILD with a dict of plain str keys: most of a golden.  Each lane does exactly
+    # what the general handler does there (the same calls, uses, findings, nodes and
+    # depths, in the same order) or, on any other shape, nothing at all and returns
+    # False: the general handler then runs.  Without ``lanes`` they always decline.
+    def newobj_lane(at):
+        nonlocal dirty
+        if len(stack) - (marks[-1] if marks else 0) < 2:
+            return False
+        args = stack[-1]
+        cls = stack[-2]
+        if type(args) is not Node or args.kind != TUPLE or type(cls) is not Node or cls.kind != GLOBAL:
+            return False
+        meta = cls.meta
+        cat = meta.category
+        if meta.pseudo or cat == _CHECKED:
+            return False
+        items = args.items
+        for item in items:  # atoms only: the new node's depth is 1
+            t = type(item)
+            if t is Node or t is Blob:
+                return False
+        # check_class: the call, and its use (a finding unless allowed)
+        calls.append(_new_tuple(CallSite, ("NEWOBJ", cls.value, at)))
+        if meta.used is None:
+            meta.used = {USE_CONSTRUCT}
+        else:
+            meta.used.add(USE_CONSTRUCT)
+        if cat is None:
+            module, qualname = cls.value
+            flag(module, qualname, "NEWOBJ constructs %s.%s, which is not allowed" % (module, qualname),
+                 KIND_CALL, at, USE_CONSTRUCT)
+        if items:
+            charge(items, at)
+        del stack[-2:]
+        node = Node(OBJECT)
+        node.cls = cls
+        node.args = list(items)
+        # settle(): a class (depth 0) and atoms
+        node.depth = 1
+        if max_depth < 0:
+            too_deep(1, at)
+        push(node)
+        dirty = len(stack)
+        return True
+
+    def build_lane(at):
+        nonlocal budget
+        if len(stack) - (marks[-1] if marks else 0) < 2:
+            return False
+        state = stack[-1]
+        inst = stack[-2]
+        if type(state) is not Node or state.kind != DICT or type(inst) is not Node or inst.kind != OBJECT:
+            return False
+        cls = inst.cls
+        if type(cls) is not Node or cls.kind != GLOBAL or cls.meta.pseudo:
+            return False
+        target = cls.value
+        if target == _PARTIAL or target in _SHARED_RESULTS or id(inst) in built or id(inst) in shared:
+            return False
+        pairs = state.items
+        best = 0
+        for key, value in pairs:
+            if type(key) is not str or (key[:2] == "__" and key[-2:] == "__"):
+                return False
+            if type(value) is Node and value.depth > best:
+                best = value.depth
+        if inst.args or inst.kwargs or inst.attrs or inst.state is not None or inst.items or inst.pairs:
+            return False
+        # do_build on this shape: charge, the call, the use, then tree.build and settle()
+        budget -= 1 + len(pairs)
+        if budget < 0:
+            fail("the pickle reuses large values in too many calls (work budget of %d per input "
+                 "byte exceeded)" % _WORK_PER_BYTE, at)
+        pop()
+        calls.append(_new_tuple(CallSite, ("BUILD", target, at)))
+        meta = cls.meta
+        if meta.used is None:
+            meta.used = {USE_BUILD}
+        else:
+            meta.used.add(USE_BUILD)
+        built[id(inst)] = inst
+        attrs = inst.attrs = dict(pairs)
+        if len(attrs) != len(pairs):  # a key twice: only the last value stays
+            best = 0
+            for value in attrs.values():
+                if type(value) is Node and value.depth > best:
+                    best = value.depth
+        inst.depth = best + 1
+        if best > max_depth:
+            too_deep(best + 1, at)
+        return True
+
+    if not lanes:
+        def newobj_lane(at):
+            return False
+
+        def build_lane(at):
+            return False
 
     def check_class(cls, kind, at):
         """NEWOBJ/NEWOBJ_EX construct ``cls``; INST/OBJ call it (``cls(*args)``)."""
@@ -1523,6 +1628,8 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
         return pos
 
     def h_newobj(pos):
+        if newobj_lane(pos - 1):
+            return pos
         if len(stack) - (marks[-1] if marks else 0) < 2:
             need(2, pos - 1, "NEWOBJ")
         args = pop()
@@ -1570,6 +1677,8 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
         return pos
 
     def h_build(pos):
+        if build_lane(pos - 1):
+            return pos
         if len(stack) - (marks[-1] if marks else 0) < 2:
             need(2, pos - 1, "BUILD")
         state = pop()
@@ -1625,7 +1734,29 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
         last = size - 1  # an opcode before it has its one-byte argument in the data
         while pos < last:
             code = octets[pos]
-            if code == _BININT1:
+            # (branches in the order of how often pickles hold them: each test costs every later one)
+            if code == _SHORT_BINUNICODE:
+                stop = pos + 2 + octets[pos + 1]
+                if stop > size:
+                    return pos
+                try:
+                    value = data[pos + 2:stop].decode("utf-8", "surrogatepass")
+                except UnicodeDecodeError:
+                    return pos
+                push(value)
+                pos = stop
+                if lanes and stop < size and octets[stop] == _MEMOIZE and len(memo) < max_memo:
+                    # the MEMOIZE protocol 4 writes after each string, as its branch does it
+                    memo[len(memo)] = value
+                    counts[_MEMOIZE] += 1
+                    pos += 1
+            elif code == _MEMOIZE:
+                n = len(memo)
+                if len(stack) <= (marks[-1] if marks else 0) or n >= max_memo:
+                    return pos
+                memo[n] = stack[-1]
+                pos += 1
+            elif code == _BININT1:
                 push(octets[pos + 1])
                 pos += 2
             elif code == _NONE:
@@ -1644,21 +1775,6 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
                 else:
                     push(int.from_bytes(data[pos + 2:stop], "little", signed=True))
                 pos = stop
-            elif code == _SHORT_BINUNICODE:
-                stop = pos + 2 + octets[pos + 1]
-                if stop > size:
-                    return pos
-                try:
-                    push(data[pos + 2:stop].decode("utf-8", "surrogatepass"))
-                except UnicodeDecodeError:
-                    return pos
-                pos = stop
-            elif code == _MEMOIZE:
-                n = len(memo)
-                if len(stack) <= (marks[-1] if marks else 0) or n >= max_memo:
-                    return pos
-                memo[n] = stack[-1]
-                pos += 1
             elif code == _BINGET:
                 value = memo.get(octets[pos + 1], _MISSING)
                 if value is _MISSING:
@@ -1680,53 +1796,24 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
                 if stop > size or stop - pos - 5 >= blob_min:
                     return pos
                 try:
-                    push(data[pos + 5:stop].decode("utf-8", "surrogatepass"))
+                    value = data[pos + 5:stop].decode("utf-8", "surrogatepass")
                 except UnicodeDecodeError:
                     return pos
+                push(value)
                 pos = stop
-            elif code == _BININT:
-                if pos + 5 > size:
-                    return pos
-                push(_unpack_i4(data, pos + 1)[0])
-                pos += 5
-            elif code == _BINFLOAT:
-                if pos + 9 > size:
-                    return pos
-                push(_unpack_f8(data, pos + 1)[0])
-                pos += 9
-            elif code == _NEWTRUE:
-                push(True)
-                pos += 1
-            elif code == _NEWFALSE:
-                push(False)
-                pos += 1
+                if lanes and stop < last and octets[stop] == _BINPUT and len(memo) < max_memo:
+                    # the BINPUT protocols 1-3 write after each string, as its branch does it
+                    memo[octets[stop + 1]] = value
+                    counts[_BINPUT] += 1
+                    pos += 2
             elif code == _MARK:
                 if len(marks) >= max_depth:
                     return pos
                 marks.append(len(stack))
                 pos += 1
-            elif code == _EMPTY_LIST:
-                push(Node(LIST, None, []))
-                dirty = len(stack)
-                pos += 1
             elif code == _EMPTY_DICT:
                 push(Node(DICT, None, []))
                 dirty = len(stack)
-                pos += 1
-            elif code == _APPENDS:
-                if not marks:
-                    return pos
-                k = marks[-1]
-                if k <= (marks[-2] if len(marks) > 1 else 0):
-                    return pos
-                target = stack[k - 1]
-                if type(target) is not Node or target.kind != LIST:
-                    return pos
-                marks.pop()
-                if dirty > k:
-                    grow_by(target, k, pos)
-                target.items.extend(stack[k:])
-                del stack[k:]
                 pos += 1
             elif code == _SETITEMS:
                 if not marks:
@@ -1744,6 +1831,113 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
                 del stack[k:]
                 hashed.append(target)
                 target.items.extend(zip(items[0::2], items[1::2]))
+                pos += 1
+            elif code == _BININT:
+                if pos + 5 > size:
+                    return pos
+                push(_unpack_i4(data, pos + 1)[0])
+                pos += 5
+            elif code == _BINFLOAT:
+                if pos + 9 > size:
+                    return pos
+                push(_unpack_f8(data, pos + 1)[0])
+                pos += 9
+            elif code == _NEWTRUE:
+                push(True)
+                pos += 1
+            elif code == _NEWFALSE:
+                push(False)
+                pos += 1
+            elif code == _EMPTY_LIST:
+                push(Node(LIST, None, []))
+                dirty = len(stack)
+                pos += 1
+            elif code == _APPENDS:
+                if not marks:
+                    return pos
+                k = marks[-1]
+                if k <= (marks[-2] if len(marks) > 1 else 0):
+                    return pos
+                target = stack[k - 1]
+                if type(target) is not Node or target.kind != LIST:
+                    return pos
+                marks.pop()
+                if dirty > k:
+                    grow_by(target, k, pos)
+                target.items.extend(stack[k:])
+                del stack[k:]
+                pos += 1
+            elif not lanes:
+                return pos
+            # class instances (see ``newobj_lane``): the opcodes around them, in the run
+            elif code == _STACK_GLOBAL:
+                if len(stack) - (marks[-1] if marks else 0) < 2:
+                    return pos
+                name = stack[-1]
+                module = stack[-2]
+                if type(name) is not str or type(module) is not str:
+                    return pos
+                del stack[-2:]
+                push(make_global(module, name, pos))
+                pos += 1
+            elif code == _EMPTY_TUPLE:
+                push(Node(TUPLE, None, []))
+                dirty = len(stack)
+                pos += 1
+            elif code == _NEWOBJ:
+                if not newobj_lane(pos):
+                    return pos
+                pos += 1
+            elif code == _BUILD:
+                if not build_lane(pos):
+                    return pos
+                pos += 1
+            elif code == _GLOBAL:
+                nl1 = find(b"\n", pos + 1)
+                nl2 = find(b"\n", nl1 + 1) if nl1 >= 0 else -1
+                if nl2 < 0:
+                    return pos
+                try:
+                    module = data[pos + 1:nl1].decode("utf-8")
+                    name = data[nl1 + 1:nl2].decode("utf-8")
+                except UnicodeDecodeError:
+                    return pos
+                push(make_global(module, name, pos))
+                pos = nl2 + 1
+            elif code == _TUPLE1:
+                if len(stack) <= (marks[-1] if marks else 0):
+                    return pos
+                item = stack[-1]
+                node = Node(TUPLE, None, [item])
+                if type(item) is Node and item.depth:
+                    node.depth = item.depth + 1
+                    if item.depth > max_depth:
+                        too_deep(item.depth + 1, pos)
+                stack[-1] = node
+                dirty = len(stack)
+                pos += 1
+            elif code == _BININT2:
+                if pos + 3 > size:
+                    return pos
+                push(_unpack_u2(data, pos + 1)[0])
+                pos += 3
+            elif code == _SHORT_BINBYTES:
+                stop = pos + 2 + octets[pos + 1]
+                if stop > size:
+                    return pos
+                push(data[pos + 2:stop])
+                pos = stop
+            elif code == _APPEND:
+                if len(stack) - (marks[-1] if marks else 0) < 2:
+                    return pos
+                target = stack[-2]
+                if type(target) is not Node or target.kind != LIST:
+                    return pos
+                value = pop()
+                target.items.append(value)
+                if type(value) is Node:
+                    grow(target, value.depth, pos)
+                    dirty = len(stack)
                 pos += 1
             else:
                 return pos
@@ -1932,6 +2126,9 @@ def _build_machine():  # noqa: C901 - one closure per opcode, by design
         table[code] = handler
     for code in (_BININT, _BINFLOAT, _NEWTRUE, _NEWFALSE, _LONG1, _EMPTY_LIST, _EMPTY_DICT, _APPENDS, _SETITEMS):
         table[code] = starts_run(plain[code])
+    if lanes:  # after a call the main loop ran, protocol 4's memo store starts a run
+        for code in (_MEMOIZE,):
+            table[code] = starts_run(plain[code])
 
     def run(data_, prefixes_, limits, allow_pids_, want_tree):
         nonlocal data, octets, size, find, max_depth, max_memo, max_digits, prefixes, allow_pids
@@ -2044,6 +2241,9 @@ _BININT1, _NONE, _SHORT_BINUNICODE, _MEMOIZE, _BINGET, _MARK, _BINPUT, _BINUNICO
 _BININT, _BINFLOAT, _NEWTRUE, _NEWFALSE, _LONG1, _EMPTY_LIST, _EMPTY_DICT, _APPENDS, _SETITEMS = (
     c[0] for c in (op.BININT, op.BINFLOAT, op.NEWTRUE, op.NEWFALSE, op.LONG1, op.EMPTY_LIST, op.EMPTY_DICT,
                    op.APPENDS, op.SETITEMS))
+_STACK_GLOBAL, _EMPTY_TUPLE, _NEWOBJ, _BUILD, _GLOBAL, _TUPLE1, _BININT2, _SHORT_BINBYTES = (
+    c[0] for c in (op.STACK_GLOBAL, op.EMPTY_TUPLE, op.NEWOBJ, op.BUILD, op.GLOBAL, op.TUPLE1, op.BININT2,
+                   op.SHORT_BINBYTES))
 _INT, _SETITEM, _APPEND, _PUT, _UNICODE, _LONG, _GET = (
     c[0] for c in (op.INT, op.SETITEM, op.APPEND, op.PUT, op.UNICODE, op.LONG, op.GET))
 # LONG1 of 1-8 bytes is read as 8 little-endian bytes: keep the low ``n`` bytes, then sign-extend.
