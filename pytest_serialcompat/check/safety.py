@@ -394,16 +394,15 @@ class Gate:
         # golden, whatever the allow words -- importing one runs it
         self.scripts = frozenset(scripts)
         self._decisions: Dict[tuple, Tuple[Dict[Global, Global], List[Refusal]]] = {}
-        # (id(facts), allow words, trust key) -> (facts, the decision): see decide
-        self._shared: Dict[tuple, tuple] = {}
-        self._verified: Dict[tuple, tuple] = {}   # see verify
-        self._resolving: Dict[int, tuple] = {}    # see all_resolve
         self._resolved: Dict[Global, Resolution] = {}
         self._identity: Dict[tuple, Optional[str]] = {}
         self._keep: list = []
-        # id(verdict.targets) -> (targets, resolved objects): a remembered decision hands out
-        # the same targets dict, so its objects are looked up once
-        self._objects: Dict[int, Tuple[Dict[Global, Global], Dict[Global, object]]] = {}
+        # A remembered decision hands out the same facts, checks and targets mappings to
+        # every verdict made from it: what follows from them is found by their identity.
+        self._shared = _ByIdentity()     # facts -> the decision (see decide)
+        self._verified = _ByIdentity()   # checks -> the refusals (see verify)
+        self._resolving = _ByIdentity()  # targets -> whether all resolve (see all_resolve)
+        self._objects = _ByIdentity()    # targets -> the resolved objects (see load)
 
     def decide(self, analysis, allow_prefixes: Iterable[str], trusted: Trust = None, trust_key=None) -> Verdict:
         """:func:`decide`, remembered.  With ``trusted``, ``trust_key`` must identify it (hashable)."""
@@ -411,11 +410,10 @@ class Gate:
         trust_key = trust_key if trusted else None
         facts = getattr(analysis, "facts", None)  # a GoldenAnalysis keeps them (asked twice)
         if facts is not None:
-            # analyses of one remembered entry share one facts tuple: found by identity, it
-            # is not hashed again (the tuple is kept with the decision, so the id stays its own)
-            shared = self._shared.get((id(facts), allow_prefixes, trust_key))
-            if shared is not None and shared[0] is facts:
-                return Verdict(analysis, analysis.protocol, *shared[1])
+            # analyses of one remembered entry share one facts tuple: not hashed again
+            shared = self._shared.get(facts, (allow_prefixes, trust_key))
+            if shared is not None:
+                return Verdict(analysis, analysis.protocol, *shared)
         else:
             facts = decision_facts(analysis)
         key = (allow_prefixes, facts, trust_key)
@@ -426,9 +424,7 @@ class Gate:
         else:
             verdict = Verdict(analysis, analysis.protocol, *known)
         if getattr(analysis, "facts", None) is facts:
-            if len(self._shared) >= _MAX_SHARED:
-                self._shared.clear()
-            self._shared[(id(facts), allow_prefixes, trust_key)] = (facts, known)
+            self._shared.put(facts, (allow_prefixes, trust_key), known)
         return verdict
 
     def verify(self, verdict: Verdict) -> List[Refusal]:
@@ -438,9 +434,10 @@ class Gate:
         remembered decision share its ``checks`` (and trust): they are verified once.
         """
         checks, trusted = verdict.checks, verdict.trusted
-        shared = self._verified.get((id(checks), verdict.words, id(trusted)))
-        if shared is not None and shared[0] is checks and shared[1] is trusted:
-            return list(shared[2])
+        # (the trust is the decision's own, kept alive with it: its id stays its own)
+        shared = self._verified.get(checks, (verdict.words, id(trusted)))
+        if shared is not None:
+            return list(shared)
         refused = []
         for target, uses in checks.items():
             key = (target, uses, verdict.words, id(trusted) if trusted else None)
@@ -460,21 +457,16 @@ class Gate:
                 hook = problem.startswith(("BUILD on ", "constructing "))  # an inherited __new__/__setstate__
                 refused.append(Refusal(names[0][0], names[0][1], problem, None if names[0] == target else target,
                                        _main_use(uses), "hook" if hook else "identity"))
-        if len(self._verified) >= _MAX_SHARED:
-            self._verified.clear()
-        self._verified[(id(checks), verdict.words, id(trusted))] = (checks, trusted, tuple(refused))
+        self._verified.put(checks, (verdict.words, id(trusted)), tuple(refused))
         return refused
 
     def all_resolve(self, targets: Dict[Global, Global]) -> bool:
         """Whether every target imports, none through another module (remembered per targets
         mapping: the verdicts of one decision share theirs)."""
-        shared = self._resolving.get(id(targets))
-        if shared is not None and shared[0] is targets:
-            return shared[1]
-        found = all(self.resolve(target).problem is None for target in targets.values())
-        if len(self._resolving) >= _MAX_SHARED:
-            self._resolving.clear()
-        self._resolving[id(targets)] = (targets, found)
+        found = self._resolving.get(targets)
+        if found is None:
+            found = all(self.resolve(target).problem is None for target in targets.values())
+            self._resolving.put(targets, None, found)
         return found
 
     def resolve(self, target: Global) -> Resolution:
@@ -498,9 +490,9 @@ class Gate:
     def load(self, data: bytes, verdict: Verdict):
         """Load a verified golden; its targets are resolved through this gate's memory."""
         targets = verdict.targets
-        known = self._objects.get(id(targets))
-        if known is not None and known[0] is targets:
-            return load(data, verdict, known[1])
+        known = self._objects.get(targets)
+        if known is not None:
+            return load(data, verdict, known)
         refused = self.verify(verdict)  # callers verify first; never hand out an unverified object
         if refused:
             raise pickle.UnpicklingError("serialcompat safety gate: %s" % refused[0].reason)
@@ -509,12 +501,33 @@ class Gate:
             found = self.resolve(target)
             if found.problem is None:
                 objects[name] = found.obj
-        self._objects[id(targets)] = (targets, objects)
+        self._objects.put(targets, None, objects)
         return load(data, verdict, objects)
 
 
+class _ByIdentity:
+    """What follows from one object (and a hashable ``extra``), found by the object's
+    identity, never by hashing or comparing it.  Each entry keeps its object alive, so an
+    id stands for one object while it is remembered; at most ``bound`` entries."""
+
+    __slots__ = ("_entries", "_bound")
+
+    def __init__(self, bound: int = 4096):
+        self._entries: Dict[tuple, tuple] = {}
+        self._bound = bound
+
+    def get(self, obj, extra=None):
+        """The value put for ``obj`` and ``extra``, else None."""
+        found = self._entries.get((id(obj), extra))
+        return found[1] if found is not None and found[0] is obj else None
+
+    def put(self, obj, extra, value) -> None:
+        if len(self._entries) >= self._bound:
+            self._entries.clear()
+        self._entries[(id(obj), extra)] = (obj, value)
+
+
 _MISSING = object()
-_MAX_SHARED = 4096  # identity entries kept (each holds its facts tuple alive)
 
 
 def script_problem(target: Global) -> str:
